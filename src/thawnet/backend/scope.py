@@ -1,0 +1,73 @@
+"""The stateless scope: lets object-style layers run as pure functions.
+
+Inside ``with StatelessScope(values):`` every read of a bound variable returns the value given
+in ``values`` (an array or a JAX tracer) instead of the stored one, and every ``assign`` is
+recorded in ``scope.updates`` instead of being written. Layers also report their losses
+(activity regularisation) and draw random keys here. This is how ``stateless_call`` turns a
+model into a function that ``jax.jit`` and ``jax.grad`` can see through.
+"""
+
+from __future__ import annotations
+
+import contextvars
+
+import jax
+
+_current = contextvars.ContextVar("thawnet_stateless_scope", default=None)
+
+
+def current():
+    """The innermost active scope, or None."""
+    return _current.get()
+
+
+class StatelessScope:
+    """Bind variables to values for the duration of a ``with`` block.
+
+    Args:
+        values: mapping ``Variable -> array``.
+        rng: optional JAX key; stochastic layers (Dropout) draw from it. Under ``jit`` pass a
+            fresh key each step, or the same mask would be used every time.
+        collect_losses: collect activity-regularisation losses added with ``add_loss``.
+        abstract: shape inference only; unmaterialised variables read as placeholders.
+    """
+
+    def __init__(self, values=None, rng=None, collect_losses=False, abstract=False):
+        self.values = dict(values or {})
+        self.abstract = abstract
+        self.updates = {}
+        self.losses = []
+        self.collect_losses = collect_losses
+        self._rng = rng
+        self._rng_count = 0
+        self._token = None
+
+    def binds(self, variable) -> bool:
+        return variable in self.values or variable in self.updates
+
+    def read(self, variable):
+        if variable in self.updates:
+            return self.updates[variable]
+        return self.values.get(variable)
+
+    def write(self, variable, value):
+        self.updates[variable] = value
+
+    def add_loss(self, value):
+        if self.collect_losses:
+            self.losses.append(value)
+
+    def next_rng(self, who: str):
+        """A fresh key for one random draw; ``who`` names the layer for the error message."""
+        if self._rng is None:
+            return None
+        self._rng_count += 1
+        return jax.random.fold_in(self._rng, self._rng_count)
+
+    def __enter__(self):
+        self._token = _current.set(self)
+        return self
+
+    def __exit__(self, *exc):
+        _current.reset(self._token)
+        return False

@@ -1,0 +1,231 @@
+"""Weight initializers, with Keras's names, arguments and fan conventions.
+
+An initializer is a callable ``(key, shape, dtype) -> array``. Fans follow Keras: for a kernel
+of shape ``(*receptive_field, fan_in_channels, fan_out_channels)`` the receptive-field size
+multiplies both channel counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+
+def compute_fans(shape):
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    """Base class: subclasses implement ``__call__(key, shape, dtype)``."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Zeros(Initializer):
+    def __call__(self, key, shape, dtype="float32"):
+        return jnp.zeros(shape, dtype)
+
+
+class Ones(Initializer):
+    def __call__(self, key, shape, dtype="float32"):
+        return jnp.ones(shape, dtype)
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, key, shape, dtype="float32"):
+        return jnp.full(shape, self.value, dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, key, shape, dtype="float32"):
+        key = _seeded(key, self.seed)
+        return self.mean + self.stddev * jax.random.normal(key, shape, dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomUniform(Initializer):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = minval, maxval, seed
+
+    def __call__(self, key, shape, dtype="float32"):
+        key = _seeded(key, self.seed)
+        return jax.random.uniform(key, shape, dtype, self.minval, self.maxval)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class TruncatedNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, key, shape, dtype="float32"):
+        key = _seeded(key, self.seed)
+        return self.mean + self.stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class VarianceScaling(Initializer):
+    """Samples with variance ``scale / n`` where n is fan_in, fan_out or their mean."""
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling: scale must be positive; received scale={scale}.")
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError("VarianceScaling: mode must be 'fan_in', 'fan_out' or 'fan_avg'; "
+                             f"received mode={mode!r}.")
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
+            raise ValueError("VarianceScaling: distribution must be 'truncated_normal', "
+                             f"'untruncated_normal' or 'uniform'; received {distribution!r}.")
+        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+
+    def __call__(self, key, shape, dtype="float32"):
+        key = _seeded(key, self.seed)
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = self.scale / max(1.0, n)
+        if self.distribution == "truncated_normal":
+            # 0.8796... is the std of a unit normal truncated to [-2, 2].
+            std = math.sqrt(variance) / 0.87962566103423978
+            return std * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
+        if self.distribution == "untruncated_normal":
+            return math.sqrt(variance) * jax.random.normal(key, shape, dtype)
+        limit = math.sqrt(3.0 * variance)
+        return jax.random.uniform(key, shape, dtype, -limit, limit)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "seed": self.seed}
+
+
+def _variance_scaling(name, scale, mode, distribution):
+    def make(seed=None):
+        init = VarianceScaling(scale, mode, distribution, seed)
+        init.keras_name = name
+        return init
+    make.__name__ = name
+    return make
+
+
+GlorotUniform = _variance_scaling("GlorotUniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _variance_scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeUniform = _variance_scaling("HeUniform", 2.0, "fan_in", "uniform")
+HeNormal = _variance_scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
+LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform")
+LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
+
+
+class Orthogonal(Initializer):
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, key, shape, dtype="float32"):
+        key = _seeded(key, self.seed)
+        return self.gain * jax.nn.initializers.orthogonal()(key, shape, dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, key, shape, dtype="float32"):
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializer needs a 2D shape; received shape={shape}.")
+        return self.gain * jnp.eye(*shape, dtype=dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+def _seeded(key, seed):
+    return key if seed is None else jax.random.PRNGKey(seed)
+
+
+_BY_NAME = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "random_normal": RandomNormal, "random_uniform": RandomUniform,
+    "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal, "identity": Identity,
+}
+_ALIASES = {"Zeros": "zeros", "Ones": "ones", "GlorotUniform": "glorot_uniform",
+            "GlorotNormal": "glorot_normal", "HeNormal": "he_normal", "HeUniform": "he_uniform",
+            "RandomNormal": "random_normal", "RandomUniform": "random_uniform",
+            "TruncatedNormal": "truncated_normal", "Orthogonal": "orthogonal",
+            "LecunNormal": "lecun_normal", "LecunUniform": "lecun_uniform",
+            "Constant": "constant", "VarianceScaling": "variance_scaling",
+            "Identity": "identity"}
+
+
+def get(identifier):
+    """Resolve a name (``"glorot_uniform"``), a config dict, an Initializer or a callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        key = _ALIASES.get(identifier, identifier)
+        if key not in _BY_NAME:
+            raise ValueError(f"Unknown initializer {identifier!r}. Valid names: "
+                             f"{sorted(_BY_NAME)}.")
+        return _BY_NAME[key]()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        key = _ALIASES.get(name, name)
+        if key not in _BY_NAME:
+            raise ValueError(f"Unknown initializer config {identifier!r}.")
+        return _BY_NAME[key](**identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret initializer: received {identifier!r}; pass a name "
+                     "such as 'glorot_uniform', an Initializer, or a callable (key, shape, dtype).")
+
+
+def serialize(init):
+    if init is None:
+        return None
+    name = getattr(init, "keras_name", type(init).__name__)
+    if isinstance(init, Initializer):
+        cfg = init.get_config()
+        if hasattr(init, "keras_name"):
+            cfg = {"seed": cfg.get("seed")}
+        return {"class_name": name, "config": cfg}
+    raise ValueError(f"Cannot serialize initializer {init!r}: only thawnet initializers are "
+                     "serializable.")

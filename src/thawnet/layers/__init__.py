@@ -1,0 +1,23 @@
+"""thawnet.layers: the building blocks. ``from thawnet.layers import *`` gives them all."""
+
+from thawnet.layers.activation_layers import ELU, Activation, LeakyReLU, ReLU, Softmax
+from thawnet.layers.convolutional import *  # noqa: F401,F403
+from thawnet.layers.dense import Dense
+from thawnet.layers.dropout import Dropout
+from thawnet.layers.embedding import *  # noqa: F401,F403
+from thawnet.layers.input_layer import Input, InputLayer
+from thawnet.layers.input_spec import InputSpec
+from thawnet.layers.layer import Layer
+from thawnet.layers.merging import *  # noqa: F401,F403
+from thawnet.layers.normalization import *  # noqa: F401,F403
+from thawnet.layers.pooling import *  # noqa: F401,F403
+from thawnet.layers.preprocessing import *  # noqa: F401,F403
+from thawnet.layers.reshaping import *  # noqa: F401,F403
+from thawnet.layers import (convolutional, embedding, merging, normalization, pooling,
+                            preprocessing, reshaping)
+
+__all__ = [
+    "Activation", "Dense", "Dropout", "ELU", "Input", "InputLayer", "InputSpec", "Layer",
+    "LeakyReLU", "ReLU", "Softmax",
+] + (convolutional.__all__ + embedding.__all__ + merging.__all__ + normalization.__all__
+     + pooling.__all__ + preprocessing.__all__ + reshaping.__all__)

@@ -1,0 +1,79 @@
+"""Dense: ``activation(inputs @ kernel + bias)`` on the last axis."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from thawnet import activations, initializers, regularizers
+from thawnet.layers.input_spec import InputSpec
+from thawnet.layers.layer import Layer, register
+
+
+@register
+class Dense(Layer):
+    """A fully connected layer.
+
+    Args:
+        units: positive int, size of the output's last axis.
+        activation: name or callable (default linear).
+        use_bias: add a bias vector.
+        kernel_initializer, bias_initializer: initializers (glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer: penalties added to the training loss.
+
+    >>> from thawnet.layers import Dense
+    >>> Dense(4).compute_output_shape((None, 3))
+    (None, 4)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f'Dense "{self.name}": units must be a positive integer; received '
+                             f"units={units!r}.")
+        self.units = units
+        self.activation = activations.get(activation, f'Dense "{self.name}"')
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ValueError(f'Dense "{self.name}" needs a known last input dimension; received '
+                             f"shape {tuple(input_shape)}.")
+        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
+
+    def axis_hint(self, axis):
+        return "Check the previous layer's units or the input_shape."
+
+    def rank_hint(self, expected_rank):
+        return ("Dense needs a batch axis and a feature axis, e.g. shape (batch, features); "
+                "add the batch axis or use Input(shape=(features,)).")
+
+    def call(self, inputs):
+        out = jnp.matmul(inputs, self.kernel.value)
+        if self.use_bias:
+            out = out + self.bias.value
+        return self.activation(out)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

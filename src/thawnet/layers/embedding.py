@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the layer work in progress."""
+
+__all__ = []

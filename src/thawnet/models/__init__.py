@@ -1,0 +1,6 @@
+"""thawnet.models: Model (functional and subclassed) and Sequential."""
+
+from thawnet.models.model import Model
+from thawnet.models.sequential import Sequential
+
+__all__ = ["Model", "Sequential"]

@@ -1,0 +1,236 @@
+"""Model: a layer made of layers — functional (``Model(inputs, outputs)``) or subclassed.
+
+A functional model is defined by its graph; a subclassed model by its ``call`` and the layers
+assigned as its attributes. Either way a model is also a Layer: it can be called on symbolic
+tensors and nested in another model, and its weights are its layers' weights, each counted once.
+Eager calls on arrays run through a compiled :meth:`stateless_call`, so ``model(x)`` costs one
+device call rather than one per layer.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from thawnet.backend import naming
+from thawnet.backend import random as random_lib
+from thawnet.backend import scope as scope_lib
+from thawnet.layers.layer import Layer, register
+from thawnet.layers.node import flatten, is_symbolic
+from thawnet.models.graph import Graph
+from thawnet.variables import STATISTIC, materialize_all
+
+
+@register
+class Model(Layer):
+    """A model: ``Model(inputs, outputs)`` for a graph, or a subclass that defines ``call``.
+
+    Args:
+        inputs: the Input tensor(s) (a tensor, list or dict) — functional models only.
+        outputs: the output tensor(s) — functional models only.
+        name: model name (default ``model_1``, ``model_2``, ... or the subclass name).
+        trainable: sets ``trainable`` on every layer of the model.
+
+    >>> from thawnet.layers import Input, Dense
+    >>> x = Input(shape=(3,))
+    >>> model = Model(x, Dense(2)(x))
+    >>> model.count_params()
+    8
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if name is None:
+            base = "model" if type(self) in (Model,) else naming.to_snake_case(type(self).__name__)
+            name = naming.unique_name(base)
+        super().__init__(name=name, **kwargs)
+        self._graph = None
+        self._eager_fns = {}
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError(f'Model "{self.name}": pass both inputs and outputs for a '
+                                 "functional model, or neither for a subclassed one.")
+            self._set_graph(Graph(inputs, outputs, self.name))
+        if not trainable:
+            self.trainable = False
+
+    # -- structure ---------------------------------------------------------------------------
+    def _set_graph(self, graph):
+        self._graph = graph
+        self.built = True
+        self._eager_fns = {}
+
+    @property
+    def is_functional(self) -> bool:
+        return self._graph is not None
+
+    @property
+    def layers(self):
+        """The model's layers: for functional models in Keras's order, InputLayers included."""
+        if self._graph is not None:
+            return list(self._graph.layers)
+        return list(self._sublayers)
+
+    def _children(self):
+        if self._graph is not None:
+            return [layer for layer in self._graph.layers if layer is not self]
+        return list(self._sublayers)
+
+    def _path_prefix(self):
+        # Inside a model, paths are relative to it: "dense_1/kernel", not "model_1/dense_1/kernel".
+        return ""
+
+    @property
+    def inputs(self):
+        return self._graph.input_tensors if self._graph else None
+
+    @property
+    def outputs(self):
+        return self._graph.output_tensors if self._graph else None
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._graph.input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._graph.output_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_layer(self, name=None, index=None):
+        """A layer by ``name`` or by position ``index`` in ``model.layers``."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f'Model "{self.name}" has {len(layers)} layers; received '
+                                 f"index={index}.")
+            return layers[index]
+        if name is None:
+            raise ValueError("get_layer needs a name or an index.")
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f'Model "{self.name}" has no layer named "{name}". Layers: '
+                         f"{[layer.name for layer in layers]}.")
+
+    # -- building ----------------------------------------------------------------------------
+    def build(self, input_shape):
+        if self._graph is not None:
+            return
+        # A subclassed model: trace call() abstractly; sublayers create their (lazy) weights.
+        from thawnet.backend.shapes import TensorSpec
+        from thawnet.layers.node import tree_map
+        specs = tree_map(TensorSpec, _shape_tree(input_shape))
+        self.built = True
+        self.compute_output_spec(specs)
+
+    def call(self, inputs, training=False):
+        if self._graph is None:
+            raise NotImplementedError(
+                f'Model "{self.name}" has no graph and no call(): pass inputs and outputs, or '
+                "subclass Model and define call(self, inputs, training=False).")
+        return self._graph.run(self._flatten_inputs(inputs), training)
+
+    def _flatten_inputs(self, inputs):
+        expected = self._graph.input_tensors
+        if isinstance(inputs, dict):
+            names = [t.name for t in expected]
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(f'Model "{self.name}" expects inputs named {names}; missing '
+                                 f"{missing}.")
+            values = [inputs[n] for n in names]
+        else:
+            values = flatten(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(values) != len(expected):
+            raise ValueError(f'Model "{self.name}" expects {len(expected)} input(s); received '
+                             f"{len(values)}. Pass a list of arrays in the order of model.inputs.")
+        out = []
+        for t, x in zip(expected, values):
+            x = jnp.asarray(x)
+            if x.dtype != t.dtype:
+                x = x.astype(t.dtype)
+            _check_input_shape(self, t, x.shape)
+            out.append(x)
+        return out
+
+    # -- eager calls -------------------------------------------------------------------------
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        leaves = flatten(inputs)
+        eager = (not any(is_symbolic(t) for t in leaves) and scope_lib.current() is None
+                 and not any(isinstance(t, jax.core.Tracer) for t in leaves)
+                 and not args and not kwargs and self.built)
+        if not eager:
+            return super().__call__(inputs, *args, training=training, **kwargs)
+        return self._compiled_eager_call(inputs, bool(training))
+
+    def _compiled_eager_call(self, inputs, training):
+        """``model(x)`` on arrays: one compiled call; statistic updates written back."""
+        by_path = self.variables_by_path()
+        materialize_all(by_path.values())
+        # Cached per trainable flags too: BatchNormalization's behaviour depends on them.
+        key = (training, tuple(layer.trainable for layer in self._all_layers()))
+        fn = self._eager_fns.get(key)
+        if fn is None:
+            def pure(values, x, rng):
+                return self.stateless_call({}, values, x, training=training, rng=rng)
+            fn = self._eager_fns[key] = jax.jit(pure)
+        values = {p: v.value for p, v in by_path.items()}
+        inputs = jax.tree_util.tree_map(jnp.asarray, inputs)
+        outputs, new_values = fn(values, inputs, random_lib.next_eager_key())
+        if training:
+            for p, v in by_path.items():
+                if v.role == STATISTIC:
+                    v.assign(new_values[p])
+        return outputs
+
+    def _all_layers(self):
+        out, stack, seen = [], list(self._children()), set()
+        while stack:
+            layer = stack.pop()
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                out.append(layer)
+                stack.extend(layer._children())
+        return out
+
+    def predict_on_batch(self, x):
+        return jax.device_get(self(x, training=False))
+
+    # -- summary -----------------------------------------------------------------------------
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, explain=False):
+        """Print the layers, their output shapes and parameter counts (never runs the model).
+
+        Args:
+            line_length: total width (65 for Sequential models, 98 for functional ones).
+            positions: relative or absolute column ends.
+            print_fn: called with each line (default ``print``).
+            expand_nested: also list the layers of nested models.
+            show_trainable: add a column telling whether each layer is trainable.
+            explain: add a section accounting for every non-trainable parameter.
+        """
+        from thawnet.models.summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      explain=explain)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
+
+
+def _shape_tree(input_shape):
+    if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
+        return [tuple(s) for s in input_shape]
+    return tuple(input_shape)
+
+
+def _check_input_shape(model, tensor, shape):
+    expected = tensor.shape
+    ok = len(shape) == len(expected) and all(
+        e is None or e == g for e, g in zip(expected, shape))
+    if not ok:
+        raise ValueError(
+            f'Model "{model.name}": input "{tensor.name}" expects shape {expected}; received '
+            f"shape {tuple(shape)}. Reshape the data to (batch, {', '.join(map(str, expected[1:]))})"
+            " or build the model with a matching Input shape.")

@@ -1,0 +1,110 @@
+"""Sequential: a plain stack of layers, each taking the previous one's output."""
+
+from __future__ import annotations
+
+from thawnet.backend import naming
+from thawnet.layers.input_layer import InputLayer
+from thawnet.layers.layer import Layer, register
+from thawnet.layers.node import SymbolicTensor
+from thawnet.models.graph import Graph
+from thawnet.models.model import Model
+
+
+@register
+class Sequential(Model):
+    """A linear stack of layers.
+
+    The input shape comes from an ``Input(...)`` added first, from ``input_shape=`` on the
+    first layer, or from the first call on data. Once it is known the model is a functional
+    graph, so shapes and counts are available before any weight is materialised.
+
+    >>> from thawnet.layers import Dense
+    >>> model = Sequential([Dense(10, input_shape=(100,))])
+    >>> model.count_params()
+    1010
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name or naming.unique_name("sequential"))
+        self._stack = []
+        self._input = None
+        self._outputs = []
+        for layer in layers or []:
+            self.add(layer)
+        if not trainable:
+            self.trainable = False
+
+    @property
+    def layers(self):
+        """The layers, without the InputLayer (as in Keras)."""
+        return list(self._stack)
+
+    def _children(self):
+        return list(self._stack)
+
+    def add(self, layer):
+        """Append a layer (or an ``Input`` tensor, as the first entry)."""
+        if isinstance(layer, SymbolicTensor):
+            source = layer.history[0] if layer.history else None
+            if not isinstance(source, InputLayer) or self._stack or self._input is not None:
+                raise ValueError(f'Sequential "{self.name}": an Input can only be added first.')
+            self._input = layer
+            return
+        if isinstance(layer, InputLayer):
+            self.add(layer.output)
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f'Sequential "{self.name}".add expects a Layer; received {layer!r}.')
+        if any(existing.name == layer.name for existing in self._stack):
+            raise ValueError(f'Sequential "{self.name}" already has a layer named '
+                             f'"{layer.name}"; layer names must be unique within a model.')
+        if not self._stack and self._input is None and layer._batch_input_shape is not None:
+            self._input = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype,
+                                     name=naming.unique_name("input_layer")).output
+        self._stack.append(layer)
+        self._sublayers.append(layer)
+        if self._input is not None:
+            previous = self._outputs[-1] if self._outputs else self._input
+            self._outputs.append(layer(previous))
+            self._set_graph(Graph(self._input, self._outputs[-1], self.name))
+
+    def pop(self):
+        """Remove the last layer."""
+        if not self._stack:
+            raise ValueError(f'Sequential "{self.name}" has no layers to pop.')
+        layer = self._stack.pop()
+        self._sublayers.remove(layer)
+        if self._outputs:
+            self._outputs.pop()
+        if self._outputs:
+            self._set_graph(Graph(self._input, self._outputs[-1], self.name))
+        else:
+            self._graph, self.built = None, False
+        return layer
+
+    def build(self, input_shape=None):
+        """Fix the input shape (``(None, 100)``) and build every layer for it."""
+        if self._graph is not None:
+            return
+        if input_shape is None:
+            raise ValueError(f'Sequential "{self.name}" has no input shape yet: add an Input, pass '
+                             "input_shape= to the first layer, or call build(input_shape).")
+        self._input = InputLayer(batch_shape=(None,) + tuple(input_shape)[1:],
+                                 name=naming.unique_name("input_layer")).output
+        stack, self._stack, self._outputs = self._stack, [], []
+        self._sublayers.clear()
+        for layer in stack:
+            self.add(layer)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        if self._graph is None:
+            self.build(tuple(inputs.shape))
+        return super().call(inputs, training=training)
+
+    def _maybe_build(self, input_shape):
+        if self._graph is None:
+            self.build(input_shape)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}

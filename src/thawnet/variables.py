@@ -1,0 +1,190 @@
+"""Variables: weights with a role.
+
+Every weight in thawnet is a :class:`Variable` with a **role**:
+
+* ``"parameter"`` — trained by gradients, unless it (or a layer that owns it) is frozen;
+* ``"statistic"`` — updated by its own layer (e.g. BatchNormalization's moving mean), never by
+  gradients, and therefore never trainable.
+
+Whether a variable is *effectively* trainable is derived in exactly one place,
+:func:`is_effectively_trainable`, from the role, the variable's own flag and the ``trainable``
+flags of the layers that own it. Nothing else stores that answer, so it cannot go stale.
+
+Values are materialised lazily: a variable knows its shape, dtype and initializer from the
+moment its layer is built, but allocates memory only when a value is first needed. That is what
+lets ``summary()`` describe a model far larger than memory.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from thawnet.backend import scope as scope_lib
+from thawnet.backend import random as random_lib
+
+PARAMETER = "parameter"
+STATISTIC = "statistic"
+ROLES = (PARAMETER, STATISTIC)
+
+
+def is_effectively_trainable(variable: "Variable", owners=()) -> bool:
+    """The single definition of effective trainability.
+
+    A variable is trained by gradients when its role is ``parameter``, its own ``trainable``
+    flag is set, and every layer or model in ``owners`` (the chain from the root being asked
+    down to the layer that created the variable) is trainable.
+    """
+    if variable.role != PARAMETER or not variable.trainable:
+        return False
+    return all(layer.trainable for layer in owners)
+
+
+class Variable:
+    """A named, shaped weight with a role; its value may be materialised lazily.
+
+    Args:
+        name: short name within its layer, e.g. ``"kernel"``.
+        shape: tuple of ints.
+        dtype: a JAX/NumPy dtype.
+        initializer: callable ``(key, shape, dtype) -> array``, used when the value is first
+            needed; or ``None`` when ``value`` is given.
+        role: ``"parameter"`` or ``"statistic"``.
+        trainable: the variable's own flag (ignored for statistics, which never train).
+        path: the variable's own path, ``"<layer name>/<name>"``; it also seeds the variable's
+            random initialisation, so initial values do not depend on construction order.
+        regularizer: optional callable ``value -> scalar`` added to the training loss.
+    """
+
+    def __init__(self, name, shape, dtype="float32", initializer=None, role=PARAMETER,
+                 trainable=True, path=None, regularizer=None, value=None, constraint=None):
+        if role not in ROLES:
+            raise ValueError(
+                f'Variable "{name}": role must be one of {ROLES}; received role={role!r}.')
+        self.name = name
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = jnp.dtype(dtype)
+        self.initializer = initializer
+        self.role = role
+        self.trainable = bool(trainable) and role == PARAMETER
+        self.path = path or name
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self._value = None
+        if value is not None:
+            self._value = self._checked(value)
+        elif initializer is None:
+            raise ValueError(f'Variable "{self.path}" needs an initializer or a value.')
+
+    # -- values ---------------------------------------------------------------------------
+    @property
+    def is_materialized(self) -> bool:
+        return self._value is not None
+
+    @property
+    def value(self):
+        """The current value: the one bound by an active stateless scope, else the stored one."""
+        scope = scope_lib.current()
+        if scope is not None:
+            bound = scope.read(self)
+            if bound is not None:
+                return bound
+            if self._value is None:
+                if scope.abstract:
+                    # Shape inference only: a placeholder, never stored, never allocated.
+                    return jnp.zeros(self.shape, self.dtype)
+                # Created while tracing (a subclassed model built inside jit): initialise
+                # concretely, outside the trace, so no tracer is ever stored.
+                with jax.ensure_compile_time_eval():
+                    self.materialize()
+        if self._value is None:
+            self.materialize()
+        return self._value
+
+    def materialize(self, key=None):
+        """Allocate and initialise the stored value (once)."""
+        if self._value is None:
+            if key is None:
+                key = self.init_key()
+            self._value = jnp.asarray(self.initializer(key, self.shape, self.dtype), self.dtype)
+        return self._value
+
+    def init_key(self):
+        """This variable's initialisation key: the global seed folded with a hash of its path."""
+        return jax.random.fold_in(random_lib.base_key(), path_hash(self.path))
+
+    def assign(self, value):
+        """Set the value; inside a stateless scope the new value is recorded, not stored."""
+        scope = scope_lib.current()
+        if scope is not None and scope.binds(self):
+            scope.write(self, jnp.asarray(value, self.dtype))
+            return
+        self._value = self._checked(value)
+
+    def _checked(self, value):
+        arr = jnp.asarray(value)
+        if tuple(arr.shape) != self.shape:
+            raise ValueError(
+                f'Variable "{self.path}" has shape {self.shape}; received a value of shape '
+                f'{tuple(arr.shape)}.')
+        return arr.astype(self.dtype)
+
+    def numpy(self):
+        return np.asarray(self.value)
+
+    # -- array protocol, so a variable can be used where an array is expected --------------
+    def __array__(self, dtype=None, copy=None):
+        arr = np.asarray(self.value)
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def __jax_array__(self):
+        return self.value
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def abstract(self):
+        return jax.ShapeDtypeStruct(self.shape, self.dtype)
+
+    def __repr__(self):
+        state = "" if self.is_materialized else ", unmaterialized"
+        return (f"<Variable path={self.path} shape={self.shape} dtype={self.dtype.name} "
+                f"role={self.role} trainable={self.trainable}{state}>")
+
+
+def path_hash(path: str) -> int:
+    """A stable 31-bit hash of a path (Python's hash() is salted per process)."""
+    return zlib.crc32(path.encode("utf-8")) & 0x7FFFFFFF
+
+
+def materialize_all(variables):
+    """Initialise every unmaterialised variable in one compiled call.
+
+    Each variable gets ``fold_in(base_key, hash(path))``, so values are the same as if each
+    were initialised on its own, but XLA sees a single program instead of one per weight.
+    """
+    pending = [v for v in variables if not v.is_materialized]
+    if not pending:
+        return
+    if len(pending) == 1:
+        pending[0].materialize()
+        return
+
+    def init_all(base):
+        return [
+            jnp.asarray(v.initializer(jax.random.fold_in(base, path_hash(v.path)), v.shape,
+                                      v.dtype), v.dtype)
+            for v in pending
+        ]
+
+    values = jax.jit(init_all)(random_lib.base_key())
+    for v, val in zip(pending, values):
+        v._value = val
