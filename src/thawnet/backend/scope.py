@@ -35,6 +35,7 @@ class StatelessScope:
     def __init__(self, values=None, rng=None, collect_losses=False, abstract=False):
         self.values = dict(values or {})
         self.abstract = abstract
+        self.traced = False  # set by stateless_call when it runs under a JAX transformation
         self.updates = {}
         self.losses = []
         self.collect_losses = collect_losses

@@ -57,3 +57,17 @@ def infer(fn, input_specs, weights=()):
                 tuple(da if da == db else None for da, db in zip(oa.shape, ob.shape)), oa.dtype),
             out_a, out_b)
     raise last_error
+
+
+def is_shape(value) -> bool:
+    return isinstance(value, (tuple, list)) and all(
+        d is None or isinstance(d, int) for d in value)
+
+
+def specs_from_shapes(shape_tree, dtype="float32"):
+    """A shape (``(None, 3)``) or a list/dict of shapes -> the matching TensorSpec tree."""
+    if is_shape(shape_tree):
+        return TensorSpec(shape_tree, dtype)
+    if isinstance(shape_tree, dict):
+        return {k: specs_from_shapes(v, dtype) for k, v in shape_tree.items()}
+    return [specs_from_shapes(s, dtype) for s in shape_tree]

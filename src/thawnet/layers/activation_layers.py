@@ -33,6 +33,9 @@ class ReLU(Layer):
         if negative_slope is None or negative_slope < 0:
             raise ValueError(f'ReLU "{self.name}": negative_slope must be >= 0; received '
                              f"negative_slope={negative_slope}.")
+        if threshold is None or threshold < 0:
+            raise ValueError(f'ReLU "{self.name}": threshold must be >= 0; received '
+                             f"threshold={threshold}.")
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
 
     def call(self, inputs):

@@ -292,8 +292,7 @@ class Layer:
         return shapes.infer(run, specs_in, abstract_values)
 
     def compute_output_shape(self, input_shape):
-        specs = node_lib.tree_map(shapes.TensorSpec, _as_spec_tree(input_shape))
-        out = self.compute_output_spec(specs)
+        out = self.compute_output_spec(shapes.specs_from_shapes(input_shape))
         return _shapes_of(out)
 
     # -- the stateless bridge ----------------------------------------------------------------
@@ -320,6 +319,8 @@ class Layer:
         bound = {by_path[p]: v for p, v in trainable.items()}
         bound.update({by_path[p]: v for p, v in non_trainable.items()})
         with scope_lib.StatelessScope(bound, rng=rng, collect_losses=return_losses) as scope:
+            scope.traced = any(isinstance(leaf, jax.core.Tracer) for leaf in
+                               jax.tree_util.tree_leaves((trainable, non_trainable, inputs)))
             outputs = self.__call__(inputs, training=training, **kwargs)
             losses = self.regularization_loss() + sum(scope.losses) if return_losses else None
         new_nt = {p: scope.updates.get(by_path[p], v) for p, v in non_trainable.items()}
@@ -334,7 +335,7 @@ class Layer:
             key = scope.next_rng(self.name)
             if key is not None:
                 return key
-            if scope.values and any(isinstance(v, jax.core.Tracer) for v in scope.values.values()):
+            if scope.traced:
                 raise ValueError(
                     f'{type(self).__name__} "{self.name}" needs randomness in training mode, '
                     "but no rng was given to stateless_call. Pass rng=jax.random.PRNGKey(...), "
@@ -372,12 +373,6 @@ def _shapes_of(structure):
     return jax.tree_util.tree_map(
         lambda x: tuple(x.shape), structure,
         is_leaf=lambda x: hasattr(x, "shape") and hasattr(x, "dtype"))
-
-
-def _as_spec_tree(input_shape):
-    if isinstance(input_shape, (list,)) and input_shape and isinstance(input_shape[0], (list, tuple)):
-        return [tuple(s) for s in input_shape]
-    return tuple(input_shape)
 
 
 _accepts_cache: dict = {}

@@ -118,9 +118,8 @@ class Model(Layer):
         if self._graph is not None:
             return
         # A subclassed model: trace call() abstractly; sublayers create their (lazy) weights.
-        from thawnet.backend.shapes import TensorSpec
-        from thawnet.layers.node import tree_map
-        specs = tree_map(TensorSpec, _shape_tree(input_shape))
+        from thawnet.backend.shapes import specs_from_shapes
+        specs = specs_from_shapes(input_shape)
         self.built = True
         self.compute_output_spec(specs)
 
@@ -199,7 +198,7 @@ class Model(Layer):
 
     # -- summary -----------------------------------------------------------------------------
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, explain=False):
+                show_trainable=False, explain=False, show_bytes=False):
         """Print the layers, their output shapes and parameter counts (never runs the model).
 
         Args:
@@ -209,20 +208,15 @@ class Model(Layer):
             expand_nested: also list the layers of nested models.
             show_trainable: add a column telling whether each layer is trainable.
             explain: add a section accounting for every non-trainable parameter.
+            show_bytes: add the memory size of each count.
         """
         from thawnet.models.summary import print_summary
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
-                      explain=explain)
+                      explain=explain, show_bytes=show_bytes)
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
-
-
-def _shape_tree(input_shape):
-    if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
-        return [tuple(s) for s in input_shape]
-    return tuple(input_shape)
 
 
 def _check_input_shape(model, tensor, shape):

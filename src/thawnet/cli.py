@@ -1,0 +1,83 @@
+"""The ``thawnet`` command line.
+
+    thawnet summary seed --explain
+    thawnet summary path/to/file.py:build_model --show-trainable
+    thawnet summary package.module:function
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+
+def _load_target(target: str):
+    """A model from a built-in name, ``file.py[:function]`` or ``module:function``."""
+    from thawnet import examples
+
+    if target in examples.MODELS:
+        return examples.MODELS[target]()
+    try:
+        from thawnet import applications  # the model zoo, when installed
+        builder = applications.by_name(target)
+    except (ImportError, AttributeError, KeyError):
+        builder = None
+    if builder is not None:
+        return builder()
+    path, _, func = target.partition(":")
+    if path.endswith(".py"):
+        if not os.path.exists(path):
+            raise SystemExit(f"thawnet summary: no such file {path!r}.")
+        spec = importlib.util.spec_from_file_location("_thawnet_user_model", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    elif func:
+        module = importlib.import_module(path)
+    else:
+        raise SystemExit(
+            f"thawnet summary: unknown model {target!r}. Give a built-in name "
+            f"({', '.join(sorted(examples.MODELS))}), a file (model.py or model.py:build), or "
+            "module:function.")
+    if not func:
+        candidates = [n for n in ("build_model", "get_model", "model") if hasattr(module, n)]
+        if not candidates:
+            raise SystemExit(f"thawnet summary: {path} defines no build_model(); name the "
+                             "function as FILE.py:FUNCTION.")
+        func = candidates[0]
+    obj = getattr(module, func, None)
+    if obj is None:
+        raise SystemExit(f"thawnet summary: {path} has no attribute {func!r}.")
+    model = obj() if callable(obj) and not hasattr(obj, "summary") else obj
+    if not hasattr(model, "summary"):
+        raise SystemExit(f"thawnet summary: {target} returned {type(model).__name__}, not a "
+                         "model.")
+    return model
+
+
+def _summary(args):
+    model = _load_target(args.target)
+    model.summary(show_trainable=args.show_trainable, explain=args.explain,
+                  expand_nested=args.expand_nested, show_bytes=args.bytes)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="thawnet", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("summary", help="print a model's summary without materialising weights")
+    p.add_argument("target", help="built-in name, FILE.py[:FUNCTION] or MODULE:FUNCTION")
+    p.add_argument("--show-trainable", action="store_true", help="per-layer trainable column")
+    p.add_argument("--explain", action="store_true",
+                   help="account for every non-trainable parameter")
+    p.add_argument("--expand-nested", action="store_true", help="list nested models' layers")
+    p.add_argument("--bytes", action="store_true", help="show byte sizes")
+    p.set_defaults(run=_summary)
+    args = parser.parse_args(argv)
+    sys.exit(args.run(args))
+
+
+if __name__ == "__main__":
+    main()
