@@ -6,8 +6,15 @@ from thawnet import activations
 from thawnet.layers.layer import Layer, register
 
 
+class _ElementwiseLayer(Layer):
+    """A layer whose output has its input's shape."""
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 @register
-class Activation(Layer):
+class Activation(_ElementwiseLayer):
     """Applies a named activation: ``Activation("relu")``."""
 
     def __init__(self, activation, **kwargs):
@@ -22,7 +29,7 @@ class Activation(Layer):
 
 
 @register
-class ReLU(Layer):
+class ReLU(_ElementwiseLayer):
     """``relu`` with an optional cap, a leak below ``threshold`` and the threshold itself."""
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
@@ -47,7 +54,7 @@ class ReLU(Layer):
 
 
 @register
-class LeakyReLU(Layer):
+class LeakyReLU(_ElementwiseLayer):
     """``x`` for ``x >= 0``, ``negative_slope * x`` below (Keras 3 default 0.3)."""
 
     def __init__(self, negative_slope=0.3, **kwargs):
@@ -63,7 +70,7 @@ class LeakyReLU(Layer):
 
 
 @register
-class Softmax(Layer):
+class Softmax(_ElementwiseLayer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
@@ -76,7 +83,7 @@ class Softmax(Layer):
 
 
 @register
-class ELU(Layer):
+class ELU(_ElementwiseLayer):
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = alpha

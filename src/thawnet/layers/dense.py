@@ -60,6 +60,9 @@ class Dense(Layer):
         return ("Dense needs a batch axis and a feature axis, e.g. shape (batch, features); "
                 "add the batch axis or use Input(shape=(features,)).")
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
     def call(self, inputs):
         out = jnp.matmul(inputs, self.kernel.value)
         if self.use_bias:

@@ -25,6 +25,9 @@ class Dropout(Layer):
                              f"rate={rate}.")
         self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
 
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs

@@ -272,7 +272,13 @@ class Layer:
         kwargs.pop("training", None)
         self._maybe_build(_shapes_of(inputs))
         input_spec_lib.check(self, self.input_spec, _shapes_of(inputs))
-        out_specs = self.compute_output_spec(inputs, *args, **kwargs)
+        if type(self).compute_output_shape is not Layer.compute_output_shape and not args \
+                and not kwargs:
+            # The layer states its shape rule: no tracing needed (the fast path for summaries).
+            out_shapes = self.compute_output_shape(_shapes_of(inputs))
+            out_specs = shapes.specs_from_shapes(out_shapes, self.output_dtype(inputs))
+        else:
+            out_specs = self.compute_output_spec(inputs, *args, **kwargs)
         outputs = node_lib.tree_map(
             lambda s: node_lib.SymbolicTensor(s.shape, s.dtype), out_specs)
         node_lib.Node(self, inputs, outputs, dict(kwargs, _args=args))
@@ -291,7 +297,16 @@ class Layer:
         specs_in = node_lib.tree_map(lambda t: shapes.TensorSpec(t.shape, t.dtype), inputs)
         return shapes.infer(run, specs_in, abstract_values)
 
+    def output_dtype(self, inputs):
+        """Dtype of outputs when ``compute_output_shape`` gives the shape (float layers)."""
+        return self.dtype
+
     def compute_output_shape(self, input_shape):
+        """Output shape(s) for ``input_shape``; by default by abstract evaluation of ``call``.
+
+        Layers with a simple shape rule override this: symbolic calls (functional models,
+        summaries) then skip tracing altogether.
+        """
         out = self.compute_output_spec(shapes.specs_from_shapes(input_shape))
         return _shapes_of(out)
 

@@ -18,11 +18,12 @@ from thawnet.backend import scope as scope_lib
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.node import flatten, is_symbolic
 from thawnet.models.graph import Graph
+from thawnet.training.trainer import Trainer
 from thawnet.variables import STATISTIC, materialize_all
 
 
 @register
-class Model(Layer):
+class Model(Trainer, Layer):
     """A model: ``Model(inputs, outputs)`` for a graph, or a subclass that defines ``call``.
 
     Args:
@@ -123,6 +124,15 @@ class Model(Layer):
         self.built = True
         self.compute_output_spec(specs)
 
+    def compute_output_shape(self, input_shape):
+        if self._graph is not None:
+            declared = [t.shape for t in self._graph.input_tensors]
+            given = input_shape if isinstance(input_shape, list) else [input_shape]
+            if [tuple(s) for s in given] == declared:
+                shapes = [t.shape for t in self._graph.output_tensors]
+                return shapes[0] if len(shapes) == 1 else shapes
+        return super().compute_output_shape(input_shape)
+
     def call(self, inputs, training=False):
         if self._graph is None:
             raise NotImplementedError(
@@ -176,7 +186,9 @@ class Model(Layer):
             fn = self._eager_fns[key] = jax.jit(pure)
         values = {p: v.value for p, v in by_path.items()}
         inputs = jax.tree_util.tree_map(jnp.asarray, inputs)
-        outputs, new_values = fn(values, inputs, random_lib.next_eager_key())
+        # A fresh key only when something random can run (Dropout in training mode).
+        rng = random_lib.next_eager_key() if training else None
+        outputs, new_values = fn(values, inputs, rng)
         if training:
             for p, v in by_path.items():
                 if v.role == STATISTIC:
