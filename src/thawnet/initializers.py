@@ -186,6 +186,8 @@ _BY_NAME = {
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
     "orthogonal": Orthogonal, "identity": Identity,
+    # Keras's "uniform" (Embedding's default) is RandomUniform(-0.05, 0.05).
+    "uniform": RandomUniform,
 }
 _ALIASES = {"Zeros": "zeros", "Ones": "ones", "GlorotUniform": "glorot_uniform",
             "GlorotNormal": "glorot_normal", "HeNormal": "he_normal", "HeUniform": "he_uniform",

@@ -1,3 +1,305 @@
-"""Placeholder: filled in by the layer work in progress."""
+"""BatchNormalization and LayerNormalization.
 
-__all__ = []
+Both compute in at least float32 (half-precision inputs are upcast for the statistics) and
+return the layer's dtype. Batch statistics use the biased variance, as Keras does.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import jax.numpy as jnp
+
+from thawnet import initializers, regularizers
+from thawnet.layers.input_spec import InputSpec
+from thawnet.layers.layer import Layer, register
+from thawnet.variables import STATISTIC
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_epsilon(who, epsilon):
+    if not isinstance(epsilon, numbers.Real) or isinstance(epsilon, bool) or epsilon < 0:
+        raise ValueError(f"{who}: epsilon must be a non-negative number; received "
+                         f"epsilon={epsilon!r}.")
+    return float(epsilon)
+
+
+def _compute_dtype(x):
+    return jnp.result_type(x.dtype, jnp.float32)
+
+
+@register
+class BatchNormalization(Layer):
+    """Normalise each feature with batch statistics in training, moving statistics otherwise.
+
+    In training mode (``training=True`` and the layer trainable) the output is
+    ``gamma * (x - mean_B) / sqrt(var_B + epsilon) + beta`` with the batch mean and biased
+    variance over every axis but ``axis``, and the statistics are updated as
+    ``moving = moving * momentum + batch * (1 - momentum)``. Otherwise the moving statistics
+    are used. A frozen layer (``trainable=False``) always runs in inference mode and never
+    updates its statistics, even with ``training=True`` (Keras semantics, which is what
+    fine-tuning needs).
+
+    Weights, in order: ``gamma`` (if ``scale``), ``beta`` (if ``center``) — parameters —
+    then ``moving_mean`` and ``moving_variance`` — statistics, never trained by gradients.
+
+    Args:
+        axis: int, the feature axis (default -1, channels last).
+        momentum: float in [0, 1], weight of the old value in the moving averages.
+        epsilon: small float added to the variance.
+        center: learn an offset ``beta``.
+        scale: learn a scale ``gamma``.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+        moving_variance_initializer: initializers (zeros, ones, zeros, ones).
+        beta_regularizer, gamma_regularizer: penalties added to the training loss.
+        beta_constraint, gamma_constraint: constraints stored on the weights.
+        renorm, renorm_clipping, renorm_momentum, synchronized: accepted for Keras config
+            compatibility; only the defaults (no batch renormalisation, not synchronised) are
+            supported.
+
+    >>> import numpy as np
+    >>> from thawnet.layers import BatchNormalization
+    >>> bn = BatchNormalization()
+    >>> y = bn(np.arange(6, dtype="float32").reshape(3, 2), training=True)
+    >>> [w.name for w in bn.weights]
+    ['gamma', 'beta', 'moving_mean', 'moving_variance']
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, renorm=False, renorm_clipping=None,
+                 renorm_momentum=0.99, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        who = f'BatchNormalization "{self.name}"'
+        if not _is_int(axis):
+            raise ValueError(f"{who}: axis must be an integer (the feature axis); received "
+                             f"axis={axis!r}.")
+        if (not isinstance(momentum, numbers.Real) or isinstance(momentum, bool)
+                or not 0.0 <= momentum <= 1.0):
+            raise ValueError(f"{who}: momentum must be a number in [0, 1]; received "
+                             f"momentum={momentum!r}.")
+        if renorm:
+            raise ValueError(f"{who}: renorm=True (batch renormalisation) is not supported; "
+                             "use renorm=False.")
+        if synchronized:
+            raise ValueError(f"{who}: synchronized=True is not supported (it needs the "
+                             "TensorFlow backend in Keras too); use synchronized=False.")
+        self.axis = int(axis)
+        self.momentum = float(momentum)
+        self.epsilon = _check_epsilon(who, epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = beta_constraint
+        self.gamma_constraint = gamma_constraint
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = renorm_momentum
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(
+                f'BatchNormalization "{self.name}": axis={self.axis} is out of range for inputs '
+                f"of rank {rank} (shape {input_shape}). Use axis=-1 for channels-last data.")
+        size = input_shape[self.axis]
+        if size is None:
+            raise ValueError(
+                f'BatchNormalization "{self.name}" needs a known size on axis {self.axis}; '
+                f"received shape {input_shape}.")
+        shape = (size,)
+        if self.scale:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
+                                           role=STATISTIC)
+        self.moving_variance = self.add_weight("moving_variance", shape,
+                                               self.moving_variance_initializer, role=STATISTIC)
+        self._axis_pos = self.axis % rank
+        self._reduce_axes = tuple(d for d in range(rank) if d != self._axis_pos)
+        self.input_spec = InputSpec(ndim=rank, axes={self.axis: size})
+
+    def axis_hint(self, axis):
+        return ("The layer was built for a different number of features; check the previous "
+                "layer's output or the axis argument.")
+
+    def rank_hint(self, expected_rank):
+        return ("BatchNormalization keeps the rank it was built with; use a new layer for "
+                "inputs of another rank.")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def call(self, inputs, training=False):
+        x = inputs.astype(_compute_dtype(inputs))
+        moving_mean = self.moving_mean.value.astype(x.dtype)
+        moving_variance = self.moving_variance.value.astype(x.dtype)
+        if training and self.trainable:
+            mean = jnp.mean(x, axis=self._reduce_axes)
+            variance = jnp.var(x, axis=self._reduce_axes)
+            m = self.momentum
+            self.moving_mean.assign(moving_mean * m + mean * (1.0 - m))
+            self.moving_variance.assign(moving_variance * m + variance * (1.0 - m))
+        else:
+            mean, variance = moving_mean, moving_variance
+        bshape = [1] * x.ndim
+        bshape[self._axis_pos] = mean.shape[0]
+        inv = 1.0 / jnp.sqrt(variance + self.epsilon)
+        if self.scale:
+            inv = inv * self.gamma.value.astype(x.dtype)
+        shift = -mean * inv
+        if self.center:
+            shift = shift + self.beta.value.astype(x.dtype)
+        out = x * inv.reshape(bshape) + shift.reshape(bshape)
+        return out.astype(self.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+                "moving_variance_initializer":
+                    initializers.serialize(self.moving_variance_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "synchronized": False, "renorm": False, "renorm_clipping": self.renorm_clipping,
+                "renorm_momentum": self.renorm_momentum}
+
+
+@register
+class LayerNormalization(Layer):
+    """Normalise each sample over ``axis``: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+
+    Statistics are computed per sample (no batch statistics, no state), so training and
+    inference behave the same. ``gamma`` and ``beta`` have the shape of the normalised axes.
+
+    Args:
+        axis: int or list of ints, the axes to normalise over (default -1). With several
+            axes ``gamma``/``beta`` have the sizes of those axes in sorted order, as in Keras.
+        epsilon: small float added to the variance.
+        center: learn an offset ``beta``.
+        scale: learn a scale ``gamma``.
+        rms_scaling: Keras's deprecated option: ``x * rsqrt(var + epsilon) * gamma`` with no
+            centring and no ``beta`` (note it divides by the variance, not the root mean
+            square, exactly as Keras does).
+        beta_initializer, gamma_initializer: initializers (zeros, ones).
+        beta_regularizer, gamma_regularizer: penalties added to the training loss.
+
+    >>> import numpy as np
+    >>> from thawnet.layers import LayerNormalization
+    >>> y = LayerNormalization()(np.array([[1.0, 2.0, 3.0]], "float32"))
+    >>> [round(float(v), 3) for v in y[0]]
+    [-1.224, 0.0, 1.224]
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        who = f'LayerNormalization "{self.name}"'
+        if isinstance(axis, (list, tuple)):
+            if not axis or not all(_is_int(a) for a in axis):
+                raise ValueError(f"{who}: axis must be an int or a non-empty list of ints; "
+                                 f"received axis={axis!r}.")
+            axis = [int(a) for a in axis]
+        elif not _is_int(axis):
+            raise ValueError(f"{who}: axis must be an int or a list of ints; received "
+                             f"axis={axis!r}.")
+        else:
+            axis = int(axis)
+        self.axis = axis
+        self.epsilon = _check_epsilon(who, epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.rms_scaling = bool(rms_scaling)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = beta_constraint
+        self.gamma_constraint = gamma_constraint
+        self.gamma = self.beta = None
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        rank = len(input_shape)
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        bad = [a for a in axes if not -rank <= a < rank]
+        if bad:
+            raise ValueError(
+                f'LayerNormalization "{self.name}": axis={self.axis} is out of range for inputs '
+                f"of rank {rank} (shape {input_shape}).")
+        self._axes = tuple(sorted({a % rank for a in axes}))
+        if len(self._axes) != len(axes):
+            raise ValueError(f'LayerNormalization "{self.name}": axis={self.axis} names the '
+                             "same axis twice.")
+        # Keras orders the weight shape by the axes as written, sorted (so axis=(1, -1) on rank
+        # 4 gives (size[-1], size[1])) and reshapes it onto the sorted positive axes; the same
+        # convention keeps weights interchangeable with Keras.
+        shape = tuple(input_shape[d] for d in sorted(axes))
+        if any(s is None for s in shape):
+            raise ValueError(
+                f'LayerNormalization "{self.name}" needs known sizes on the normalised axes '
+                f"{self._axes}; received shape {input_shape}.")
+        if self.scale or self.rms_scaling:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center and not self.rms_scaling:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self._bshape = tuple(input_shape[d] if d in self._axes else 1 for d in range(rank))
+        self.input_spec = InputSpec(ndim=rank, axes={d: input_shape[d] for d in self._axes})
+
+    def axis_hint(self, axis):
+        return ("The layer was built for different sizes on its normalised axes; check the "
+                "previous layer's output or the axis argument.")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def call(self, inputs):
+        x = inputs.astype(_compute_dtype(inputs))
+        variance = jnp.var(x, axis=self._axes, keepdims=True)
+        inv = 1.0 / jnp.sqrt(variance + self.epsilon)
+        if self.rms_scaling:
+            out = x * inv
+            if self.gamma is not None:
+                out = out * self.gamma.value.astype(x.dtype).reshape(self._bshape)
+            return out.astype(self.dtype)
+        mean = jnp.mean(x, axis=self._axes, keepdims=True)
+        if self.gamma is not None:
+            inv = inv * self.gamma.value.astype(x.dtype).reshape(self._bshape)
+        shift = -mean * inv
+        if self.beta is not None:
+            shift = shift + self.beta.value.astype(x.dtype).reshape(self._bshape)
+        return (x * inv + shift).astype(self.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+
+
+__all__ = ["BatchNormalization", "LayerNormalization"]
