@@ -1,0 +1,20 @@
+"""Callbacks: hooks into fit / evaluate / predict, with Keras 3's names and semantics."""
+
+from thawnet.callbacks.base import Callback, CallbackList
+from thawnet.callbacks.csv_logger import CSVLogger
+from thawnet.callbacks.early_stopping import EarlyStopping
+from thawnet.callbacks.history import History
+from thawnet.callbacks.lambda_callback import LambdaCallback
+from thawnet.callbacks.lr_scheduler import LearningRateScheduler
+from thawnet.callbacks.model_checkpoint import ModelCheckpoint
+from thawnet.callbacks.monitor import MonitorCallback
+from thawnet.callbacks.progbar_logger import ProgbarLogger
+from thawnet.callbacks.reduce_lr import ReduceLROnPlateau
+from thawnet.callbacks.tensorboard import TensorBoard
+from thawnet.callbacks.terminate_on_nan import TerminateOnNaN
+
+__all__ = [
+    "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+    "LearningRateScheduler", "ModelCheckpoint", "MonitorCallback", "ProgbarLogger",
+    "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
+]

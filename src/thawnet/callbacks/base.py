@@ -1,0 +1,315 @@
+"""Callback (the hooks a trainer calls) and CallbackList (fans each hook out to many callbacks).
+
+The hooks and their order are Keras 3's. A trainer drives a :class:`CallbackList`::
+
+    callbacks = CallbackList(user_callbacks, add_history=True, add_progbar=True,
+                             model=model, verbose=1, epochs=epochs, steps=steps)
+    callbacks.on_train_begin()
+    for epoch in range(epochs):
+        callbacks.on_epoch_begin(epoch)
+        for step in range(steps):
+            callbacks.on_train_batch_begin(step)
+            ...  # one optimizer step
+            callbacks.on_train_batch_end(step, batch_logs)
+            if model.stop_training: break
+        callbacks.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training: break
+    callbacks.on_train_end(final_logs)
+
+Per-batch logs cost a device sync, so a trainer only computes them when
+``callbacks.needs_batch_logs`` is true; otherwise it passes ``None`` (seen by callbacks as ``{}``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+BATCH_HOOKS = (
+    "on_batch_begin", "on_batch_end",
+    "on_train_batch_begin", "on_train_batch_end",
+    "on_test_batch_begin", "on_test_batch_end",
+    "on_predict_batch_begin", "on_predict_batch_end",
+)
+
+
+def print_msg(message, line_break=True):
+    """Write ``message`` to the current ``sys.stdout`` and flush (the callbacks' verbose output)."""
+    stream = sys.stdout
+    stream.write(message + ("\n" if line_break else ""))
+    stream.flush()
+
+
+def _pythonify(value):
+    if type(value) in (float, int, str, bool):
+        return value
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()  # numpy / jax scalars become Python numbers
+    return value
+
+
+def _pythonify_logs(logs):
+    """A fresh dict (callbacks may add keys) with array scalars turned into Python numbers."""
+    if not logs:
+        return {}
+    return {key: _pythonify(value) for key, value in logs.items()}
+
+
+class Callback:
+    """Base class of callbacks: override the hooks you need; all of them do nothing by default.
+
+    Attributes:
+        model: the model being trained (set by :meth:`set_model`). Callbacks may use its
+            ``stop_training`` attribute, ``get_weights()``/``set_weights()``,
+            ``get_learning_rate()``/``set_learning_rate()``, ``save()``/``save_weights()`` and
+            ``name``.
+        params: ``{"epochs": ..., "steps": ..., "verbose": ...}`` (set by :meth:`set_params`).
+        needs_batch_logs: whether this callback reads batch-level logs. By default it is true
+            exactly when the callback overrides a batch hook (``on_train_batch_end``,
+            ``on_test_batch_begin``, ``on_batch_end``, ...). A trainer computes per-batch logs (a
+            device sync per step) only when some callback needs them. Subclasses may override
+            it with a class attribute or a property.
+    """
+
+    def __init__(self):
+        self.params = None
+        self._model = None
+
+    def set_params(self, params):
+        self.params = params
+
+    def set_model(self, model):
+        self._model = model
+
+    @property
+    def model(self):
+        return self._model
+
+    @model.setter
+    def model(self, model):
+        self._model = model
+
+    @property
+    def needs_batch_logs(self):
+        own = self.__dict__
+        cls = type(self)
+        for name in BATCH_HOOKS:
+            if name in own or getattr(cls, name) is not getattr(Callback, name):
+                return True
+        return False
+
+    # -- state for checkpoint resume ----------------------------------------------------------
+    def get_state(self):
+        """This callback's resumable state, as a dict (empty for stateless callbacks)."""
+        return {}
+
+    def set_state(self, state):
+        """Restore what :meth:`get_state` returned."""
+        if state:
+            raise ValueError(f"{type(self).__name__} has no state to restore; got keys "
+                             f"{sorted(state)}.")
+
+    # -- hooks --------------------------------------------------------------------------------
+    def on_batch_begin(self, batch, logs=None):
+        """Alias of :meth:`on_train_batch_begin` kept for Keras 2 style callbacks."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Alias of :meth:`on_train_batch_end` kept for Keras 2 style callbacks."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of epoch ``epoch`` (0-based) during training."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called at the end of an epoch with the epoch's logs (training and ``val_`` metrics)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Called before training step ``batch`` (0-based within the epoch)."""
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Called after a training step with the running-mean logs of the epoch so far."""
+        self.on_batch_end(batch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Called before an evaluation step (in ``evaluate`` and in ``fit``'s validation)."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """Called after an evaluation step with the running-mean logs so far."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Called before a prediction step."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """Called after a prediction step."""
+
+    def on_train_begin(self, logs=None):
+        """Called at the start of training."""
+
+    def on_train_end(self, logs=None):
+        """Called at the end of training (also after an early stop)."""
+
+    def on_test_begin(self, logs=None):
+        """Called at the start of an evaluation."""
+
+    def on_test_end(self, logs=None):
+        """Called at the end of an evaluation with its final logs."""
+
+    def on_predict_begin(self, logs=None):
+        """Called at the start of a prediction."""
+
+    def on_predict_end(self, logs=None):
+        """Called at the end of a prediction."""
+
+
+def _flatten(callbacks):
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (list, tuple)):
+        out = []
+        for item in callbacks:
+            out.extend(_flatten(item))
+        return out
+    if not isinstance(callbacks, Callback):
+        cls = type(callbacks)
+        hint = ""
+        if cls.__module__.startswith("keras"):
+            hint = f" Use thawnet.callbacks.{cls.__name__} instead of the Keras class."
+        raise TypeError("callbacks must be thawnet.callbacks.Callback instances; got "
+                        f"{cls.__module__}.{cls.__qualname__}.{hint}")
+    return [callbacks]
+
+
+class CallbackList(Callback):
+    """Calls every hook on each callback in turn, in list order.
+
+    Args:
+        callbacks: a Callback, a list of them (nested lists are flattened) or None.
+        add_history: append a :class:`~thawnet.callbacks.History` unless the list has one.
+        add_progbar: append a :class:`~thawnet.callbacks.ProgbarLogger` unless the list has one
+            (it prints nothing when ``verbose`` is 0).
+        model: the model, given to every callback's ``set_model`` (also sets ``model.history``).
+        verbose: 0 = silent, 1 = progress bar, 2 = one line per epoch ("auto" means 1).
+        epochs: number of epochs, for ``params`` and the "Epoch i/n" lines.
+        steps: steps per epoch, or None if unknown.
+
+    Every hook receives one fresh logs dict shared by all callbacks of that call, so a key a
+    callback adds (``ReduceLROnPlateau``'s "learning_rate") is seen by the ones after it
+    (``History`` and ``ProgbarLogger`` are added last, as in Keras).
+    """
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
+                 verbose=1, epochs=1, steps=None):
+        super().__init__()
+        self.callbacks = _flatten(callbacks)
+        self._add_default_callbacks(add_history, add_progbar)
+        self.set_model(model)
+        self.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+
+    def _add_default_callbacks(self, add_history, add_progbar):
+        from thawnet.callbacks.history import History
+        from thawnet.callbacks.progbar_logger import ProgbarLogger
+
+        self._history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
+        self._progbar = next((cb for cb in self.callbacks if isinstance(cb, ProgbarLogger)), None)
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger()
+            self.callbacks.append(self._progbar)
+
+    @property
+    def history(self):
+        """The History callback of this list (None if there is none)."""
+        return self._history
+
+    @property
+    def progbar(self):
+        """The ProgbarLogger of this list (None if there is none)."""
+        return self._progbar
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self):
+        return len(self.callbacks)
+
+    def set_params(self, params):
+        self.params = params
+        if params:
+            for callback in self.callbacks:
+                callback.set_params(params)
+
+    def set_model(self, model):
+        if model is None:
+            return
+        super().set_model(model)
+        if self._history is not None:
+            try:
+                model.history = self._history
+            except AttributeError:
+                pass
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    @property
+    def needs_batch_logs(self):
+        return any(callback.needs_batch_logs for callback in self.callbacks)
+
+    # -- fan-out ------------------------------------------------------------------------------
+    def _call_batch_hook(self, name, batch, logs):
+        logs = _pythonify_logs(logs)
+        for callback in self.callbacks:
+            getattr(callback, name)(batch, logs)
+
+    def _call_hook(self, name, logs):
+        logs = _pythonify_logs(logs)
+        for callback in self.callbacks:
+            getattr(callback, name)(logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        self._call_batch_hook("on_batch_begin", batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self._call_batch_hook("on_batch_end", batch, logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call_batch_hook("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call_batch_hook("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call_batch_hook("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call_batch_hook("on_train_batch_end", batch, logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call_batch_hook("on_test_batch_begin", batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._call_batch_hook("on_test_batch_end", batch, logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._call_batch_hook("on_predict_batch_begin", batch, logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._call_batch_hook("on_predict_batch_end", batch, logs)
+
+    def on_train_begin(self, logs=None):
+        self._call_hook("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call_hook("on_train_end", logs)
+
+    def on_test_begin(self, logs=None):
+        self._call_hook("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._call_hook("on_test_end", logs)
+
+    def on_predict_begin(self, logs=None):
+        self._call_hook("on_predict_begin", logs)
+
+    def on_predict_end(self, logs=None):
+        self._call_hook("on_predict_end", logs)

@@ -1,0 +1,40 @@
+"""LambdaCallback: a callback built from plain functions."""
+
+from __future__ import annotations
+
+from thawnet.callbacks.base import BATCH_HOOKS, Callback
+
+_HOOKS = BATCH_HOOKS + (
+    "on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end", "on_test_begin",
+    "on_test_end", "on_predict_begin", "on_predict_end",
+)
+
+
+class LambdaCallback(Callback):
+    """A callback whose hooks are the functions given.
+
+    Each argument is a hook name with the hook's signature: ``on_epoch_begin(epoch, logs)``,
+    ``on_epoch_end(epoch, logs)``, ``on_train_begin(logs)``, ``on_train_end(logs)``,
+    ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)``, and likewise the
+    test/predict hooks. Hooks not given do nothing.
+
+    >>> printer = LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **other_hooks):
+        super().__init__()
+        unknown = sorted(set(other_hooks) - set(_HOOKS))
+        if unknown:
+            raise TypeError(f"LambdaCallback got unknown hooks {unknown}; known hooks are "
+                            f"{sorted(_HOOKS)}.")
+        hooks = dict(other_hooks, on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end)
+        for name, fn in hooks.items():
+            if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"LambdaCallback {name} must be callable; got {fn!r}.")
+                setattr(self, name, fn)

@@ -1,0 +1,134 @@
+"""What ``compile()`` turns its arguments into: one loss over all outputs, and the metrics.
+
+Both are pure functions of arrays, so the compiled step can run them; metric state is a pytree
+that stays on the device between progress updates.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from thawnet import losses as losses_lib
+from thawnet import metrics as metrics_lib
+
+
+def _per_output(value, names, what):
+    """Spread a compile argument over the outputs: one for all, a list, or a dict by name."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"compile(): {what} names unknown outputs {unknown}; the model's "
+                             f"outputs are {names}.")
+        return [value.get(n) for n in names]
+    if isinstance(value, (list, tuple)) and len(names) > 1:
+        if len(value) != len(names):
+            raise ValueError(f"compile(): {what} has {len(value)} entries but the model has "
+                             f"{len(names)} outputs {names}.")
+        return list(value)
+    return [value] * len(names)
+
+
+class CompiledLoss:
+    """``sum_i loss_weight_i * loss_i(y_true_i, y_pred_i, sample_weight)`` over the outputs."""
+
+    def __init__(self, loss, loss_weights, output_names):
+        if loss is None:
+            raise ValueError("compile(): a loss is required for training, e.g. "
+                             "loss='sparse_categorical_crossentropy'.")
+        self.output_names = output_names
+        self.losses = [None if entry is None else losses_lib.get(entry)
+                       for entry in _per_output(loss, output_names, "loss")]
+        weights = 1.0 if loss_weights is None else loss_weights
+        self.weights = [1.0 if w is None else float(w)
+                        for w in _per_output(weights, output_names, "loss_weights")]
+        self.raw = loss
+
+    def __call__(self, y_true, y_pred, sample_weight):
+        ys, ps = _outputs_list(y_true), _outputs_list(y_pred)
+        total, parts = jnp.zeros((), jnp.float32), {}
+        for name, fn, w, yt, yp in zip(self.output_names, self.losses, self.weights, ys, ps):
+            if fn is None:
+                continue
+            value = fn(yt, yp, sample_weight=sample_weight)
+            parts[name] = value
+            total = total + w * value
+        return total, parts
+
+
+def _outputs_list(value):
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+class MetricSet:
+    """The loss tracker, per-output loss trackers and the compiled metrics.
+
+    ``init()``/``update()``/``results()`` are pure; names follow Keras's logs ("loss",
+    "accuracy", "dense_2_loss", "dense_2_accuracy" for several outputs).
+    """
+
+    def __init__(self, metrics, compiled_loss, output_names):
+        self.output_names = output_names
+        self.loss_tracker = metrics_lib.Mean(name="loss")
+        multi = len(output_names) > 1
+        self.output_loss_trackers = [(n, metrics_lib.Mean(name=f"{n}_loss"))
+                                     for n in output_names] if multi else []
+        self.entries = []  # (output index, metric, log name)
+        per_output = _per_output(metrics or [], output_names, "metrics")
+        for i, (name, group) in enumerate(zip(output_names, per_output)):
+            group = [] if group is None else (group if isinstance(group, (list, tuple))
+                                              else [group])
+            loss_i = compiled_loss.losses[i] if compiled_loss is not None else None
+            for ident in group:
+                metric = metrics_lib.get(ident, loss=_loss_name(loss_i, compiled_loss))
+                log_name = f"{name}_{metric.name}" if multi else metric.name
+                self.entries.append((i, metric, log_name))
+        names = [n for _, _, n in self.entries]
+        if len(set(names)) != len(names):
+            raise ValueError(f"compile(): two metrics would be logged under the same name: "
+                             f"{names}. Give them distinct names.")
+
+    def init(self):
+        return {"loss": self.loss_tracker.init_state(),
+                "outputs": [m.init_state() for _, m in self.output_loss_trackers],
+                "metrics": [m.init_state() for _, m, _ in self.entries]}
+
+    def update(self, state, loss, parts, y_true, y_pred, sample_weight, batch_size):
+        ys, ps = _outputs_list(y_true), _outputs_list(y_pred)
+        bs = jnp.asarray(batch_size, jnp.float32)
+        new = {"loss": self.loss_tracker.update(state["loss"], loss, bs),
+               "outputs": [m.update(s, parts.get(n, 0.0), bs) for (n, m), s in
+                           zip(self.output_loss_trackers, state["outputs"])],
+               "metrics": [m.update(s, ys[i], ps[i], sample_weight) for (i, m, _), s in
+                           zip(self.entries, state["metrics"])]}
+        return new
+
+    def results(self, state):
+        out = {"loss": self.loss_tracker.compute(state["loss"])}
+        for (n, m), s in zip(self.output_loss_trackers, state["outputs"]):
+            out[m.name] = m.compute(s)
+        for (_, m, name), s in zip(self.entries, state["metrics"]):
+            out[name] = m.compute(s)
+        return out
+
+    @property
+    def metric_names(self):
+        return ["loss"] + [m.name for _, m in self.output_loss_trackers] + [
+            n for _, _, n in self.entries]
+
+
+def _loss_name(loss_obj, compiled_loss):
+    if compiled_loss is None:
+        return None
+    raw = compiled_loss.raw
+    if isinstance(raw, (str,)) or raw is None:
+        return raw
+    return loss_obj
+
+
+def batch_size_of(x):
+    return jax.tree_util.tree_leaves(x)[0].shape[0]

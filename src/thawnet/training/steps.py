@@ -1,0 +1,95 @@
+"""The compiled train / test / predict functions.
+
+Each is one ``jax.jit`` function over an explicit state: forward, loss, gradient, optimizer
+update and metric accumulation all run in one device call, for one batch or for ``k`` batches
+under ``lax.scan`` (``steps_per_execution``). Batches are gathered on the device from the data
+set by index. The state is donated, so XLA updates weights and optimizer slots in place.
+
+The state is ``{"trainable", "non_trainable", "opt_state", "metrics", "rng"}``. Gradients are
+taken with respect to ``trainable`` only: a frozen weight is in ``non_trainable`` and is passed
+through the step untouched, so it keeps its exact bits.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from thawnet.training.compile_utils import batch_size_of
+from thawnet.training.data import gather
+
+
+def _scan_or_single(step, state, data, idx):
+    if idx.shape[0] == 1:
+        return step(state, gather(data, idx[0]))
+    state, _ = jax.lax.scan(lambda s, i: (step(s, gather(data, i)), None), state, idx)
+    return state
+
+
+def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False):
+    """``fn(state, data, idx) -> state`` running ``idx.shape[0]`` training steps."""
+
+    def step(state, batch):
+        x, y, sw = batch
+        rng, step_rng = jax.random.split(state["rng"])
+
+        def objective(trainable):
+            y_pred, new_nt, reg = model.stateless_call(
+                trainable, state["non_trainable"], x, training=True, rng=step_rng,
+                return_losses=True)
+            data_loss, parts = compiled_loss(y, y_pred, sw)
+            return data_loss + reg, (y_pred, new_nt, parts)
+
+        (loss, (y_pred, new_nt, parts)), grads = jax.value_and_grad(objective, has_aux=True)(
+            state["trainable"])
+        updates, opt_state = tx.update(grads, state["opt_state"], state["trainable"])
+        trainable = optax.apply_updates(state["trainable"], updates)
+        new = {"trainable": trainable, "non_trainable": new_nt, "opt_state": opt_state,
+               "rng": rng}
+        if guard_nan:
+            # TerminateOnNaN: a step whose loss is not finite leaves every weight as it was.
+            finite = jnp.isfinite(loss)
+            old = {k: state[k] for k in new}
+            new = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, old)
+        new["metrics"] = metric_set.update(state["metrics"], loss, parts, y, y_pred, sw,
+                                           batch_size_of(x))
+        return new
+
+    def run(state, data, idx):
+        return _scan_or_single(step, state, data, idx)
+
+    return jax.jit(run, donate_argnums=(0,))
+
+
+def make_test_function(model, compiled_loss, metric_set):
+    """``fn(weights, metrics, data, idx) -> metrics``: loss and metrics in inference mode.
+
+    Only the metric state is donated: the weights are the model's own arrays.
+    """
+
+    def step(weights, metrics, batch):
+        x, y, sw = batch
+        y_pred, _, reg = model.stateless_call(weights["trainable"], weights["non_trainable"], x,
+                                              training=False, return_losses=True)
+        loss, parts = compiled_loss(y, y_pred, sw) if compiled_loss else (jnp.zeros(()), {})
+        return metric_set.update(metrics, loss + reg, parts, y, y_pred, sw, batch_size_of(x))
+
+    def run(weights, metrics, data, idx):
+        return _scan_or_single(lambda m, b: step(weights, m, b), metrics, data, idx)
+
+    return jax.jit(run, donate_argnums=(1,))
+
+
+def make_predict_function(model):
+    """``fn(values, data, idx) -> outputs`` for one batch of indices."""
+
+    def run(values, data, idx):
+        x = gather(data, idx)[0]
+        return model.stateless_call({}, values, x, training=False)[0]
+
+    return jax.jit(run)
+
+
+def make_results_function(metric_set):
+    return jax.jit(metric_set.results)

@@ -1,0 +1,282 @@
+"""compile / fit / evaluate / predict, mixed into :class:`thawnet.models.Model`.
+
+Keras's signatures and return values. What differs, on purpose:
+
+* the trainable split is read at every ``fit``/``*_on_batch`` call and every epoch, so
+  ``layer.trainable = False`` after ``compile()`` simply works (no recompile trap);
+* ``fit`` audits the weights: ``history.audit`` says which changed and why, and a frozen weight
+  that changed raises :class:`~thawnet.training.audit.AuditError`;
+* ``train_on_batch`` returns the values of that batch (``reset_metrics=True``, as in Keras 2),
+  not a running mean.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+
+from thawnet import optimizers as optimizers_lib
+from thawnet.training import weight_audit as audit_lib
+from thawnet.training.compile_utils import CompiledLoss, MetricSet
+from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights,
+                                   split_validation, to_arrays)
+from thawnet.training.trainer_state import TrainerState
+
+
+class _BatchLogPolicy:
+    """Per-batch logs cost a device sync: compute them only when someone reads them."""
+
+    def __init__(self, callbacks, verbose):
+        from thawnet.callbacks import History, ProgbarLogger
+        others = [cb for cb in callbacks.callbacks
+                  if not isinstance(cb, (History, ProgbarLogger))]
+        self.every_step = any(getattr(cb, "needs_batch_logs", False) for cb in others)
+        # A bar on a terminal wants fresh numbers a few times a second; in a log file, never.
+        progbar = callbacks.progbar
+        self.progbar = progbar is not None and progbar.needs_batch_logs
+        self.last = 0.0
+
+    def wants(self, is_last):
+        if self.every_step:
+            return True
+        if self.progbar and (is_last or time.monotonic() - self.last > 0.1):
+            self.last = time.monotonic()
+            return True
+        return False
+
+
+def _blocks(idx, k):
+    """Split ``(steps, batch)`` indices into blocks of ``k`` steps; a shorter tail runs step by
+    step, so at most two scan lengths (k and 1) are ever compiled."""
+    n = idx.shape[0]
+    full = (n // k) * k
+    for start in range(0, full, k):
+        yield start, idx[start:start + k]
+    for start in range(full, n):
+        yield start, idx[start:start + 1]
+
+
+class Trainer(TrainerState):
+    """The training methods of :class:`thawnet.models.Model`."""
+
+    # -- compile -------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                steps_per_execution=1, jit_compile=True, seed=0):
+        """Configure training.
+
+        Args:
+            optimizer: a name (``"adam"``), a thawnet optimizer, or any
+                ``optax.GradientTransformation``.
+            loss: a name, Loss object or function; a list/dict for several outputs.
+            metrics: list of names/Metric objects (list of lists or dict for several outputs).
+            loss_weights: weights of the per-output losses.
+            steps_per_execution: batches run per device call (``lax.scan``); raise it for
+                small models where Python overhead dominates.
+            jit_compile: accepted for Keras compatibility; steps are always compiled.
+            seed: seed of the training randomness (Dropout masks, shuffling).
+        """
+        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError("compile(): steps_per_execution must be a positive integer; "
+                             f"received {steps_per_execution!r}.")
+        self.optimizer = optimizers_lib.get(optimizer)
+        self._tx = self.optimizer.to_optax()
+        names = self._output_names()
+        self._compiled_loss = None if loss is None else CompiledLoss(loss, loss_weights, names)
+        self._metric_set = MetricSet(metrics, self._compiled_loss, names)
+        self._steps_per_execution = steps_per_execution
+        self._seed = seed
+        self._rng = jax.random.PRNGKey(seed)
+        self._opt_state, self._opt_paths = None, None
+        self._fn_cache = {}
+        self.compiled = True
+        self.stop_training = False
+
+    # -- fit ---------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, audit=True):
+        """Train for ``epochs`` epochs; returns a ``History`` (with ``history.audit``).
+
+        Args are Keras's. ``audit=False`` skips the before/after weight comparison (it costs
+        one host copy of the weights).
+        """
+        from thawnet.callbacks import CallbackList, History, TerminateOnNaN
+
+        self._require_compiled("fit")
+        verbose = 1 if verbose == "auto" else verbose
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = split_validation(
+                x, y, sample_weight, validation_split)
+        if class_weight is not None:
+            sample_weight = class_weights_to_sample_weights(y, class_weight, sample_weight)
+        train = ArrayDataset(x, y, sample_weight, batch_size, shuffle=shuffle, seed=self._seed)
+        self._build_for(train.x)
+        val = self._validation_dataset(validation_data, validation_batch_size or batch_size)
+        steps = train.steps if steps_per_epoch is None else min(steps_per_epoch, train.steps)
+
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                           verbose=verbose, epochs=epochs, steps=steps)
+        history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
+        guard_nan = any(isinstance(cb, TerminateOnNaN) for cb in cbs.callbacks)
+        policy = _BatchLogPolicy(cbs, verbose)
+        before = audit_lib.snapshot(self) if audit else None
+        trained_paths = set()
+        self.stop_training = False
+        logs = {}
+        cbs.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            key = self._split_key()
+            trained_paths |= set(key[0])
+            holder = {"state": self._start_state(key, with_optimizer=True)}
+            fn = self._function("train", key, guard_nan=guard_nan)
+
+            def run_block(block, holder=holder, fn=fn):
+                holder["state"] = fn(holder["state"], train.device_data, block)
+                self._write_back(holder["state"])
+
+            cbs.on_epoch_begin(epoch)
+            self._loop(train, epoch, steps, run_block, lambda h=holder: h["state"]["metrics"],
+                       cbs.on_train_batch_begin, cbs.on_train_batch_end, policy)
+            logs = self._results(holder["state"]["metrics"])
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_dataset(val, validation_steps, None)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        if audit:
+            history.audit = audit_lib.compare(self, before, trained_paths).check()
+        return history
+
+    def _loop(self, dataset, epoch, steps, run_block, metric_state, on_begin, on_end, policy):
+        k = self._steps_per_execution
+        for first, idx in dataset.index_batches(epoch, steps):
+            for start, block in _blocks(idx, k):
+                step = first + start + block.shape[0] - 1
+                on_begin(step)
+                run_block(block)
+                is_last = step == (steps or dataset.steps) - 1
+                logs = self._results(metric_state()) if policy and policy.wants(is_last) else None
+                on_end(step, logs)
+                if self.stop_training:
+                    return
+
+    def _build_for(self, x):
+        if not self.built:
+            shapes = jax.tree_util.tree_map(lambda a: (None,) + tuple(a.shape[1:]), x,
+                                            is_leaf=lambda a: hasattr(a, "shape"))
+            self._maybe_build(shapes)
+
+    def _validation_dataset(self, validation_data, batch_size):
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                             f"sample_weight_val); received {type(validation_data).__name__} "
+                             f"of length {len(validation_data)}.")
+        return ArrayDataset(*validation_data, batch_size=batch_size, shuffle=False)
+
+    # -- evaluate ----------------------------------------------------------------------------
+    def _evaluate_dataset(self, dataset, steps, callbacks, policy=None):
+        key = self._split_key()
+        state = self._start_state(key, with_optimizer=False)
+        weights = {"trainable": state["trainable"], "non_trainable": state["non_trainable"]}
+        fn = self._function("test", key)
+        holder = {"metrics": state["metrics"]}
+
+        def run_block(block):
+            holder["metrics"] = fn(weights, holder["metrics"], dataset.device_data, block)
+
+        on_begin = callbacks.on_test_batch_begin if callbacks else (lambda *a: None)
+        on_end = callbacks.on_test_batch_end if callbacks else (lambda *a: None)
+        self._loop(dataset, 0, steps, run_block, lambda: holder["metrics"], on_begin, on_end,
+                   policy)
+        return self._results(holder["metrics"])
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss and metrics in inference mode: a float, a list (loss first) or a dict."""
+        from thawnet.callbacks import CallbackList
+
+        self._require_compiled("evaluate")
+        verbose = 1 if verbose == "auto" else verbose
+        dataset = ArrayDataset(x, y, sample_weight, batch_size)
+        self._build_for(dataset.x)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=1, steps=dataset.steps)
+        cbs.on_test_begin()
+        logs = self._evaluate_dataset(dataset, steps, cbs, _BatchLogPolicy(cbs, verbose))
+        cbs.on_test_end(logs)
+        return self._format_logs(logs, return_dict)
+
+    def _format_logs(self, logs, return_dict):
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self._metric_set.metric_names if name in logs]
+        return values[0] if len(values) == 1 else values
+
+    # -- predict -----------------------------------------------------------------------------
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x`` in inference mode, as NumPy arrays, batch by batch."""
+        from thawnet.callbacks import CallbackList
+
+        verbose = 1 if verbose == "auto" else verbose
+        dataset = ArrayDataset(x, batch_size=batch_size)
+        self._build_for(dataset.x)
+        values = self._all_values()
+        fn = self._predict_fn()
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=1, steps=dataset.steps)
+        cbs.on_predict_begin()
+        chunks = []
+        for _, idx in dataset.index_batches(0, steps):
+            for i in range(idx.shape[0]):
+                cbs.on_predict_batch_begin(i)
+                chunks.append(fn(values, dataset.device_data, idx[i]))
+                cbs.on_predict_batch_end(i, None)
+        cbs.on_predict_end()
+        chunks = jax.device_get(chunks)
+        return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *chunks)
+
+    def _all_values(self):
+        from thawnet.variables import materialize_all
+        by_path = self.variables_by_path()
+        materialize_all(by_path.values())
+        return {p: v.value for p, v in by_path.items()}
+
+    def _predict_fn(self):
+        from thawnet.training.steps import make_predict_function
+        key = ("predict", tuple(layer.trainable for layer in self._all_layers()))
+        cache = self.__dict__.setdefault("_predict_cache", {})
+        if key not in cache:
+            cache[key] = make_predict_function(self)
+        return cache[key]
+
+    # -- single batches ----------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One training step on this batch; returns that batch's loss (and metrics)."""
+        self._require_compiled("train_on_batch")
+        if class_weight is not None:
+            sample_weight = class_weights_to_sample_weights(y, class_weight, sample_weight)
+        dataset = ArrayDataset(x, y, sample_weight, batch_size=len(jax.tree_util.tree_leaves(
+            to_arrays(x, "x"))[0]))
+        self._build_for(dataset.x)
+        key = self._split_key()
+        state = self._start_state(key, with_optimizer=True)
+        fn = self._function("train", key, guard_nan=False)
+        state = fn(state, dataset.device_data, dataset.index_batches(0)[0][1])
+        self._write_back(state)
+        return self._format_logs(self._results(state["metrics"]), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) of this batch in inference mode."""
+        self._require_compiled("test_on_batch")
+        dataset = ArrayDataset(x, y, sample_weight, batch_size=len(jax.tree_util.tree_leaves(
+            to_arrays(x, "x"))[0]))
+        self._build_for(dataset.x)
+        return self._format_logs(self._evaluate_dataset(dataset, None, None), return_dict)

@@ -1,0 +1,125 @@
+"""The trainer's state: weights split by trainability, optimizer state, compiled functions.
+
+The trainable split is read at the start of every ``fit``, ``evaluate`` and ``*_on_batch``
+call, never frozen in at ``compile()``: flipping ``layer.trainable`` takes effect at the next
+step without recompiling by hand. Compiled functions are cached per split; optimizer state of
+the weights that stay trainable is kept, newly trainable weights start fresh, newly frozen ones
+drop theirs (see :mod:`thawnet.training.opt_state`).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from thawnet import optimizers as optimizers_lib
+from thawnet.training import steps as steps_lib
+from thawnet.training.opt_state import transfer_opt_state
+from thawnet.variables import materialize_all
+
+
+class TrainerState:
+    """State handling shared by fit / evaluate / predict (see :class:`Trainer`)."""
+
+    compiled = False
+    stop_training = False
+
+    def _output_names(self):
+        if getattr(self, "_graph", None) is not None:
+            return [t.history[0].name for t in self._graph.output_tensors]
+        return ["output"]
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f'Model "{self.name}": call compile() before {what}(), e.g. '
+                               "model.compile(optimizer='adam', loss='mse').")
+        if what in ("fit", "train_on_batch") and self._compiled_loss is None:
+            raise ValueError(f'Model "{self.name}" was compiled without a loss; {what}() needs '
+                             "one: model.compile(optimizer=..., loss=...).")
+
+    # -- state -------------------------------------------------------------------------------
+    def _split_key(self):
+        trainable, frozen = self.trainable_split()
+        flags = tuple(layer.trainable for layer in self._all_layers())
+        return tuple(trainable), tuple(frozen), flags
+
+    def _start_state(self, key, with_optimizer):
+        """Weights by split, with optimizer state carried over from the previous split."""
+        by_path = self.variables_by_path()
+        materialize_all(by_path.values())
+        trainable_paths, frozen_paths, _ = key
+        state = {"trainable": {p: by_path[p].value for p in trainable_paths},
+                 "non_trainable": {p: by_path[p].value for p in frozen_paths}}
+        if with_optimizer:
+            if self._opt_paths != trainable_paths:
+                fresh = self._tx.init(state["trainable"])
+                self._opt_state = fresh if self._opt_state is None else transfer_opt_state(
+                    self._opt_state, fresh)
+                self._opt_paths = trainable_paths
+            state["opt_state"] = self._opt_state
+            state["rng"] = self._rng
+        state["metrics"] = self._metric_set.init()
+        return _distinct_buffers(state)
+
+    def _write_back(self, state):
+        """Point the model's variables at the latest arrays (cheap: no copies)."""
+        by_path = self.variables_by_path()
+        for group in ("trainable", "non_trainable"):
+            for p, value in state[group].items():
+                by_path[p]._value = value
+        if "opt_state" in state:
+            self._opt_state = state["opt_state"]
+            self._rng = state["rng"]
+
+    def _function(self, kind, key, **options):
+        cache_key = (kind, key, tuple(sorted(options.items())))
+        fn = self._fn_cache.get(cache_key)
+        if fn is None:
+            if kind == "train":
+                fn = steps_lib.make_train_function(self, self._tx, self._compiled_loss,
+                                                   self._metric_set, **options)
+            elif kind == "test":
+                fn = steps_lib.make_test_function(self, self._compiled_loss, self._metric_set)
+            elif kind == "predict":
+                fn = steps_lib.make_predict_function(self)
+            else:
+                fn = steps_lib.make_results_function(self._metric_set)
+            self._fn_cache[cache_key] = fn
+        return fn
+
+    def _results(self, metric_state):
+        fn = self._function("results", None)
+        return {k: float(v) for k, v in jax.device_get(fn(metric_state)).items()}
+
+    # -- learning rate (ReduceLROnPlateau, LearningRateScheduler) --------------------------
+    def get_learning_rate(self):
+        if self._opt_state is None:
+            self._opt_state = self._tx.init(self._start_state(self._split_key(), False)[
+                "trainable"])
+            self._opt_paths = self._split_key()[0]
+        return float(optimizers_lib.get_learning_rate(self._opt_state))
+
+    def set_learning_rate(self, value):
+        """Set the learning rate used from the next step on (no recompilation)."""
+        self.get_learning_rate()
+        self._opt_state = optimizers_lib.set_learning_rate(self._opt_state, value)
+
+    def optimizer_state_size(self):
+        """Number of scalars in the optimizer state (reported apart from the model's counts)."""
+        if getattr(self, "_opt_state", None) is None:
+            return 0
+        return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(self._opt_state)))
+
+
+def _distinct_buffers(tree):
+    """Donation needs every argument buffer once; initial states may share constants."""
+    seen = set()
+
+    def own(leaf):
+        if id(leaf) in seen:
+            return jnp.array(leaf, copy=True)
+        seen.add(id(leaf))
+        return leaf
+
+    return jax.tree_util.tree_map(own, tree)

@@ -1,0 +1,136 @@
+"""The audit: which weights changed during training, and why each was allowed to.
+
+After ``fit``, ``history.audit`` lists every weight with its role, whether it was trained, and
+its largest absolute change. A weight may change only if it was an effectively trainable
+parameter at some point of the run ("parameter trained") or is a statistic ("statistic
+updated"). Any other change — a frozen parameter that moved — raises :class:`AuditError`.
+
+Standalone::
+
+    with thawnet.audit(model) as report:
+        model.fit(x, y)            # or any custom training loop
+    print(report)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from thawnet.variables import STATISTIC, materialize_all
+
+
+class AuditError(AssertionError):
+    """A weight that was neither trainable nor a statistic changed."""
+
+
+@dataclass(frozen=True)
+class WeightAudit:
+    path: str
+    role: str
+    trained: bool          # effectively trainable at some point of the audited run
+    changed: bool
+    max_abs_change: float
+
+    @property
+    def verdict(self):
+        if not self.changed:
+            return "unchanged"
+        if self.trained:
+            return "parameter trained"
+        if self.role == STATISTIC:
+            return "statistic updated"
+        return "VIOLATION: frozen weight changed"
+
+
+class AuditReport:
+    """Per-weight results, in the model's weight order."""
+
+    def __init__(self, entries=()):
+        self.entries = list(entries)
+
+    @property
+    def violations(self):
+        return [e for e in self.entries if e.verdict.startswith("VIOLATION")]
+
+    @property
+    def changed(self):
+        return [e for e in self.entries if e.changed]
+
+    @property
+    def unchanged(self):
+        return [e for e in self.entries if not e.changed]
+
+    def __getitem__(self, path):
+        for e in self.entries:
+            if e.path == path:
+                return e
+        raise KeyError(f"No weight {path!r} in the audit; weights: "
+                       f"{[e.path for e in self.entries]}.")
+
+    def check(self):
+        """Raise :class:`AuditError` naming every frozen weight that changed."""
+        bad = self.violations
+        if bad:
+            detail = ", ".join(f"{e.path} (max |change| {e.max_abs_change:.3g})" for e in bad)
+            raise AuditError(
+                f"{len(bad)} non-trainable weight(s) changed during training: {detail}. "
+                "Frozen parameters must keep their exact values; something outside the "
+                "optimizer wrote to them (a callback or custom code calling set_weights/assign).")
+        return self
+
+    def __str__(self):
+        width = max([len(e.path) for e in self.entries] + [6])
+        lines = [f"{'weight':<{width}}  {'role':<9}  {'max |change|':>12}  verdict"]
+        for e in self.entries:
+            lines.append(f"{e.path:<{width}}  {e.role:<9}  {e.max_abs_change:>12.4g}  "
+                         f"{e.verdict}")
+        frozen = [e for e in self.entries if not e.trained and e.role != STATISTIC]
+        lines.append(f"{len(self.changed)} of {len(self.entries)} weights changed; "
+                     f"{sum(not e.changed for e in frozen)} of {len(frozen)} frozen parameters "
+                     "kept their exact bits.")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def snapshot(model):
+    """Host copies of every weight, by path."""
+    by_path = model.variables_by_path()
+    materialize_all(by_path.values())
+    return {p: np.array(v.value, copy=True) for p, v in by_path.items()}
+
+
+def compare(model, before, trained_paths):
+    """An :class:`AuditReport` of the model's weights now against ``before``."""
+    entries = []
+    for path, v in model.variables_by_path().items():
+        old = before.get(path)
+        new = np.asarray(v.value)
+        if old is None or old.shape != new.shape:
+            changed, delta = True, float("inf")
+        else:
+            # Bitwise comparison: "unchanged" means the exact same bits, NaN included.
+            changed = not np.array_equal(old.view(np.uint8), new.view(np.uint8))
+            delta = float(np.max(np.abs(new.astype(np.float64) - old))) if (
+                changed and old.size) else 0.0
+        entries.append(WeightAudit(path, v.role, path in trained_paths, changed, delta))
+    return AuditReport(entries)
+
+
+@contextlib.contextmanager
+def audit(model, check=True):
+    """Audit the weights of ``model`` across a block of code (see module docstring).
+
+    Weights count as trained if they were effectively trainable at the start or the end.
+    """
+    before = snapshot(model)
+    trained = set(model.trainable_split()[0])
+    report = AuditReport()
+    yield report
+    trained |= set(model.trainable_split()[0])
+    report.entries = compare(model, before, trained).entries
+    if check:
+        report.check()
