@@ -22,6 +22,7 @@ from thawnet.training import weight_audit as audit_lib
 from thawnet.training.compile_utils import CompiledLoss, MetricSet
 from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights,
                                    split_validation, to_arrays)
+from thawnet.training.data_checks import check_training_data
 from thawnet.training.trainer_state import TrainerState
 
 
@@ -114,6 +115,7 @@ class Trainer(TrainerState):
             sample_weight = class_weights_to_sample_weights(y, class_weight, sample_weight)
         train = ArrayDataset(x, y, sample_weight, batch_size, shuffle=shuffle, seed=self._seed)
         self._build_for(train.x)
+        check_training_data(self, self._compiled_loss, train)
         val = self._validation_dataset(validation_data, validation_batch_size or batch_size)
         steps = train.steps if steps_per_epoch is None else min(steps_per_epoch, train.steps)
 
@@ -266,6 +268,7 @@ class Trainer(TrainerState):
         dataset = ArrayDataset(x, y, sample_weight, batch_size=len(jax.tree_util.tree_leaves(
             to_arrays(x, "x"))[0]))
         self._build_for(dataset.x)
+        check_training_data(self, self._compiled_loss, dataset)
         key = self._split_key()
         state = self._start_state(key, with_optimizer=True)
         fn = self._function("train", key, guard_nan=False)
