@@ -245,9 +245,16 @@ class Layer:
             lambda x: x.value if isinstance(x, Variable) else jnp.asarray(x), inputs,
             is_leaf=lambda x: isinstance(x, Variable))
         shapes_in = _shapes_of(inputs)
-        self._maybe_build(shapes_in)
-        input_spec_lib.check(self, self.input_spec, shapes_in)
+        self._build_checked(shapes_in)
         return self._run(inputs, *args, **kwargs)
+
+    def _build_checked(self, shapes_in):
+        """Check the inputs against the spec known so far, build, then check the built spec
+        (a wrong rank is reported before ``build`` could trip over it)."""
+        if not self.built:
+            input_spec_lib.check(self, self.input_spec, shapes_in)
+            self._maybe_build(shapes_in)
+        input_spec_lib.check(self, self.input_spec, shapes_in)
 
     def _run(self, inputs, *args, training=None, **kwargs):
         if training is None:
@@ -270,8 +277,7 @@ class Layer:
 
     def _symbolic_call(self, inputs, *args, **kwargs):
         kwargs.pop("training", None)
-        self._maybe_build(_shapes_of(inputs))
-        input_spec_lib.check(self, self.input_spec, _shapes_of(inputs))
+        self._build_checked(_shapes_of(inputs))
         if type(self).compute_output_shape is not Layer.compute_output_shape and not args \
                 and not kwargs:
             # The layer states its shape rule: no tracing needed (the fast path for summaries).
@@ -307,6 +313,7 @@ class Layer:
         Layers with a simple shape rule override this: symbolic calls (functional models,
         summaries) then skip tracing altogether.
         """
+        self._maybe_build(input_shape)
         out = self.compute_output_spec(shapes.specs_from_shapes(input_shape))
         return _shapes_of(out)
 

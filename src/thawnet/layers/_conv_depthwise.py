@@ -1,0 +1,125 @@
+"""Rank-generic depthwise and separable convolutions behind ``convolutional.py``."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from thawnet import initializers, regularizers
+from thawnet.layers import _conv_utils as cu
+from thawnet.layers._conv_base import BaseConv
+
+
+def depthwise_convolve(x, kernel, rank, strides, padding, dilation, dimension_numbers):
+    """Each input channel convolved with its own ``depth_multiplier`` filters.
+
+    ``kernel`` is ``(*kernel_size, in_channels, depth_multiplier)``; output channel
+    ``c * depth_multiplier + m`` comes from input channel ``c`` and filter ``m``.
+    """
+    in_channels, multiplier = kernel.shape[rank], kernel.shape[rank + 1]
+    grouped = jnp.reshape(kernel, kernel.shape[:rank] + (1, in_channels * multiplier))
+    return jax.lax.conv_general_dilated(
+        x, grouped, window_strides=strides, padding=padding, rhs_dilation=dilation,
+        dimension_numbers=dimension_numbers, feature_group_count=in_channels)
+
+
+class DepthwiseConv(BaseConv):
+    """``rank``-D depthwise convolution; kernel ``(*kernel_size, in_channels, depth_multiplier)``
+    named "kernel" as in Keras 3 (also reachable as ``depthwise_kernel``)."""
+
+    def __init__(self, rank, kernel_size, strides=1, padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 bias_constraint=None, **kwargs):
+        super().__init__(rank, kernel_size, strides, padding, data_format, dilation_rate,
+                         activation, use_bias, bias_initializer, bias_regularizer,
+                         bias_constraint, **kwargs)
+        self.depth_multiplier = cu.positive_int(depth_multiplier, "depth_multiplier",
+                                                self._who())
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = depthwise_constraint
+
+    @property
+    def depthwise_kernel(self):
+        return self.kernel
+
+    def _build_kernels(self, in_channels):
+        shape = self.kernel_size + (in_channels, self.depth_multiplier)
+        self.kernel = self.add_weight("kernel", shape, self.depthwise_initializer,
+                                      regularizer=self.depthwise_regularizer,
+                                      constraint=self.depthwise_constraint)
+
+    def _output_channels(self, in_channels):
+        return in_channels * self.depth_multiplier
+
+    def _convolve(self, x):
+        return depthwise_convolve(x, self.kernel.value, self.rank, self.strides,
+                                  self._lax_padding(), self.dilation_rate,
+                                  self._dimension_numbers())
+
+    def get_config(self):
+        return self._config(
+            head={"depth_multiplier": self.depth_multiplier},
+            initializers_={"depthwise_initializer": self.depthwise_initializer},
+            regularizers_={"depthwise_regularizer": self.depthwise_regularizer})
+
+
+class SeparableConv(BaseConv):
+    """Depthwise convolution followed by a 1x1 convolution to ``filters`` channels.
+
+    Weights, in Keras's order: ``depthwise_kernel`` ``(*kernel_size, in, depth_multiplier)``,
+    ``pointwise_kernel`` ``(1, ..., 1, in * depth_multiplier, filters)``, ``bias``.
+    """
+
+    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
+                 data_format=None, dilation_rate=1, depth_multiplier=1, activation=None,
+                 use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(rank, kernel_size, strides, padding, data_format, dilation_rate,
+                         activation, use_bias, bias_initializer, bias_regularizer,
+                         bias_constraint, **kwargs)
+        who = self._who()
+        self.filters = cu.positive_int(filters, "filters", who)
+        self.depth_multiplier = cu.positive_int(depth_multiplier, "depth_multiplier", who)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.depthwise_constraint = depthwise_constraint
+        self.pointwise_constraint = pointwise_constraint
+
+    def _build_kernels(self, in_channels):
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", self.kernel_size + (in_channels, self.depth_multiplier),
+            self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
+        self.pointwise_kernel = self.add_weight(
+            "pointwise_kernel",
+            (1,) * self.rank + (in_channels * self.depth_multiplier, self.filters),
+            self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint)
+
+    def _output_channels(self, in_channels):
+        return self.filters
+
+    def _convolve(self, x):
+        dn = self._dimension_numbers()
+        mid = depthwise_convolve(x, self.depthwise_kernel.value, self.rank, self.strides,
+                                 self._lax_padding(), self.dilation_rate, dn)
+        return jax.lax.conv_general_dilated(
+            mid, self.pointwise_kernel.value, window_strides=(1,) * self.rank,
+            padding="VALID", dimension_numbers=dn)
+
+    def get_config(self):
+        return self._config(
+            head={"filters": self.filters},
+            after_dilation={"depth_multiplier": self.depth_multiplier},
+            initializers_={"depthwise_initializer": self.depthwise_initializer,
+                           "pointwise_initializer": self.pointwise_initializer},
+            regularizers_={"depthwise_regularizer": self.depthwise_regularizer,
+                           "pointwise_regularizer": self.pointwise_regularizer})
