@@ -17,6 +17,7 @@ lets ``summary()`` describe a model far larger than memory.
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import jax
@@ -145,7 +146,7 @@ class Variable:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def nbytes(self) -> int:

@@ -80,7 +80,8 @@ class Layer:
 
     # -- sublayer tracking -------------------------------------------------------------------
     def __setattr__(self, key, value):
-        if not key.startswith("_") and "_sublayers" in self.__dict__:
+        if (isinstance(value, (Layer, list, tuple, dict)) and not key.startswith("_")
+                and "_sublayers" in self.__dict__):
             for layer in _layers_in(value):
                 if layer is not self and all(layer is not s for s in self._sublayers):
                     self._sublayers.append(layer)
