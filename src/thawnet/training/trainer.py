@@ -135,9 +135,12 @@ class Trainer(TrainerState):
             holder = {"state": self._start_state(key, with_optimizer=True)}
             fn = self._function("train", key, guard_nan=guard_nan)
 
-            def run_block(block, holder=holder, fn=fn):
+            by_path = self.variables_by_path()
+
+            def run_block(block, holder=holder, fn=fn, by_path=by_path):
                 holder["state"] = fn(holder["state"], train.device_data, block)
-                self._write_back(holder["state"])
+                # The step donated the old arrays: point the variables at the new ones.
+                self._write_back(holder["state"], by_path)
 
             cbs.on_epoch_begin(epoch)
             self._loop(train, epoch, steps, run_block, lambda h=holder: h["state"]["metrics"],

@@ -62,9 +62,9 @@ class TrainerState:
         state["metrics"] = self._metric_set.init()
         return _distinct_buffers(state)
 
-    def _write_back(self, state):
+    def _write_back(self, state, by_path=None):
         """Point the model's variables at the latest arrays (cheap: no copies)."""
-        by_path = self.variables_by_path()
+        by_path = self.variables_by_path() if by_path is None else by_path
         for group in ("trainable", "non_trainable"):
             for p, value in state[group].items():
                 by_path[p]._value = value

@@ -1,0 +1,253 @@
+"""Optimizer base class: Keras-style configuration compiled to optax.
+
+An optimizer object is configuration only. ``to_optax()`` builds an
+``optax.GradientTransformation`` whose updates are *added* to the params
+(optax convention: ``params = optax.apply_updates(params, updates)``)::
+
+    tx = Adam(1e-3).to_optax()
+    opt_state = tx.init(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+
+The chain is, in order:
+
+1. gradient clipping (at most one of ``clipnorm`` -- per tensor L2 norm,
+   ``global_clipnorm`` -- joint L2 norm, ``clipvalue`` -- elementwise);
+2. the optimizer's rule, including the ``-learning_rate`` scaling where
+   Keras applies it;
+3. decoupled weight decay ``-learning_rate * weight_decay * param`` (Keras 3
+   subtracts ``param * weight_decay * lr`` before each step; as no rule
+   reads the param, adding the term to the update is the same).
+
+``params``/``grads`` are what the trainer passes: dicts ``{path: array}`` of
+the *trainable* weights only, so weight decay touches trainable weights only;
+``exclude_from_weight_decay`` removes more of them by name.
+
+The whole chain is wrapped in ``optax.inject_hyperparams`` so the current
+learning rate lives in the optimizer state: see
+:func:`thawnet.optimizers.get_learning_rate` / ``set_learning_rate``. A
+schedule is evaluated at the step count (0 for the first update, like
+Keras's ``iterations``).
+"""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from thawnet.optimizers import schedules as schedules_module
+from thawnet.optimizers.transforms import clip_by_norm_per_tensor
+
+_UNSUPPORTED = {
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
+
+
+def _path_name(path):
+    if len(path) == 1 and isinstance(path[0], jax.tree_util.DictKey):
+        return str(path[0].key)
+    return jax.tree_util.keystr(path)
+
+
+class Optimizer:
+    """Base class of the Keras-style optimizers.
+
+    Args:
+        learning_rate: float, or a callable ``step -> lr`` (e.g. a schedule
+            from :mod:`thawnet.optimizers.schedules`).
+        weight_decay: optional float; decoupled decay
+            ``param -= lr * weight_decay * param`` each step.
+        clipnorm: optional float; clip each gradient tensor to this L2 norm.
+        clipvalue: optional float; clip gradients to ``[-v, v]``.
+        global_clipnorm: optional float; clip all gradients jointly to this
+            global L2 norm.
+        name: optional name; defaults to the lower-case class name.
+        use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+            gradient_accumulation_steps: accepted for Keras compatibility;
+            only their default values are supported.
+    """
+
+    def __init__(
+        self,
+        learning_rate,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+        **kwargs,
+    ):
+        for key, value in kwargs.items():
+            if key not in _UNSUPPORTED:
+                raise TypeError(f"Unexpected keyword argument {key!r}.")
+            if value != _UNSUPPORTED[key]:
+                raise NotImplementedError(
+                    f"{key}={value!r} is not supported by thawnet optimizers."
+                )
+        clip_args = [clipnorm, clipvalue, global_clipnorm]
+        if sum(a is not None for a in clip_args) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` "
+                f"can be set. Received: clipnorm={clipnorm}, "
+                f"clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
+        if not (callable(learning_rate) or isinstance(learning_rate,
+                                                      (int, float))):
+            raise ValueError(
+                "learning_rate must be a float or a callable schedule, got "
+                f"{learning_rate!r}."
+            )
+        if isinstance(learning_rate, int) and not isinstance(learning_rate,
+                                                             bool):
+            learning_rate = float(learning_rate)  # keep the state float32
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.name = name or type(self).__name__.lower()
+        self._exclude_pattern = None
+
+    # -- to be provided by subclasses -------------------------------------
+    def update_rule(self, learning_rate):
+        """Returns the optax transformation of this optimizer's rule.
+
+        Args:
+            learning_rate: the current learning rate (a traced scalar).
+
+        Returns:
+            An ``optax.GradientTransformation`` mapping (clipped) gradients
+            to updates to add to the params, learning rate included.
+        """
+        raise NotImplementedError
+
+    def rule_config(self):
+        """Returns the subclass-specific constructor arguments."""
+        return {}
+
+    # -- optax ---------------------------------------------------------------
+    def clipping(self):
+        """The clipping transformation, or ``None``."""
+        if self.clipnorm and self.clipnorm > 0:
+            return clip_by_norm_per_tensor(self.clipnorm)
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return optax.clip_by_global_norm(self.global_clipnorm)
+        if self.clipvalue and self.clipvalue > 0:
+            return optax.clip(self.clipvalue)
+        return None
+
+    def exclude_from_weight_decay(self, var_names=None):
+        """Excludes weights from weight decay by name.
+
+        Args:
+            var_names: list of substrings / regular expressions; a weight is
+                excluded when one of them is found (``re.search``) in its
+                path key (e.g. ``"bias"``).
+        """
+        if var_names:
+            self._exclude_pattern = re.compile("|".join(var_names))
+        else:
+            self._exclude_pattern = None
+
+    def _decay_mask(self, params):
+        pattern = self._exclude_pattern
+        return jax.tree_util.tree_map_with_path(
+            lambda path, _: pattern.search(_path_name(path)) is None, params
+        )
+
+    def _chain(self, learning_rate):
+        parts = []
+        clip = self.clipping()
+        if clip is not None:
+            parts.append(clip)
+        parts.append(self.update_rule(learning_rate))
+        if self.weight_decay:
+            mask = self._decay_mask if self._exclude_pattern else None
+            # Adds (-lr * wd) * param to the update.
+            parts.append(optax.add_decayed_weights(
+                -learning_rate * self.weight_decay, mask=mask
+            ))
+        return optax.chain(*parts)
+
+    def to_optax(self):
+        """Builds the ``optax.GradientTransformation`` of this optimizer.
+
+        The learning rate is an injected hyperparameter (kept, as float32,
+        in ``opt_state.hyperparams["learning_rate"]``).
+
+        Returns:
+            An ``optax.GradientTransformation`` (with extra-args support).
+        """
+
+        def factory(learning_rate):
+            return self._chain(learning_rate)
+
+        return optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)(
+            learning_rate=self.learning_rate
+        )
+
+    # -- config -------------------------------------------------------------
+    def get_config(self):
+        """Returns the constructor arguments as a dict (schedules as
+        ``{"class_name", "config"}`` dicts)."""
+        lr = self.learning_rate
+        if isinstance(lr, schedules_module.LearningRateSchedule):
+            lr = schedules_module.serialize(lr)
+        return {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            **self.rule_config(),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """Builds an optimizer from the output of ``get_config``."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules_module.deserialize(
+                config["learning_rate"]
+            )
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} learning_rate={self.learning_rate!r}>"
+
+
+class OptaxOptimizer(Optimizer):
+    """Wraps a ready-made ``optax.GradientTransformation``.
+
+    ``to_optax()`` returns it unchanged. Its learning rate can be read and
+    set through the state only if the transformation was built with
+    ``optax.inject_hyperparams`` and a ``learning_rate`` argument.
+
+    Args:
+        transformation: the ``optax.GradientTransformation``.
+        name: defaults to ``"optax"``.
+    """
+
+    def __init__(self, transformation, name="optax"):
+        self.transformation = transformation
+        self.learning_rate = None
+        self.weight_decay = None
+        self.clipnorm = self.clipvalue = self.global_clipnorm = None
+        self.name = name
+        self._exclude_pattern = None
+
+    def to_optax(self):
+        return self.transformation
+
+    def get_config(self):
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        raise NotImplementedError("A raw optax transformation has no config.")

@@ -1,0 +1,189 @@
+"""SGD, RMSprop, Adagrad, Adadelta and Lion, built from optax pieces.
+
+In the formulas ``g`` is the (clipped) gradient, ``lr`` the current learning
+rate and ``p`` the parameter; ``p <- p + update``. Common arguments
+(``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``,
+``name``) are described on :class:`thawnet.optimizers.Optimizer`.
+"""
+
+import optax
+
+from thawnet.optimizers.base import Optimizer
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    Without momentum: ``update = -lr * g``. With momentum, as in Keras the
+    velocity accumulates learning-rate-scaled gradients:
+    ``v = momentum * v - lr * g``; ``update = v``, or with Nesterov
+    ``update = momentum * v - lr * g``. (optax: ``scale(-lr)`` then
+    ``trace(momentum, nesterov)``.)
+
+    Args:
+        learning_rate: float or schedule (default 0.01).
+        momentum: float >= 0 (default 0).
+        nesterov: use Nesterov momentum (default False).
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name=name, **kwargs)
+        if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError("`momentum` must be a float between [0, 1].")
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def update_rule(self, learning_rate):
+        scale = optax.scale(-learning_rate)
+        if self.momentum == 0:
+            return scale
+        return optax.chain(scale, optax.trace(self.momentum, self.nesterov))
+
+    def rule_config(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """RMSprop.
+
+    ``v = rho * v + (1 - rho) * g^2``; ``step = lr * g / sqrt(v + eps)``, or
+    if ``centered`` (with ``a = rho * a + (1 - rho) * g``)
+    ``step = lr * g / sqrt(v - a^2 + eps)``. Then ``update = -step``, or with
+    momentum ``s = momentum * s + step``; ``update = -s``.
+    (optax: ``scale_by_rms``/``scale_by_stddev`` with ``eps_in_sqrt`` and
+    zero initial scale, then ``scale(-lr)`` and ``trace(momentum)``.)
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        rho: decay of the moving averages (default 0.9).
+        momentum: float >= 0 (default 0).
+        epsilon: added inside the square root (default 1e-7).
+        centered: normalise by the estimated variance (default False).
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0,
+                 epsilon=1e-7, centered=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name=name, **kwargs)
+        self.rho = rho
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.centered = centered
+
+    def update_rule(self, learning_rate):
+        scale_by = optax.scale_by_stddev if self.centered else \
+            optax.scale_by_rms
+        parts = [
+            scale_by(decay=self.rho, eps=self.epsilon, initial_scale=0.0,
+                     eps_in_sqrt=True, bias_correction=False),
+            optax.scale(-learning_rate),
+        ]
+        if self.momentum > 0:
+            parts.append(optax.trace(self.momentum))
+        return optax.chain(*parts)
+
+    def rule_config(self):
+        return {"rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    """Adagrad.
+
+    ``acc = acc + g^2`` (``acc`` starts at ``initial_accumulator_value``);
+    ``update = -lr * g / sqrt(acc + eps)``. (optax: ``scale_by_rss``.)
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        initial_accumulator_value: starting accumulator (default 0.1).
+        epsilon: added inside the square root (default 1e-7).
+    """
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1,
+                 epsilon=1e-7, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name=name, **kwargs)
+        self.initial_accumulator_value = initial_accumulator_value
+        self.epsilon = epsilon
+
+    def update_rule(self, learning_rate):
+        return optax.chain(
+            optax.scale_by_rss(self.initial_accumulator_value, self.epsilon),
+            optax.scale(-learning_rate),
+        )
+
+    def rule_config(self):
+        return {"initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """Adadelta.
+
+    ``Eg = rho * Eg + (1 - rho) * g^2``;
+    ``dx = sqrt(Edx + eps) / sqrt(Eg + eps) * g``;
+    ``Edx = rho * Edx + (1 - rho) * dx^2``; ``update = -lr * dx``.
+    (optax: ``scale_by_adadelta``.)
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        rho: decay rate (default 0.95).
+        epsilon: added inside the square roots (default 1e-7).
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7,
+                 weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name=name, **kwargs)
+        self.rho = rho
+        self.epsilon = epsilon
+
+    def update_rule(self, learning_rate):
+        return optax.chain(
+            optax.scale_by_adadelta(rho=self.rho, eps=self.epsilon),
+            optax.scale(-learning_rate),
+        )
+
+    def rule_config(self):
+        return {"rho": self.rho, "epsilon": self.epsilon}
+
+
+class Lion(Optimizer):
+    """Lion (evolved sign momentum).
+
+    ``update = -lr * sign(beta_1 * m + (1 - beta_1) * g)``, then
+    ``m = beta_2 * m + (1 - beta_2) * g``. (optax: ``scale_by_lion``.)
+
+    Args:
+        learning_rate: float or schedule (default 0.001).
+        beta_1: interpolation for the update direction (default 0.9).
+        beta_2: decay of the momentum (default 0.99).
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99,
+                 weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
+                         global_clipnorm, name=name, **kwargs)
+        if beta_1 <= 0 or beta_1 > 1:
+            raise ValueError(
+                f"`beta_1` must be in (0, 1]. Received: beta_1={beta_1}."
+            )
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+
+    def update_rule(self, learning_rate):
+        return optax.chain(
+            optax.scale_by_lion(b1=self.beta_1, b2=self.beta_2),
+            optax.scale(-learning_rate),
+        )
+
+    def rule_config(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2}
