@@ -85,7 +85,11 @@ class Layer:
             for layer in _layers_in(value):
                 if layer is not self and all(layer is not s for s in self._sublayers):
                     self._sublayers.append(layer)
+                    self._structure_changed()
         object.__setattr__(self, key, value)
+
+    def _structure_changed(self):
+        """Hook for caches that depend on the set of sublayers (models keep some)."""
 
     def _children(self):
         """Direct sublayers, in the order their weights are listed."""

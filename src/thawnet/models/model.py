@@ -58,7 +58,11 @@ class Model(Trainer, Layer):
     def _set_graph(self, graph):
         self._graph = graph
         self.built = True
+        self._structure_changed()
+
+    def _structure_changed(self):
         self._eager_fns = {}
+        self._all_layers_cache = None
 
     @property
     def is_functional(self) -> bool:
@@ -175,27 +179,37 @@ class Model(Trainer, Layer):
 
     def _compiled_eager_call(self, inputs, training):
         """``model(x)`` on arrays: one compiled call; statistic updates written back."""
-        by_path = self.variables_by_path()
-        materialize_all(by_path.values())
         # Cached per trainable flags too: BatchNormalization's behaviour depends on them.
         key = (training, tuple(layer.trainable for layer in self._all_layers()))
-        fn = self._eager_fns.get(key)
-        if fn is None:
+        entry = self._eager_fns.get(key)
+        if entry is None:
+            by_path = self.variables_by_path()
+            paths, variables = list(by_path), list(by_path.values())
+            statistics = [p for p, v in by_path.items() if v.role == STATISTIC]
+
             def pure(values, x, rng):
-                return self.stateless_call({}, values, x, training=training, rng=rng)
-            fn = self._eager_fns[key] = jax.jit(pure)
-        values = {p: v.value for p, v in by_path.items()}
-        inputs = jax.tree_util.tree_map(jnp.asarray, inputs)
+                out, new = self.stateless_call({}, dict(zip(paths, values)), x,
+                                               training=training, rng=rng)
+                # Return only what can change: passing weights through would copy them.
+                return out, ({p: new[p] for p in statistics} if training else {})
+            entry = self._eager_fns[key] = (paths, variables, jax.jit(pure))
+        paths, variables, fn = entry
+        materialize_all(variables)
         # A fresh key only when something random can run (Dropout in training mode).
         rng = random_lib.next_eager_key() if training else None
-        outputs, new_values = fn(values, inputs, rng)
-        if training:
-            for p, v in by_path.items():
-                if v.role == STATISTIC:
-                    v.assign(new_values[p])
+        # NumPy inputs go straight to the compiled call: its transfer is cheaper than an
+        # eager jnp.asarray per input.
+        outputs, new_values = fn([v._value for v in variables], inputs, rng)
+        for p, value in new_values.items():
+            variables[paths.index(p)].assign(value)
         return outputs
 
     def _all_layers(self):
+        """Every layer inside this model (nested ones too), each once; cached until the
+        structure changes (a layer added, popped or assigned)."""
+        cached = self.__dict__.get("_all_layers_cache")
+        if cached is not None:
+            return cached
         out, stack, seen = [], list(self._children()), set()
         while stack:
             layer = stack.pop()
@@ -203,6 +217,7 @@ class Model(Trainer, Layer):
                 seen.add(id(layer))
                 out.append(layer)
                 stack.extend(layer._children())
+        self._all_layers_cache = out
         return out
 
     def predict_on_batch(self, x):

@@ -63,6 +63,7 @@ class Sequential(Model):
                                      name=naming.unique_name("input_layer")).output
         self._stack.append(layer)
         self._sublayers.append(layer)
+        self._structure_changed()
         if self._input is not None:
             previous = self._outputs[-1] if self._outputs else self._input
             self._outputs.append(layer(previous))
@@ -74,12 +75,14 @@ class Sequential(Model):
             raise ValueError(f'Sequential "{self.name}" has no layers to pop.')
         layer = self._stack.pop()
         self._sublayers.remove(layer)
+        self._structure_changed()
         if self._outputs:
             self._outputs.pop()
         if self._outputs:
             self._set_graph(Graph(self._input, self._outputs[-1], self.name))
         else:
             self._graph, self.built = None, False
+            self._structure_changed()
         return layer
 
     def build(self, input_shape=None):
@@ -93,6 +96,7 @@ class Sequential(Model):
                                  name=naming.unique_name("input_layer")).output
         stack, self._stack, self._outputs = self._stack, [], []
         self._sublayers.clear()
+        self._structure_changed()
         for layer in stack:
             self.add(layer)
         self.built = True

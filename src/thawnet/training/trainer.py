@@ -48,6 +48,14 @@ class _BatchLogPolicy:
         return False
 
 
+def _fits_one_batch(x, batch_size):
+    leaves = [x] if isinstance(x, np.ndarray) else jax.tree_util.tree_leaves(x)
+    if not leaves or not all(isinstance(a, np.ndarray) or hasattr(a, "devices") for a in leaves):
+        return False
+    n = leaves[0].shape[0] if leaves[0].ndim else 0
+    return 0 < n <= (batch_size or 32) and all(a.shape[0] == n for a in leaves)
+
+
 def _blocks(idx, k):
     """Split ``(steps, batch)`` indices into blocks of ``k`` steps; a shorter tail runs step by
     step, so at most two scan lengths (k and 1) are ever compiled."""
@@ -230,6 +238,11 @@ class Trainer(TrainerState):
         from thawnet.callbacks import CallbackList
 
         verbose = 1 if verbose == "auto" else verbose
+        if (verbose == 0 and not callbacks and steps is None and self.built
+                and _fits_one_batch(x, batch_size)):
+            # One batch, nothing to report: the compiled model(x) path, no dataset plumbing.
+            out = self._compiled_eager_call(x, False)
+            return np.asarray(out) if hasattr(out, "shape") else jax.device_get(out)
         dataset = ArrayDataset(x, batch_size=batch_size)
         self._build_for(dataset.x)
         values = self._all_values()
