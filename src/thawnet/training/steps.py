@@ -27,8 +27,12 @@ def _scan_or_single(step, state, data, idx):
     return state
 
 
-def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False):
-    """``fn(state, data, idx) -> state`` running ``idx.shape[0]`` training steps."""
+def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, steps=1):
+    """``fn(state, data, idx) -> state`` running ``steps`` training steps.
+
+    ``idx`` holds the batch indices of a whole epoch on the device, ``(n_steps, batch)``;
+    ``state["cursor"]`` says which row comes next, so no index crosses to the device per step.
+    """
 
     def step(state, batch):
         x, y, sw = batch
@@ -57,7 +61,11 @@ def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False):
         return new
 
     def run(state, data, idx):
-        return _scan_or_single(step, state, data, idx)
+        cursor = state["cursor"]
+        rows = jax.lax.dynamic_slice_in_dim(idx, cursor, steps, axis=0)
+        body = {k: v for k, v in state.items() if k != "cursor"}
+        body = _scan_or_single(step, body, data, rows)
+        return {**body, "cursor": cursor + steps}
 
     return jax.jit(run, donate_argnums=(0,))
 

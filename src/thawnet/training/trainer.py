@@ -141,18 +141,15 @@ class Trainer(TrainerState):
             key = self._split_key()
             trained_paths |= set(key[0])
             holder = {"state": self._start_state(key, with_optimizer=True)}
-            fn = self._function("train", key, guard_nan=guard_nan)
-
             by_path = self.variables_by_path()
-
-            def run_block(block, holder=holder, fn=fn, by_path=by_path):
-                holder["state"] = fn(holder["state"], train.device_data, block)
-                # The step donated the old arrays: point the variables at the new ones.
-                self._write_back(holder["state"], by_path)
-
             cbs.on_epoch_begin(epoch)
-            self._loop(train, epoch, steps, run_block, lambda h=holder: h["state"]["metrics"],
-                       cbs.on_train_batch_begin, cbs.on_train_batch_end, policy)
+            try:
+                self._train_epoch(train, epoch, steps, key, holder, cbs, policy, guard_nan,
+                                  by_path)
+            finally:
+                # Steps donate their inputs: point the variables at the newest arrays, even
+                # when an exception or KeyboardInterrupt ends the epoch early.
+                self._write_back(holder["state"], by_path)
             logs = self._results(holder["state"]["metrics"])
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_dataset(val, validation_steps, None)
@@ -164,6 +161,30 @@ class Trainer(TrainerState):
         if audit:
             history.audit = audit_lib.compare(self, before, trained_paths).check()
         return history
+
+    def _train_epoch(self, train, epoch, steps, key, holder, cbs, policy, guard_nan, by_path):
+        """Run one epoch's steps; ``holder["state"]`` always has the latest state."""
+        k = self._steps_per_execution
+        hooks = cbs.needs_batch_logs  # no batch-level callback: skip the per-batch Python
+        total = steps or train.steps
+        for first, idx in train.index_batches(epoch, steps):
+            idx_device = jax.device_put(idx)
+            holder["state"]["cursor"] = np.int32(0)
+            n = idx.shape[0]
+            for start, size in [(s, k) for s in range(0, n - n % k, k)] + [
+                    (s, 1) for s in range(n - n % k, n)]:
+                step = first + start + size - 1
+                if hooks:
+                    cbs.on_train_batch_begin(step)
+                fn = self._function("train", key, guard_nan=guard_nan, steps=size)
+                holder["state"] = fn(holder["state"], train.device_data, idx_device)
+                if hooks:
+                    self._write_back(holder["state"], by_path)  # callbacks may read weights
+                    wants = policy.wants(step == total - 1)
+                    logs = self._results(holder["state"]["metrics"]) if wants else None
+                    cbs.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    return
 
     def _loop(self, dataset, epoch, steps, run_block, metric_state, on_begin, on_end, policy):
         k = self._steps_per_execution
@@ -287,7 +308,8 @@ class Trainer(TrainerState):
         check_training_data(self, self._compiled_loss, dataset)
         key = self._split_key()
         state = self._start_state(key, with_optimizer=True)
-        fn = self._function("train", key, guard_nan=False)
+        state["cursor"] = np.int32(0)
+        fn = self._function("train", key, guard_nan=False, steps=1)
         state = fn(state, dataset.device_data, dataset.index_batches(0)[0][1])
         self._write_back(state)
         return self._format_logs(self._results(state["metrics"]), return_dict)
