@@ -18,12 +18,13 @@ from thawnet.backend import scope as scope_lib
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.node import flatten, is_symbolic
 from thawnet.models.graph import Graph
+from thawnet.models.model_files import ModelFiles
 from thawnet.training.trainer import Trainer
 from thawnet.variables import STATISTIC, materialize_all
 
 
 @register
-class Model(Trainer, Layer):
+class Model(Trainer, ModelFiles, Layer):
     """A model: ``Model(inputs, outputs)`` for a graph, or a subclass that defines ``call``.
 
     Args:

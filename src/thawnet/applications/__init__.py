@@ -1,0 +1,31 @@
+"""thawnet.applications: Keras's pretrained architectures, built from thawnet layers.
+
+Each family lives in its own module and registers its builders in that module's ``MODELS``
+(``{"resnet50": ResNet50, ...}``); ``by_name`` finds them for ``thawnet summary <name>``.
+"""
+
+from thawnet.applications import (densenet, efficientnet, inception_v3, mobilenet_v2, resnet,
+                                  vgg, xception)
+from thawnet.applications.densenet import *  # noqa: F401,F403
+from thawnet.applications.efficientnet import *  # noqa: F401,F403
+from thawnet.applications.inception_v3 import *  # noqa: F401,F403
+from thawnet.applications.mobilenet_v2 import *  # noqa: F401,F403
+from thawnet.applications.resnet import *  # noqa: F401,F403
+from thawnet.applications.vgg import *  # noqa: F401,F403
+from thawnet.applications.xception import *  # noqa: F401,F403
+
+_FAMILIES = (vgg, resnet, xception, inception_v3, densenet, mobilenet_v2, efficientnet)
+
+
+def available():
+    """Names accepted by :func:`by_name` (``"inception_v3"``, ``"resnet50"``, ...)."""
+    return sorted(name for family in _FAMILIES for name in family.MODELS)
+
+
+def by_name(name):
+    """The builder for a zoo name; KeyError listing the names when unknown."""
+    key = name.lower().replace("-", "_")
+    for family in _FAMILIES:
+        if key in family.MODELS:
+            return family.MODELS[key]
+    raise KeyError(f"No zoo model named {name!r}. Available: {', '.join(available())}.")

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the zoo work in progress."""
+
+MODELS = {}

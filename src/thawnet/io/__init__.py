@@ -1,0 +1,1 @@
+"""thawnet.io: model and weight files (native format, Keras files)."""

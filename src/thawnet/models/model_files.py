@@ -1,0 +1,84 @@
+"""save / save_weights / load_weights / load_model: one entry point per action, dispatched on the
+file name to the format's own module in :mod:`thawnet.io`.
+
+| file                                 | format                                      |
+| ------------------------------------ | ------------------------------------------- |
+| ``*.thawnet`` (zip) or a folder      | native: config.json + model.safetensors     |
+| ``*.safetensors``                    | native weights only                         |
+| ``*.weights.h5``                     | Keras 3 weights (read)                      |
+| ``*.h5`` / ``*.hdf5``                | legacy Keras 2 weights (read)               |
+| ``*.keras``                          | Keras 3 archive: config + weights (read)    |
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _kind(filepath):
+    name = os.fspath(filepath).lower()
+    if name.endswith(".weights.h5"):
+        return "keras3_weights"
+    if name.endswith((".h5", ".hdf5")):
+        return "keras_legacy_h5"
+    if name.endswith(".keras"):
+        return "keras_archive"
+    if name.endswith(".safetensors"):
+        return "safetensors"
+    if name.endswith(".thawnet") or os.path.isdir(name):
+        return "native"
+    return None
+
+
+class ModelFiles:
+    """File methods of :class:`thawnet.models.Model`."""
+
+    def save(self, filepath, overwrite=True):
+        """Save architecture and weights in thawnet's native format (atomic write)."""
+        from thawnet.io import native
+        native.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights by path to a ``.safetensors`` file (atomic write)."""
+        from thawnet.io import native
+        native.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        """Load weights from a native, Keras 3 (``.weights.h5``) or legacy Keras (``.h5``) file.
+
+        All or nothing: a file that does not fit raises and leaves the model's weights as
+        they were.
+        """
+        kind = _kind(filepath)
+        if kind in ("safetensors", "native"):
+            from thawnet.io import native
+            return native.load_weights(self, filepath)
+        if kind == "keras3_weights":
+            from thawnet.io import keras_files
+            return keras_files.load_keras3_weights(self, filepath, skip_mismatch=skip_mismatch)
+        if kind == "keras_legacy_h5":
+            from thawnet.io import keras_files
+            return keras_files.load_legacy_h5_weights(self, filepath, by_name=by_name,
+                                                      skip_mismatch=skip_mismatch)
+        raise ValueError(
+            f"load_weights: cannot tell the format of {os.fspath(filepath)!r} from its name. "
+            "Use .safetensors / .thawnet (native), .weights.h5 (Keras 3) or .h5 (Keras 2).")
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a model saved by thawnet (``.thawnet``/folder) or by Keras 3 (``.keras``).
+
+    Nothing in the file is executed: layer classes are looked up in thawnet's registry (plus
+    ``custom_objects``), never imported by module path or unpickled.
+    """
+    kind = _kind(filepath)
+    if kind == "keras_archive":
+        from thawnet.io import keras_files
+        return keras_files.load_keras_archive(filepath, custom_objects=custom_objects,
+                                              compile=compile)
+    if kind == "native":
+        from thawnet.io import native
+        return native.load_model(filepath, custom_objects=custom_objects, compile=compile)
+    raise ValueError(
+        f"load_model: {os.fspath(filepath)!r} is neither a thawnet file (.thawnet or a folder) "
+        "nor a Keras archive (.keras). For weight files use model.load_weights.")
