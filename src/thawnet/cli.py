@@ -1,5 +1,6 @@
 """The ``thawnet`` command line.
 
+    thawnet demo                     # transfer learning on bundled digits, with the audit
     thawnet summary seed --explain
     thawnet summary path/to/file.py:build_model --show-trainable
     thawnet summary package.module:function
@@ -64,6 +65,14 @@ def _summary(args):
     return 0
 
 
+def _demo(args):
+    from thawnet import demo
+    epochs_a, epochs_b = (4, 2) if args.fast else (args.epochs, args.epochs)
+    result = demo.run(epochs_a=epochs_a, epochs_b=epochs_b, out=args.out,
+                      verbose=0 if args.quiet else 1)
+    return 0 if result["base_intact"] else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="thawnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +84,12 @@ def main(argv=None):
     p.add_argument("--expand-nested", action="store_true", help="list nested models' layers")
     p.add_argument("--bytes", action="store_true", help="show byte sizes")
     p.set_defaults(run=_summary)
+    d = sub.add_parser("demo", help="transfer learning on bundled digits, with the audit")
+    d.add_argument("--epochs", type=int, default=12, help="epochs per task (default 12)")
+    d.add_argument("--fast", action="store_true", help="4 + 2 epochs (a quick check)")
+    d.add_argument("--out", default="thawnet_demo.png", help="PNG of the learning curves")
+    d.add_argument("--quiet", action="store_true", help="no progress bars")
+    d.set_defaults(run=_demo)
     args = parser.parse_args(argv)
     sys.exit(args.run(args))
 

@@ -190,3 +190,13 @@ def test_pooling2d_rejects_wrong_rank_with_a_hint():
 def test_valid_pooling_rejects_inputs_smaller_than_the_window():
     with pytest.raises(ValueError, match=r"too small for pool_size=\(3, 3\)"):
         tl.MaxPooling2D(3)(Input(shape=(2, 5, 1)))
+
+
+@pytest.mark.parametrize("layer_cls", ["MaxPooling2D", "AveragePooling2D"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pooling_is_differentiable_for_training(layer_cls, padding):
+    layer = getattr(tl, layer_cls)(pool_size=2, padding=padding)
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(1, 5, 5, 2)).astype("f4"))
+    grad = jax.grad(lambda v: jnp.sum(layer(v) ** 2))(x)
+    assert grad.shape == x.shape and bool(jnp.all(jnp.isfinite(grad)))
+    assert float(jnp.abs(grad).sum()) > 0

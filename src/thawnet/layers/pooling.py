@@ -67,13 +67,15 @@ class _Pooling(Layer):
         window, strides = self._window(self.pool_size), self._window(self.strides)
         padding = self.padding.upper()
         if self.mode == "max":
+            # A Python scalar init lets JAX recognise reduce_window_max, which has a gradient
+            # (a jnp.array init falls back to the generic, non-differentiable reduce_window).
             if jnp.issubdtype(inputs.dtype, jnp.floating):
-                lowest = jnp.array(-jnp.inf, inputs.dtype)
+                lowest = -float("inf")
             else:
-                lowest = jnp.array(jnp.iinfo(inputs.dtype).min, inputs.dtype)
+                lowest = int(jnp.iinfo(inputs.dtype).min)
             return jax.lax.reduce_window(inputs, lowest, jax.lax.max, window, strides, padding)
         x = inputs if jnp.issubdtype(inputs.dtype, jnp.floating) else inputs.astype(self.dtype)
-        zero = jnp.array(0, x.dtype)
+        zero = 0.0  # a Python scalar: JAX's differentiable reduce_window_sum
         total = jax.lax.reduce_window(x, zero, jax.lax.add, window, strides, padding)
         if self.padding == "valid":
             return total / jnp.array(_prod(self.pool_size), x.dtype)

@@ -98,13 +98,18 @@ def explain_non_trainable(model):
             continue
         layer = owners[-1]
         if v.role == STATISTIC:
-            reason = "statistics, updated by moving average" if _is_moving(layer) else (
-                "statistics, updated by the layer, never by gradients")
+            frozen = [o for o in owners if not o.trainable]
+            if frozen:
+                reason = (f'statistics, frozen with "{frozen[0].name}": not updated')
+            elif _is_moving(layer):
+                reason = "statistics, updated by moving average"
+            else:
+                reason = "statistics, updated by the layer, never by gradients"
             key = (layer.name, "statistic", reason)
         elif not v.trainable:
             key = (layer.name, "frozen", "weight created with trainable=False")
         else:
-            frozen = [o for o in owners[1:] if not o.trainable]
+            frozen = [o for o in owners if not o.trainable]
             culprit = frozen[0] if frozen else layer
             if culprit is layer:
                 reason = "frozen by trainable=False"
