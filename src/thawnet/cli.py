@@ -1,6 +1,7 @@
 """The ``thawnet`` command line.
 
     thawnet demo                     # transfer learning on bundled digits, with the audit
+    thawnet launch --nproc 2 train.py   # one data-parallel run as 2 local processes
     thawnet summary seed --explain
     thawnet summary path/to/file.py:build_model --show-trainable
     thawnet summary package.module:function
@@ -73,6 +74,17 @@ def _demo(args):
     return 0 if result["base_intact"] else 1
 
 
+def _launch(args):
+    from thawnet.distribute import launch
+    codes = launch(args.script, nproc=args.nproc, args=args.script_args, port=args.port,
+                   local_device_count=args.local_devices)
+    bad = [i for i, c in enumerate(codes) if c != 0]
+    if bad:
+        print(f"thawnet launch: process(es) {bad} failed with exit codes "
+              f"{[codes[i] for i in bad]}", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="thawnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +102,14 @@ def main(argv=None):
     d.add_argument("--out", default="thawnet_demo.png", help="PNG of the learning curves")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(run=_demo)
+    lp = sub.add_parser("launch", help="run a script as N local processes of one training run")
+    lp.add_argument("--nproc", type=int, default=2, help="number of processes (default 2)")
+    lp.add_argument("--port", type=int, default=12355, help="coordinator port on 127.0.0.1")
+    lp.add_argument("--local-devices", type=int, default=None,
+                    help="CPU devices per process (forces XLA host devices)")
+    lp.add_argument("script")
+    lp.add_argument("script_args", nargs=argparse.REMAINDER)
+    lp.set_defaults(run=_launch)
     args = parser.parse_args(argv)
     sys.exit(args.run(args))
 

@@ -27,7 +27,8 @@ def _scan_or_single(step, state, data, idx):
     return state
 
 
-def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, steps=1):
+def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, steps=1,
+                        distribute=None):
     """``fn(state, data, idx) -> state`` running ``steps`` training steps.
 
     ``idx`` holds the batch indices of a whole epoch on the device, ``(n_steps, batch)``;
@@ -35,6 +36,8 @@ def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, s
     """
 
     def step(state, batch):
+        if distribute is not None:
+            batch = distribute.constrain_batch(batch)
         x, y, sw = batch
         rng, step_rng = jax.random.split(state["rng"])
 
@@ -70,13 +73,15 @@ def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, s
     return jax.jit(run, donate_argnums=(0,))
 
 
-def make_test_function(model, compiled_loss, metric_set):
+def make_test_function(model, compiled_loss, metric_set, distribute=None):
     """``fn(weights, metrics, data, idx) -> metrics``: loss and metrics in inference mode.
 
     Only the metric state is donated: the weights are the model's own arrays.
     """
 
     def step(weights, metrics, batch):
+        if distribute is not None:
+            batch = distribute.constrain_batch(batch)
         x, y, sw = batch
         y_pred, _, reg = model.stateless_call(weights["trainable"], weights["non_trainable"], x,
                                               training=False, return_losses=True)

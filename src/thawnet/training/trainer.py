@@ -72,7 +72,7 @@ class Trainer(TrainerState):
 
     # -- compile -------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                steps_per_execution=1, jit_compile=True, seed=0):
+                steps_per_execution=1, jit_compile=True, seed=0, distribute=None):
         """Configure training.
 
         Args:
@@ -85,6 +85,8 @@ class Trainer(TrainerState):
                 small models where Python overhead dominates.
             jit_compile: accepted for Keras compatibility; steps are always compiled.
             seed: seed of the training randomness (Dropout masks, shuffling).
+            distribute: a :class:`thawnet.distribute.DataParallel` strategy, to train
+                data-parallel over its devices (and processes).
         """
         if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
             raise ValueError("compile(): steps_per_execution must be a positive integer; "
@@ -95,6 +97,7 @@ class Trainer(TrainerState):
         self._compiled_loss = None if loss is None else CompiledLoss(loss, loss_weights, names)
         self._metric_set = MetricSet(metrics, self._compiled_loss, names)
         self._steps_per_execution = steps_per_execution
+        self._distribute = distribute
         self._seed = seed
         self._rng = jax.random.PRNGKey(seed)
         self._opt_state, self._opt_paths = None, None
@@ -124,6 +127,10 @@ class Trainer(TrainerState):
         train = ArrayDataset(x, y, sample_weight, batch_size, shuffle=shuffle, seed=self._seed)
         self._build_for(train.x)
         check_training_data(self, self._compiled_loss, train)
+        if self._distribute is not None:
+            self._distribute.check_batch_size(train.batch_size)
+            verbose = verbose if self._distribute.is_main_process else 0
+        self._place_data(train)
         val = self._validation_dataset(validation_data, validation_batch_size or batch_size)
         steps = train.steps if steps_per_epoch is None else min(steps_per_epoch, train.steps)
 
@@ -168,8 +175,8 @@ class Trainer(TrainerState):
         hooks = cbs.needs_batch_logs  # no batch-level callback: skip the per-batch Python
         total = steps or train.steps
         for first, idx in train.index_batches(epoch, steps):
-            idx_device = jax.device_put(idx)
-            holder["state"]["cursor"] = np.int32(0)
+            idx_device = self._place(idx)
+            holder["state"]["cursor"] = self._place(np.int32(0))
             n = idx.shape[0]
             for start, size in [(s, k) for s in range(0, n - n % k, k)] + [
                     (s, 1) for s in range(n - n % k, n)]:
@@ -212,7 +219,8 @@ class Trainer(TrainerState):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
                              f"sample_weight_val); received {type(validation_data).__name__} "
                              f"of length {len(validation_data)}.")
-        return ArrayDataset(*validation_data, batch_size=batch_size, shuffle=False)
+        return self._place_data(ArrayDataset(*validation_data, batch_size=batch_size,
+                                             shuffle=False))
 
     # -- evaluate ----------------------------------------------------------------------------
     def _evaluate_dataset(self, dataset, steps, callbacks, policy=None):
@@ -238,7 +246,7 @@ class Trainer(TrainerState):
 
         self._require_compiled("evaluate")
         verbose = 1 if verbose == "auto" else verbose
-        dataset = ArrayDataset(x, y, sample_weight, batch_size)
+        dataset = self._place_data(ArrayDataset(x, y, sample_weight, batch_size))
         self._build_for(dataset.x)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=1, steps=dataset.steps)
@@ -308,9 +316,10 @@ class Trainer(TrainerState):
         check_training_data(self, self._compiled_loss, dataset)
         key = self._split_key()
         state = self._start_state(key, with_optimizer=True)
-        state["cursor"] = np.int32(0)
+        state["cursor"] = self._place(np.int32(0))
+        self._place_data(dataset)
         fn = self._function("train", key, guard_nan=False, steps=1)
-        state = fn(state, dataset.device_data, dataset.index_batches(0)[0][1])
+        state = fn(state, dataset.device_data, self._place(dataset.index_batches(0)[0][1]))
         self._write_back(state)
         return self._format_logs(self._results(state["metrics"]), return_dict)
 

@@ -24,6 +24,7 @@ class TrainerState:
 
     compiled = False
     stop_training = False
+    _distribute = None
 
     def _output_names(self):
         if getattr(self, "_graph", None) is not None:
@@ -60,7 +61,20 @@ class TrainerState:
             state["opt_state"] = self._opt_state
             state["rng"] = self._rng
         state["metrics"] = self._metric_set.init()
-        return _distinct_buffers(state)
+        state = _distinct_buffers(state)
+        if self._distribute is not None:
+            state = self._distribute.replicate(state)
+        return state
+
+    def _place_data(self, dataset):
+        """With a DataParallel strategy the data set lives on every device of the mesh."""
+        if self._distribute is not None:
+            dataset.device_data = self._distribute.replicate((dataset.x, dataset.y,
+                                                              dataset.sample_weight))
+        return dataset
+
+    def _place(self, value):
+        return value if self._distribute is None else self._distribute.replicate(value)
 
     def _write_back(self, state, by_path=None):
         """Point the model's variables at the latest arrays (cheap: no copies)."""
@@ -78,9 +92,11 @@ class TrainerState:
         if fn is None:
             if kind == "train":
                 fn = steps_lib.make_train_function(self, self._tx, self._compiled_loss,
-                                                   self._metric_set, **options)
+                                                   self._metric_set, distribute=self._distribute,
+                                                   **options)
             elif kind == "test":
-                fn = steps_lib.make_test_function(self, self._compiled_loss, self._metric_set)
+                fn = steps_lib.make_test_function(self, self._compiled_loss, self._metric_set,
+                                                  distribute=self._distribute)
             elif kind == "predict":
                 fn = steps_lib.make_predict_function(self)
             else:
