@@ -166,11 +166,29 @@ def path_hash(path: str) -> int:
     return zlib.crc32(path.encode("utf-8")) & 0x7FFFFFFF
 
 
+_INIT_PROGRAMS: dict = {}
+
+
+def _initializer_signature(init):
+    """A hashable description of an initializer: equal for equally configured ones."""
+    get_config = getattr(init, "get_config", None)
+    if get_config is not None:
+        config = get_config()
+        try:
+            return (type(init).__name__, getattr(init, "keras_name", ""),
+                    tuple(sorted(config.items())))
+        except TypeError:  # an unhashable config value
+            return init
+    return init  # a plain callable: only the same object shares a program
+
+
 def materialize_all(variables):
     """Initialise every unmaterialised variable in one compiled call.
 
     Each variable gets ``fold_in(base_key, hash(path))``, so values are the same as if each
-    were initialised on its own, but XLA sees a single program instead of one per weight.
+    were initialised on its own, but XLA sees a single program instead of one per weight. The
+    program depends only on the initializers, shapes and dtypes (the path hashes are an
+    argument), so building the same architecture again reuses it without compiling.
     """
     pending = [v for v in variables if not v.is_materialized]
     if not pending:
@@ -178,14 +196,18 @@ def materialize_all(variables):
     if len(pending) == 1:
         pending[0].materialize()
         return
+    signature = tuple((_initializer_signature(v.initializer), v.shape, v.dtype.name)
+                      for v in pending)
+    program = _INIT_PROGRAMS.get(signature)
+    if program is None:
+        specs = [(v.initializer, v.shape, v.dtype) for v in pending]
 
-    def init_all(base):
-        return [
-            jnp.asarray(v.initializer(jax.random.fold_in(base, path_hash(v.path)), v.shape,
-                                      v.dtype), v.dtype)
-            for v in pending
-        ]
+        def init_all(base, hashes):
+            return [jnp.asarray(init(jax.random.fold_in(base, hashes[i]), shape, dtype), dtype)
+                    for i, (init, shape, dtype) in enumerate(specs)]
 
-    values = jax.jit(init_all)(random_lib.base_key())
+        program = _INIT_PROGRAMS[signature] = jax.jit(init_all)
+    hashes = np.array([path_hash(v.path) for v in pending], np.uint32)
+    values = program(random_lib.base_key(), hashes)
     for v, val in zip(pending, values):
         v._value = val
