@@ -16,7 +16,8 @@ import os
 
 
 def _kind(filepath):
-    name = os.fspath(filepath).lower()
+    original = os.fspath(filepath)
+    name = original.lower()
     if name.endswith(".weights.h5"):
         return "keras3_weights"
     if name.endswith((".h5", ".hdf5")):
@@ -25,7 +26,7 @@ def _kind(filepath):
         return "keras_archive"
     if name.endswith(".safetensors"):
         return "safetensors"
-    if name.endswith(".thawnet") or os.path.isdir(name):
+    if name.endswith(".thawnet") or os.path.isdir(original):
         return "native"
     return None
 
