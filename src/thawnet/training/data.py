@@ -1,7 +1,10 @@
 """In-memory datasets for fit/evaluate/predict.
 
-The whole data set is put on the device once per call; each epoch draws a permutation and the
-compiled step gathers its batch by index, so no NumPy slice crosses to the device per step.
+The whole data set is put on the device once per call; each epoch draws a permutation (sent to
+the device once) and a small compiled gather takes each step's rows by index, so no NumPy slice
+crosses to the device per step. The gather is its own program, so the training step is compiled
+for the batch shape only, never for the size of the data set: fitting, evaluating or
+predicting on data of another length compiles nothing new but a gather.
 Batches have one fixed shape; a last partial batch runs with its own (second) compiled shape
 instead of being padded, so BatchNormalization and Dropout see exactly the samples given.
 """
@@ -123,9 +126,23 @@ def split_validation(x, y, sample_weight, validation_split):
     return (head(x), head(y), head(sw)), (tail(x), tail(y), tail(sw))
 
 
-def gather(device_data, idx):
-    """Inside a compiled step: the batch at indices ``idx`` of the on-device data."""
-    return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), device_data)
+def _gather_rows(device_data, idx, start, steps):
+    rows = jax.lax.dynamic_slice_in_dim(idx, start, steps, axis=0)
+    if steps == 1:
+        rows = rows[0]
+
+    def take(a):
+        if a is None:
+            return None
+        flat = jnp.take(a, rows.reshape(-1), axis=0)
+        return flat.reshape(rows.shape + a.shape[1:])
+
+    return jax.tree_util.tree_map(take, device_data)
+
+
+# ``steps`` batches starting at row ``start`` of the index table ``idx`` (one batch, unstacked,
+# when steps == 1; else stacked along a leading axis for lax.scan).
+gather_rows = jax.jit(_gather_rows, static_argnums=(3,))
 
 
 def class_weights_to_sample_weights(y, class_weight, sample_weight):

@@ -2,8 +2,9 @@
 
 Each is one ``jax.jit`` function over an explicit state: forward, loss, gradient, optimizer
 update and metric accumulation all run in one device call, for one batch or for ``k`` batches
-under ``lax.scan`` (``steps_per_execution``). Batches are gathered on the device from the data
-set by index. The state is donated, so XLA updates weights and optimizer slots in place.
+under ``lax.scan`` (``steps_per_execution``). Batches come from the on-device data set through
+:func:`thawnet.training.data.gather_rows`, so these programs depend on the batch shape only.
+The state is donated, so XLA updates weights and optimizer slots in place.
 
 The state is ``{"trainable", "non_trainable", "opt_state", "metrics", "rng"}``. Gradients are
 taken with respect to ``trainable`` only: a frozen weight is in ``non_trainable`` and is passed
@@ -17,23 +18,19 @@ import jax.numpy as jnp
 import optax
 
 from thawnet.training.compile_utils import batch_size_of
-from thawnet.training.data import gather
 
 
-def _scan_or_single(step, state, data, idx):
-    if idx.shape[0] == 1:
-        return step(state, gather(data, idx[0]))
-    state, _ = jax.lax.scan(lambda s, i: (step(s, gather(data, i)), None), state, idx)
+def _scan_or_single(step, state, batches, stacked):
+    if not stacked:
+        return step(state, batches)
+    state, _ = jax.lax.scan(lambda s, b: (step(s, b), None), state, batches)
     return state
 
 
 def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, steps=1,
                         distribute=None):
-    """``fn(state, data, idx) -> state`` running ``steps`` training steps.
-
-    ``idx`` holds the batch indices of a whole epoch on the device, ``(n_steps, batch)``;
-    ``state["cursor"]`` says which row comes next, so no index crosses to the device per step.
-    """
+    """``fn(state, batches) -> state`` running ``steps`` training steps (``batches`` stacked
+    along a leading axis when ``steps > 1``)."""
 
     def step(state, batch):
         if distribute is not None:
@@ -63,18 +60,14 @@ def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, s
                                            batch_size_of(x))
         return new
 
-    def run(state, data, idx):
-        cursor = state["cursor"]
-        rows = jax.lax.dynamic_slice_in_dim(idx, cursor, steps, axis=0)
-        body = {k: v for k, v in state.items() if k != "cursor"}
-        body = _scan_or_single(step, body, data, rows)
-        return {**body, "cursor": cursor + steps}
+    def run(state, batches):
+        return _scan_or_single(step, state, batches, steps > 1)
 
     return jax.jit(run, donate_argnums=(0,))
 
 
 def make_test_function(model, compiled_loss, metric_set, distribute=None):
-    """``fn(weights, metrics, data, idx) -> metrics``: loss and metrics in inference mode.
+    """``fn(weights, metrics, batch) -> metrics``: loss and metrics in inference mode.
 
     Only the metric state is donated: the weights are the model's own arrays.
     """
@@ -88,17 +81,16 @@ def make_test_function(model, compiled_loss, metric_set, distribute=None):
         loss, parts = compiled_loss(y, y_pred, sw) if compiled_loss else (jnp.zeros(()), {})
         return metric_set.update(metrics, loss + reg, parts, y, y_pred, sw, batch_size_of(x))
 
-    def run(weights, metrics, data, idx):
-        return _scan_or_single(lambda m, b: step(weights, m, b), metrics, data, idx)
+    def run(weights, metrics, batch):
+        return step(weights, metrics, batch)
 
     return jax.jit(run, donate_argnums=(1,))
 
 
 def make_predict_function(model):
-    """``fn(values, data, idx) -> outputs`` for one batch of indices."""
+    """``fn(values, x) -> outputs`` for one batch."""
 
-    def run(values, data, idx):
-        x = gather(data, idx)[0]
+    def run(values, x):
         return model.stateless_call({}, values, x, training=False)[0]
 
     return jax.jit(run)

@@ -21,7 +21,7 @@ from thawnet import optimizers as optimizers_lib
 from thawnet.training import weight_audit as audit_lib
 from thawnet.training.compile_utils import CompiledLoss, MetricSet
 from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights,
-                                   split_validation, to_arrays)
+                                   gather_rows, split_validation, to_arrays)
 from thawnet.training.data_checks import check_training_data
 from thawnet.training.trainer_state import TrainerState
 
@@ -176,7 +176,6 @@ class Trainer(TrainerState):
         total = steps or train.steps
         for first, idx in train.index_batches(epoch, steps):
             idx_device = self._place(idx)
-            holder["state"]["cursor"] = self._place(np.int32(0))
             n = idx.shape[0]
             for start, size in [(s, k) for s in range(0, n - n % k, k)] + [
                     (s, 1) for s in range(n - n % k, n)]:
@@ -184,7 +183,8 @@ class Trainer(TrainerState):
                 if hooks:
                     cbs.on_train_batch_begin(step)
                 fn = self._function("train", key, guard_nan=guard_nan, steps=size)
-                holder["state"] = fn(holder["state"], train.device_data, idx_device)
+                batches = gather_rows(train.device_data, idx_device, np.int32(start), size)
+                holder["state"] = fn(holder["state"], batches)
                 if hooks:
                     self._write_back(holder["state"], by_path)  # callbacks may read weights
                     wants = policy.wants(step == total - 1)
@@ -194,9 +194,9 @@ class Trainer(TrainerState):
                     return
 
     def _loop(self, dataset, epoch, steps, run_block, metric_state, on_begin, on_end, policy):
-        k = self._steps_per_execution
+        """Evaluation batches, one device call each."""
         for first, idx in dataset.index_batches(epoch, steps):
-            for start, block in _blocks(idx, k):
+            for start, block in _blocks(idx, 1):
                 step = first + start + block.shape[0] - 1
                 on_begin(step)
                 run_block(block)
@@ -231,7 +231,8 @@ class Trainer(TrainerState):
         holder = {"metrics": state["metrics"]}
 
         def run_block(block):
-            holder["metrics"] = fn(weights, holder["metrics"], dataset.device_data, block)
+            batch = gather_rows(dataset.device_data, block, np.int32(0), 1)
+            holder["metrics"] = fn(weights, holder["metrics"], batch)
 
         on_begin = callbacks.on_test_batch_begin if callbacks else (lambda *a: None)
         on_end = callbacks.on_test_batch_end if callbacks else (lambda *a: None)
@@ -283,7 +284,8 @@ class Trainer(TrainerState):
         for _, idx in dataset.index_batches(0, steps):
             for i in range(idx.shape[0]):
                 cbs.on_predict_batch_begin(i)
-                chunks.append(fn(values, dataset.device_data, idx[i]))
+                x_batch = gather_rows(dataset.device_data, idx, np.int32(i), 1)[0]
+                chunks.append(fn(values, x_batch))
                 cbs.on_predict_batch_end(i, None)
         cbs.on_predict_end()
         chunks = jax.device_get(chunks)
@@ -316,10 +318,11 @@ class Trainer(TrainerState):
         check_training_data(self, self._compiled_loss, dataset)
         key = self._split_key()
         state = self._start_state(key, with_optimizer=True)
-        state["cursor"] = self._place(np.int32(0))
         self._place_data(dataset)
         fn = self._function("train", key, guard_nan=False, steps=1)
-        state = fn(state, dataset.device_data, self._place(dataset.index_batches(0)[0][1]))
+        batch = gather_rows(dataset.device_data, self._place(dataset.index_batches(0)[0][1]),
+                            np.int32(0), 1)
+        state = fn(state, batch)
         self._write_back(state)
         return self._format_logs(self._results(state["metrics"]), return_dict)
 
