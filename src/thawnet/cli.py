@@ -2,6 +2,7 @@
 
     thawnet demo                     # transfer learning on bundled digits, with the audit
     thawnet launch --nproc 2 train.py   # one data-parallel run as 2 local processes
+    thawnet tune run spec.py:build_fn --data data.npz   # architecture search on Optuna
     thawnet summary seed --explain
     thawnet summary path/to/file.py:build_model --show-trainable
     thawnet summary package.module:function
@@ -86,6 +87,11 @@ def _launch(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["tune"]:
+        # The tuner has its own argument parser (run / worker / summary).
+        from thawnet.tuning import cli_tune
+        sys.exit(cli_tune.main(argv[1:]))
     parser = argparse.ArgumentParser(prog="thawnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("summary", help="print a model's summary without materialising weights")

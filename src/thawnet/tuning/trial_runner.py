@@ -1,0 +1,182 @@
+"""One trial: build the model from the trial's hyperparameters, fit it while reporting the
+objective to Optuna (pruning stops the fit), keep the best epoch's weights, clean up."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import math
+import time
+import traceback
+
+import optuna
+
+import thawnet
+from thawnet.callbacks import Callback
+from thawnet.tuning import weights_io
+from thawnet.tuning.hyperparameters import HyperParameters
+
+
+# A full garbage collection costs ~0.1 s with JAX loaded; models are freed by reference
+# counting anyway, so cycles are swept every few trials rather than after each.
+GC_EVERY = 5
+
+
+class TrialFailed(Exception):
+    """A trial's build function or fit raised; the trial is FAIL and the search goes on."""
+
+
+class ObjectiveNotFoundError(KeyError):
+    """The objective is not among the metrics the model logs (a configuration error)."""
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+class ObjectiveReporter(Callback):
+    """Reports the objective to an Optuna trial after every epoch; stops the fit when pruned.
+
+    Args:
+        trial: the ``optuna.Trial``.
+        objective: the log key to report (e.g. "val_loss").
+        direction: "minimize" or "maximize".
+        keep_best_weights: copy the weights at each improving epoch.
+
+    Attributes:
+        best, best_epoch, best_weights: the best value, its epoch and weights.
+        epochs_run: epochs completed. pruned: whether the pruner stopped the trial.
+    """
+
+    def __init__(self, trial, objective, direction, keep_best_weights=True):
+        super().__init__()
+        self.trial = trial
+        self.objective = objective
+        self.sign = 1.0 if direction == "minimize" else -1.0
+        self.keep_best_weights = keep_best_weights
+        self.best = self.best_epoch = self.best_weights = None
+        self.epochs_run = 0
+        self.pruned = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.epochs_run += 1
+        if self.objective not in logs:
+            raise ObjectiveNotFoundError(
+                f"objective {self.objective!r} not in the logs of trial {self.trial.number}; "
+                f"available: {', '.join(logs) or 'none'}. Pass one of these as objective= (a "
+                "val_ metric needs validation_data or validation_split).")
+        value = float(logs[self.objective])
+        if not math.isfinite(value):
+            return
+        if self.best is None or self.sign * value < self.sign * self.best:
+            self.best, self.best_epoch = value, epoch
+            if self.keep_best_weights:
+                self.best_weights = self.model.get_weights()
+        self.trial.report(value, epoch)
+        if self.trial.should_prune():
+            self.pruned = True
+            self.model.stop_training = True
+
+
+def _error_text(err):
+    return f"{type(err).__name__}: {err}"
+
+
+class TrialObjective:
+    """The function ``study.optimize`` calls: runs one trial and returns its best value.
+
+    Args:
+        build_fn: ``hp -> compiled model``.
+        fit_kwargs: arguments of ``model.fit`` (x, y, epochs, batch_size, ...).
+        callbacks: user callbacks (deep-copied per trial).
+        objective, direction: what to optimise.
+        directory, study_name: where the trials' weights go.
+        seed: if not None, trial ``n`` seeds weight initialisation with ``seed + n``.
+    """
+
+    def __init__(self, build_fn, fit_kwargs, callbacks, objective, direction, directory,
+                 study_name, seed=None):
+        self.build_fn = build_fn
+        self.fit_kwargs = fit_kwargs
+        self.callbacks = list(callbacks or [])
+        self.objective = objective
+        self.direction = direction
+        self.directory = directory
+        self.study_name = study_name
+        self.seed = seed
+        self.trials_run = 0
+
+    def _fail(self, trial, stage, err):
+        trial.set_user_attr("error", _error_text(err))
+        trial.set_user_attr("failed_in", stage)
+        tb = "".join(traceback.format_exception(type(err), err, err.__traceback__)[-6:])
+        trial.set_user_attr("traceback", tb[-2000:])
+        raise TrialFailed(f"trial {trial.number}: {stage} raised {_error_text(err)}") from err
+
+    def _build(self, trial):
+        thawnet.clear_session()
+        if self.seed is not None:
+            thawnet.set_random_seed(self.seed + trial.number)
+        hp = HyperParameters.from_trial(trial)
+        try:
+            model = self.build_fn(hp)
+        except Exception as err:  # noqa: BLE001 - any error of user code fails the trial
+            self._fail(trial, "build_fn", err)
+        if hp.fixed:
+            trial.set_user_attr("fixed_params", {k: v for k, v in hp.fixed.items()
+                                                 if isinstance(v, (bool, int, float, str))})
+        if not hasattr(model, "fit") or not hasattr(model, "get_weights"):
+            self._fail(trial, "build_fn", TypeError(
+                f"build_fn must return a compiled thawnet model; it returned "
+                f"{type(model).__name__}."))
+        if not getattr(model, "compiled", False):
+            self._fail(trial, "build_fn", RuntimeError(
+                "build_fn returned a model that is not compiled; call model.compile("
+                "optimizer=..., loss=..., metrics=[...]) before returning it."))
+        if not hp.space:
+            trial.set_user_attr("empty_space", True)
+        return model
+
+    def _trial_callbacks(self):
+        out = []
+        for callback in self.callbacks:
+            try:
+                out.append(copy.deepcopy(callback))
+            except Exception:  # noqa: BLE001 - an uncopyable callback is shared as is
+                out.append(callback)
+        return out
+
+    def __call__(self, trial):
+        start = time.perf_counter()
+        model = reporter = None
+        try:
+            model = self._build(trial)
+            reporter = ObjectiveReporter(trial, self.objective, self.direction)
+            try:
+                model.fit(callbacks=[reporter] + self._trial_callbacks(), **self.fit_kwargs)
+            except ObjectiveNotFoundError as err:
+                trial.set_user_attr("error", str(err))
+                raise
+            except Exception as err:  # noqa: BLE001
+                self._fail(trial, "fit", err)
+            trial.set_user_attr("epochs_run", reporter.epochs_run)
+            trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
+            if reporter.pruned:
+                raise optuna.TrialPruned(f"pruned after epoch {reporter.epochs_run}")
+            if reporter.best is None:
+                self._fail(trial, "fit", FloatingPointError(
+                    f"objective {self.objective!r} was not finite in any epoch"))
+            trial.set_user_attr("best_epoch", reporter.best_epoch)
+            path = weights_io.trial_weights_path(self.directory, self.study_name, trial.number)
+            weights_io.save_weights(reporter.best_weights, path)
+            trial.set_user_attr("weights_path", path)
+            return reporter.best
+        finally:
+            # Nothing of the trial may outlive it: the model, its compiled steps, the copies.
+            if reporter is not None:
+                reporter.best_weights = None
+                reporter.model = None
+            del model, reporter
+            self.trials_run += 1
+            if self.trials_run % GC_EVERY == 0:
+                gc.collect()
