@@ -41,3 +41,6 @@ for i, v in enumerate(model.weights):
 out["frozen_kernel_initial"] = initial[0]
 out["devices"] = np.array([jax.device_count(), jax.local_device_count()])
 np.savez(os.path.join(sys.argv[1], f"{mode}_{jax.process_index()}.npz"), **out)
+if mode == "multiprocess" and strategy.is_main_process:
+    # Checkpoints are written once, by process 0.
+    model.save_weights(os.path.join(sys.argv[1], "pair.safetensors"))

@@ -56,6 +56,16 @@ def test_two_processes_with_two_devices_each_end_identical_and_match_one_process
     for a, b, c in zip(_weights(first), _weights(second), _weights(single)):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_allclose(a, c, atol=1e-5, rtol=0)
+    # The checkpoint the pair wrote loads in a single process, with the same values.
+    import thawnet
+    from thawnet import layers as tl
+    model = thawnet.Sequential([
+        tl.Input(shape=(6,)), tl.Dense(8, name="frozen", trainable=False),
+        tl.Dense(16, name="hidden"), tl.BatchNormalization(name="bn"), tl.ReLU(),
+        tl.Dense(3, name="out", activation="softmax")])
+    model.load_weights(str(tmp_path / "pair.safetensors"))
+    for a, b in zip(model.get_weights(), _weights(first)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_global_batch_not_divisible_by_the_devices_is_refused_with_a_fix():
