@@ -35,9 +35,9 @@ def thawnet_mlp(steps_per_execution):
     model.compile(optimizer=thawnet.optimizers.Adam(1e-3),
                   loss=thawnet.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], steps_per_execution=steps_per_execution)
-    model.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False, audit=False)
+    model.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False)
     t = time.perf_counter()
-    model.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False, audit=False)
+    model.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False)
     return n / (time.perf_counter() - t)
 
 
@@ -61,9 +61,9 @@ def thawnet_cnn(steps_per_execution):
     model.compile(optimizer=thawnet.optimizers.Adam(1e-3),
                   loss=thawnet.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], steps_per_execution=steps_per_execution)
-    model.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False, audit=False)
+    model.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False)
     t = time.perf_counter()
-    model.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False, audit=False)
+    model.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False)
     return n / (time.perf_counter() - t)
 
 
@@ -80,10 +80,11 @@ def main():
     task = sys.argv[1] if len(sys.argv) > 1 else "mlp"
     if len(sys.argv) > 2 and sys.argv[2] == "--thawnet-only":
         fn = thawnet_mlp if task == "mlp" else thawnet_cnn
-        print(f"{fn(int(sys.argv[3])):.0f}")
+        k = sys.argv[3]
+        print(f"{fn(k if k == 'auto' else int(k)):.0f}")
         return
     results = {}
-    for k in (1, 8):
+    for k in ("auto", 1, 8):
         out = subprocess.run([sys.executable, __file__, task, "--thawnet-only", str(k)],
                              capture_output=True, text=True)
         results[f"thawnet (steps_per_execution={k})"] = float(out.stdout.strip().splitlines()[-1])

@@ -72,7 +72,7 @@ class Trainer(TrainerState):
 
     # -- compile -------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                steps_per_execution=1, jit_compile=True, seed=0, distribute=None):
+                steps_per_execution="auto", jit_compile=True, seed=0, distribute=None):
         """Configure training.
 
         Args:
@@ -81,22 +81,25 @@ class Trainer(TrainerState):
             loss: a name, Loss object or function; a list/dict for several outputs.
             metrics: list of names/Metric objects (list of lists or dict for several outputs).
             loss_weights: weights of the per-output losses.
-            steps_per_execution: batches run per device call (``lax.scan``); raise it for
-                small models where Python overhead dominates.
+            steps_per_execution: batches run per device call (``lax.scan``). ``"auto"``
+                (the default) measures the first epoch: when a step takes under 2 ms, Python
+                overhead matters and later epochs run 8 steps per call; otherwise 1.
             jit_compile: accepted for Keras compatibility; steps are always compiled.
             seed: seed of the training randomness (Dropout masks, shuffling).
             distribute: a :class:`thawnet.distribute.DataParallel` strategy, to train
                 data-parallel over its devices (and processes).
         """
-        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
-            raise ValueError("compile(): steps_per_execution must be a positive integer; "
-                             f"received {steps_per_execution!r}.")
+        if steps_per_execution != "auto" and (
+                not isinstance(steps_per_execution, int) or steps_per_execution < 1):
+            raise ValueError("compile(): steps_per_execution must be a positive integer or "
+                             f"'auto'; received {steps_per_execution!r}.")
         self.optimizer = optimizers_lib.get(optimizer)
         self._tx = self.optimizer.to_optax()
         names = self._output_names()
         self._compiled_loss = None if loss is None else CompiledLoss(loss, loss_weights, names)
         self._metric_set = MetricSet(metrics, self._compiled_loss, names)
         self._steps_per_execution = steps_per_execution
+        self._auto_steps = 1  # what "auto" chose so far
         self._distribute = distribute
         self._seed = seed
         self._rng = jax.random.PRNGKey(seed)
@@ -171,9 +174,11 @@ class Trainer(TrainerState):
 
     def _train_epoch(self, train, epoch, steps, key, holder, cbs, policy, guard_nan, by_path):
         """Run one epoch's steps; ``holder["state"]`` always has the latest state."""
-        k = self._steps_per_execution
+        auto = self._steps_per_execution == "auto"
+        k = self._auto_steps if auto else self._steps_per_execution
         hooks = cbs.needs_batch_logs  # no batch-level callback: skip the per-batch Python
         total = steps or train.steps
+        clock = {"calls": 0, "start": None}
         for first, idx in train.index_batches(epoch, steps):
             idx_device = self._place(idx)
             n = idx.shape[0]
@@ -185,6 +190,10 @@ class Trainer(TrainerState):
                 fn = self._function("train", key, guard_nan=guard_nan, steps=size)
                 batches = gather_rows(train.device_data, idx_device, np.int32(start), size)
                 holder["state"] = fn(holder["state"], batches)
+                clock["calls"] += 1
+                if clock["calls"] == 3:  # compiled and warm from here on
+                    jax.block_until_ready(holder["state"]["metrics"])
+                    clock["start"] = (time.perf_counter(), step)
                 if hooks:
                     self._write_back(holder["state"], by_path)  # callbacks may read weights
                     wants = policy.wants(step == total - 1)
@@ -192,6 +201,11 @@ class Trainer(TrainerState):
                     cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     return
+        if auto and k == 1 and clock["start"] is not None and step - clock["start"][1] >= 8:
+            jax.block_until_ready(holder["state"]["metrics"])
+            per_step = (time.perf_counter() - clock["start"][0]) / (step - clock["start"][1])
+            if per_step < 2e-3:
+                self._auto_steps = 8  # Python between steps costs more than 10% here
 
     def _loop(self, dataset, epoch, steps, run_block, metric_state, on_begin, on_end, policy):
         """Evaluation batches, one device call each."""
