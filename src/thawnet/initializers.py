@@ -3,6 +3,10 @@
 An initializer is a callable ``(key, shape, dtype) -> array``. Fans follow Keras: for a kernel
 of shape ``(*receptive_field, fan_in_channels, fan_out_channels)`` the receptive-field size
 multiplies both channel counts.
+
+thawnet's own initializers also have ``sample(rng, shape, dtype)``, drawing from a NumPy
+generator on the host. Models initialise their weights that way (seeded per weight path): it
+needs no XLA compilation, which for a zoo model takes longer than the sampling itself.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def compute_fans(shape):
@@ -44,10 +49,16 @@ class Zeros(Initializer):
     def __call__(self, key, shape, dtype="float32"):
         return jnp.zeros(shape, dtype)
 
+    def sample(self, rng, shape, dtype="float32"):
+        return np.zeros(shape, dtype)
+
 
 class Ones(Initializer):
     def __call__(self, key, shape, dtype="float32"):
         return jnp.ones(shape, dtype)
+
+    def sample(self, rng, shape, dtype="float32"):
+        return np.ones(shape, dtype)
 
 
 class Constant(Initializer):
@@ -56,6 +67,9 @@ class Constant(Initializer):
 
     def __call__(self, key, shape, dtype="float32"):
         return jnp.full(shape, self.value, dtype)
+
+    def sample(self, rng, shape, dtype="float32"):
+        return np.full(shape, self.value, dtype)
 
     def get_config(self):
         return {"value": self.value}
@@ -69,6 +83,9 @@ class RandomNormal(Initializer):
         key = _seeded(key, self.seed)
         return self.mean + self.stddev * jax.random.normal(key, shape, dtype)
 
+    def sample(self, rng, shape, dtype="float32"):
+        return (self.mean + self.stddev * rng.standard_normal(shape, np.float32)).astype(dtype)
+
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
@@ -81,6 +98,9 @@ class RandomUniform(Initializer):
         key = _seeded(key, self.seed)
         return jax.random.uniform(key, shape, dtype, self.minval, self.maxval)
 
+    def sample(self, rng, shape, dtype="float32"):
+        return _uniform(rng, shape, self.minval, self.maxval).astype(dtype, copy=False)
+
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
@@ -92,6 +112,9 @@ class TruncatedNormal(Initializer):
     def __call__(self, key, shape, dtype="float32"):
         key = _seeded(key, self.seed)
         return self.mean + self.stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
+
+    def sample(self, rng, shape, dtype="float32"):
+        return (self.mean + self.stddev * _truncated_normal(rng, shape)).astype(dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -127,6 +150,18 @@ class VarianceScaling(Initializer):
         limit = math.sqrt(3.0 * variance)
         return jax.random.uniform(key, shape, dtype, -limit, limit)
 
+    def sample(self, rng, shape, dtype="float32"):
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = self.scale / max(1.0, n)
+        if self.distribution == "truncated_normal":
+            return (math.sqrt(variance) / 0.87962566103423978
+                    * _truncated_normal(rng, shape)).astype(dtype)
+        if self.distribution == "untruncated_normal":
+            return (math.sqrt(variance) * rng.standard_normal(shape, np.float32)).astype(dtype)
+        limit = math.sqrt(3.0 * variance)
+        return _uniform(rng, shape, -limit, limit).astype(dtype, copy=False)
+
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
                 "seed": self.seed}
@@ -157,6 +192,15 @@ class Orthogonal(Initializer):
         key = _seeded(key, self.seed)
         return self.gain * jax.nn.initializers.orthogonal()(key, shape, dtype)
 
+    def sample(self, rng, shape, dtype="float32"):
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q.reshape(shape)).astype(dtype)
+
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
 
@@ -170,8 +214,31 @@ class Identity(Initializer):
             raise ValueError(f"Identity initializer needs a 2D shape; received shape={shape}.")
         return self.gain * jnp.eye(*shape, dtype=dtype)
 
+    def sample(self, rng, shape, dtype="float32"):
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializer needs a 2D shape; received shape={shape}.")
+        return (self.gain * np.eye(*shape)).astype(dtype)
+
     def get_config(self):
         return {"gain": self.gain}
+
+
+def _uniform(rng, shape, low, high):
+    """float32 uniform samples in [low, high), computed in place (no float64 temporaries)."""
+    out = rng.random(shape, np.float32)
+    out *= high - low
+    out += low
+    return out
+
+
+def _truncated_normal(rng, shape):
+    """Standard normal samples redrawn until they lie within two standard deviations."""
+    out = rng.standard_normal(shape, np.float32)
+    bad = np.abs(out) > 2.0
+    while bad.any():
+        out[bad] = rng.standard_normal(int(bad.sum()), np.float32)
+        bad = np.abs(out) > 2.0
+    return out
 
 
 def _seeded(key, seed):

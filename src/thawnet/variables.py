@@ -108,9 +108,13 @@ class Variable:
     def materialize(self, key=None):
         """Allocate and initialise the stored value (once)."""
         if self._value is None:
-            if key is None:
-                key = self.init_key()
-            self._value = jnp.asarray(self.initializer(key, self.shape, self.dtype), self.dtype)
+            host = _host_sample(self) if key is None else None
+            if host is not None:
+                self._value = jnp.asarray(host, self.dtype)
+            else:
+                key = self.init_key() if key is None else key
+                self._value = jnp.asarray(self.initializer(key, self.shape, self.dtype),
+                                          self.dtype)
         return self._value
 
     def init_key(self):
@@ -182,8 +186,25 @@ def _initializer_signature(init):
     return init  # a plain callable: only the same object shares a program
 
 
+def _host_sample(variable):
+    """The initial value drawn on the host, for initializers that can (thawnet's own).
+
+    The generator is seeded by the global seed and a hash of the variable's path (or the
+    initializer's own seed), so a value does not depend on construction or materialisation
+    order.
+    """
+    sample = getattr(variable.initializer, "sample", None)
+    if sample is None:
+        return None
+    seed = getattr(variable.initializer, "seed", None)
+    rng = np.random.default_rng(
+        seed if seed is not None else [random_lib.current_seed(), path_hash(variable.path)])
+    return sample(rng, variable.shape, variable.dtype)
+
+
 def materialize_all(variables):
-    """Initialise every unmaterialised variable in one compiled call.
+    """Initialise every unmaterialised variable: thawnet's initializers on the host (NumPy,
+    no compilation), any other callables in one compiled call.
 
     Each variable gets ``fold_in(base_key, hash(path))``, so values are the same as if each
     were initialised on its own, but XLA sees a single program instead of one per weight. The
@@ -191,6 +212,13 @@ def materialize_all(variables):
     argument), so building the same architecture again reuses it without compiling.
     """
     pending = [v for v in variables if not v.is_materialized]
+    host = [v for v in pending if hasattr(v.initializer, "sample")]
+    if host:
+        # NumPy on the host: no compilation at all (faster than any XLA program here).
+        values = jax.device_put([_host_sample(v) for v in host])
+        for v, val in zip(host, values):
+            v._value = jnp.asarray(val, v.dtype)
+        pending = [v for v in pending if not v.is_materialized]
     if not pending:
         return
     if len(pending) == 1:

@@ -13,6 +13,10 @@ def set_random_seed(seed: int) -> None:
     _state["eager_count"] = 0
 
 
+def current_seed() -> int:
+    return _state["seed"]
+
+
 def base_key():
     return jax.random.PRNGKey(_state["seed"])
 
