@@ -13,7 +13,8 @@ import time
 
 
 def run(devices):
-    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    os.environ["XLA_FLAGS"] = (f"--xla_force_host_platform_device_count={devices} "
+                               "--xla_cpu_multi_thread_eigen=false")
     import numpy as np
 
     import thawnet

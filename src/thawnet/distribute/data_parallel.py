@@ -39,6 +39,9 @@ class DataParallel:
         self.mesh = mesh
         self.axis = mesh.axis_names[0]
         self.num_devices = int(mesh.devices.size)
+        # XLA's CPU collectives can deadlock when many steps are queued ahead on forced host
+        # devices (seen with a 784-512-512-10 MLP on 2 cores): wait for each step there.
+        self.sync_each_step = mesh.devices.flat[0].platform == "cpu"
         self._replicated = NamedSharding(mesh, PartitionSpec())
         self._batch = NamedSharding(mesh, PartitionSpec(self.axis))
 

@@ -191,6 +191,8 @@ class Trainer(TrainerState):
                 fn = self._function("train", key, guard_nan=guard_nan, steps=size)
                 batches = gather_rows(train.device_data, idx_device, np.int32(start), size)
                 holder["state"] = fn(holder["state"], batches)
+                if self._distribute is not None and self._distribute.sync_each_step:
+                    jax.block_until_ready(holder["state"]["metrics"])
                 clock["calls"] += 1
                 if clock["calls"] == 3:  # compiled and warm from here on
                     jax.block_until_ready(holder["state"]["metrics"])
