@@ -162,18 +162,8 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
 
 
-def decode_predictions(preds, top=5, class_index_path=None):
-    """The ``top`` ImageNet classes per sample as (WordNet id, name, score), best first.
-
-    Args:
-        preds: array of shape (samples, 1000).
-        top: how many classes per sample.
-        class_index_path: ``imagenet_class_index.json``; default in ``~/.keras/models/``.
-
-    Returns:
-        One list of ``(class_id, class_name, score)`` tuples per sample.
-    """
-    return imagenet_utils.decode_predictions(preds, top=top, class_index_path=class_index_path)
+# ImageNet class names for predictions (the same for every family).
+decode_predictions = imagenet_utils.decode_predictions
 
 
 MODELS = {"densenet121": DenseNet121, "densenet169": DenseNet169, "densenet201": DenseNet201}

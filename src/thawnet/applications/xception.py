@@ -125,19 +125,8 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5, class_index_path=None):
-    """ImageNet class names for predictions; see :func:`imagenet_utils.decode_predictions`.
-
-    Args:
-        preds: ``(samples, 1000)`` scores.
-        top: classes per sample.
-        class_index_path: path of ``imagenet_class_index.json`` (default
-            ``~/.keras/models/imagenet_class_index.json``).
-
-    Returns:
-        Per sample, a list of ``(class_id, class_name, score)``, best first.
-    """
-    return imagenet_utils.decode_predictions(preds, top=top, class_index_path=class_index_path)
+# ImageNet class names for predictions (the same for every family).
+decode_predictions = imagenet_utils.decode_predictions
 
 
 MODELS = {"xception": Xception}
