@@ -9,7 +9,6 @@ a functional graph; :meth:`Layer.stateless_call` runs it as a pure function of e
 from __future__ import annotations
 
 import contextvars
-import inspect
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +21,7 @@ from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import node as node_lib
+from thawnet.layers._layer_helpers import _accepts, _check_paths, _layers_in, _shapes_of
 from thawnet.variables import PARAMETER, STATISTIC, Variable, is_effectively_trainable
 
 # The ``training`` flag given to the outermost call, inherited by inner calls that pass None.
@@ -384,53 +384,6 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _layers_in(value):
-    if isinstance(value, Layer):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if isinstance(v, Layer)]
-    if isinstance(value, dict):
-        return [v for v in value.values() if isinstance(v, Layer)]
-    return []
-
-
-def _shapes_of(structure):
-    return jax.tree_util.tree_map(
-        lambda x: tuple(x.shape), structure,
-        is_leaf=lambda x: hasattr(x, "shape") and hasattr(x, "dtype"))
-
-
-_accepts_cache: dict = {}
-
-
-def _accepts(fn, arg):
-    key = (getattr(fn, "__func__", fn), arg)
-    if key not in _accepts_cache:
-        params = inspect.signature(fn).parameters
-        _accepts_cache[key] = arg in params or any(
-            p.kind == p.VAR_KEYWORD for p in params.values())
-    return _accepts_cache[key]
-
-
-def _check_paths(layer, by_path, trainable, non_trainable):
-    given = set(trainable) | set(non_trainable)
-    both = set(trainable) & set(non_trainable)
-    missing = [p for p in by_path if p not in given]
-    unknown = sorted(given - set(by_path))
-    if missing or unknown or both:
-        parts = []
-        if missing:
-            parts.append(f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
-        if unknown:
-            parts.append(f"unknown {unknown[:5]}{' ...' if len(unknown) > 5 else ''}")
-        if both:
-            parts.append(f"in both maps {sorted(both)[:5]}")
-        raise ValueError(
-            f'stateless_call of "{layer.name}": the weight maps must cover each path of '
-            f"{type(layer).__name__}.variables_by_path() exactly once; {'; '.join(parts)}. "
-            "Build them with model.trainable_split() / model.variables_by_path().")
 
 
 __all__ = ["Layer", "register", "registered", "STATISTIC", "PARAMETER"]

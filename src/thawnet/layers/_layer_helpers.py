@@ -1,0 +1,56 @@
+"""Small helpers of the Layer base class: argument inspection, shape trees, sublayer
+discovery, and the check of the weight maps given to ``stateless_call``."""
+
+from __future__ import annotations
+
+import inspect
+
+import jax
+
+
+def _layers_in(value):
+    from thawnet.layers.layer import Layer
+    if isinstance(value, Layer):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Layer)]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, Layer)]
+    return []
+
+
+def _shapes_of(structure):
+    return jax.tree_util.tree_map(
+        lambda x: tuple(x.shape), structure,
+        is_leaf=lambda x: hasattr(x, "shape") and hasattr(x, "dtype"))
+
+
+_accepts_cache: dict = {}
+
+
+def _accepts(fn, arg):
+    key = (getattr(fn, "__func__", fn), arg)
+    if key not in _accepts_cache:
+        params = inspect.signature(fn).parameters
+        _accepts_cache[key] = arg in params or any(
+            p.kind == p.VAR_KEYWORD for p in params.values())
+    return _accepts_cache[key]
+
+
+def _check_paths(layer, by_path, trainable, non_trainable):
+    given = set(trainable) | set(non_trainable)
+    both = set(trainable) & set(non_trainable)
+    missing = [p for p in by_path if p not in given]
+    unknown = sorted(given - set(by_path))
+    if missing or unknown or both:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+        if unknown:
+            parts.append(f"unknown {unknown[:5]}{' ...' if len(unknown) > 5 else ''}")
+        if both:
+            parts.append(f"in both maps {sorted(both)[:5]}")
+        raise ValueError(
+            f'stateless_call of "{layer.name}": the weight maps must cover each path of '
+            f"{type(layer).__name__}.variables_by_path() exactly once; {'; '.join(parts)}. "
+            "Build them with model.trainable_split() / model.variables_by_path().")
