@@ -60,7 +60,18 @@ def _load_target(target: str):
     return model
 
 
+_FILE_SUFFIXES = (".thawnet", ".safetensors", ".keras", ".h5", ".hdf5")
+
+
 def _summary(args):
+    if os.path.exists(args.target) and (os.path.isdir(args.target)
+                                        or args.target.lower().endswith(_FILE_SUFFIXES)):
+        from thawnet.io.file_summary import summarize_file
+        try:
+            summarize_file(args.target, explain=True, show_trainable=args.show_trainable)
+        except ValueError as err:
+            raise SystemExit(str(err)) from err
+        return 0
     model = _load_target(args.target)
     model.summary(show_trainable=args.show_trainable, explain=args.explain,
                   expand_nested=args.expand_nested, show_bytes=args.bytes)
@@ -95,7 +106,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="thawnet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("summary", help="print a model's summary without materialising weights")
-    p.add_argument("target", help="built-in name, FILE.py[:FUNCTION] or MODULE:FUNCTION")
+    p.add_argument("target", help="built-in or zoo name, FILE.py[:FUNCTION], MODULE:FUNCTION, "
+                                  "or a saved file (.thawnet, folder, .safetensors, .keras, .h5)")
     p.add_argument("--show-trainable", action="store_true", help="per-layer trainable column")
     p.add_argument("--explain", action="store_true",
                    help="account for every non-trainable parameter")
