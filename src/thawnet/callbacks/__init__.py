@@ -1,5 +1,6 @@
 """Callbacks: hooks into fit / evaluate / predict, with Keras 3's names and semantics."""
 
+from thawnet.callbacks.backup_and_restore import BackupAndRestore
 from thawnet.callbacks.base import Callback, CallbackList
 from thawnet.callbacks.csv_logger import CSVLogger
 from thawnet.callbacks.early_stopping import EarlyStopping
@@ -14,7 +15,7 @@ from thawnet.callbacks.tensorboard import TensorBoard
 from thawnet.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
-    "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+    "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
     "LearningRateScheduler", "ModelCheckpoint", "MonitorCallback", "ProgbarLogger",
     "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]

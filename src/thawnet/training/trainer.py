@@ -56,6 +56,21 @@ def _fits_one_batch(x, batch_size):
     return 0 < n <= (batch_size or 32) and all(a.shape[0] == n for a in leaves)
 
 
+def _resumed_blocks(n, k, skip):
+    """``(start, size)`` of the execution blocks of ``n`` steps, ``k`` at a time (a shorter
+    tail one by one), leaving out the first ``skip`` steps (one by one up to a block edge)."""
+    blocks = [(s, k) for s in range(0, n - n % k, k)] + [(s, 1) for s in range(n - n % k, n)]
+    out = []
+    for start, size in blocks:
+        if start + size <= skip:
+            continue
+        if start < skip:
+            out.extend((s, 1) for s in range(skip, start + size))
+        else:
+            out.append((start, size))
+    return out
+
+
 def _blocks(idx, k):
     """Split ``(steps, batch)`` indices into blocks of ``k`` steps; a shorter tail runs step by
     step, so at most two scan lengths (k and 1) are ever compiled."""
@@ -113,11 +128,13 @@ class Trainer(TrainerState):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, audit=True):
+            validation_batch_size=None, validation_freq=1, audit=True, resume_from=None):
         """Train for ``epochs`` epochs; returns a ``History`` (with ``history.audit``).
 
-        Args are Keras's. ``audit=False`` skips the before/after weight comparison (it costs
-        one host copy of the weights).
+        Args are Keras's, plus: ``audit=False`` skips the before/after weight comparison (it
+        costs one host copy of the weights); ``resume_from`` is a checkpoint folder (written by
+        :class:`thawnet.callbacks.BackupAndRestore` or
+        :func:`thawnet.training.checkpoint.save_checkpoint`) to continue from exactly.
         """
         from thawnet.callbacks import CallbackList, History, TerminateOnNaN
 
@@ -143,12 +160,18 @@ class Trainer(TrainerState):
         history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
         guard_nan = any(isinstance(cb, TerminateOnNaN) for cb in cbs.callbacks)
         policy = _BatchLogPolicy(cbs, verbose)
-        before = audit_lib.snapshot(self) if audit else None
         trained_paths = set()
         self.stop_training = False
         logs = {}
+        self._active_callbacks = cbs.callbacks
+        self._resume_point = None
+        if resume_from is not None:
+            from thawnet.training.checkpoint import load_checkpoint
+            self._resume_point = load_checkpoint(self, resume_from)[:2]
         cbs.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
+        before = audit_lib.snapshot(self) if audit else None
+        resume_epoch, skip = self._resume_point or (initial_epoch, 0)
+        for epoch in range(max(initial_epoch, resume_epoch), epochs):
             key = self._split_key()
             trained_paths |= set(key[0])
             holder = {"state": self._start_state(key, with_optimizer=True)}
@@ -156,7 +179,7 @@ class Trainer(TrainerState):
             cbs.on_epoch_begin(epoch)
             try:
                 self._train_epoch(train, epoch, steps, key, holder, cbs, policy, guard_nan,
-                                  by_path)
+                                  by_path, skip if epoch == resume_epoch else 0)
             finally:
                 # Steps donate their inputs: point the variables at the newest arrays, even
                 # when an exception or KeyboardInterrupt ends the epoch early.
@@ -173,8 +196,10 @@ class Trainer(TrainerState):
             history.audit = audit_lib.compare(self, before, trained_paths).check()
         return history
 
-    def _train_epoch(self, train, epoch, steps, key, holder, cbs, policy, guard_nan, by_path):
-        """Run one epoch's steps; ``holder["state"]`` always has the latest state."""
+    def _train_epoch(self, train, epoch, steps, key, holder, cbs, policy, guard_nan, by_path,
+                     skip=0):
+        """Run one epoch's steps (from batch ``skip`` on, when resuming);
+        ``holder["state"]`` always has the latest state."""
         auto = self._steps_per_execution == "auto"
         k = self._auto_steps if auto else self._steps_per_execution
         hooks = cbs.needs_batch_logs  # no batch-level callback: skip the per-batch Python
@@ -183,8 +208,7 @@ class Trainer(TrainerState):
         for first, idx in train.index_batches(epoch, steps):
             idx_device = self._place(idx)
             n = idx.shape[0]
-            for start, size in [(s, k) for s in range(0, n - n % k, k)] + [
-                    (s, 1) for s in range(n - n % k, n)]:
+            for start, size in _resumed_blocks(n, k, skip - first):
                 step = first + start + size - 1
                 if hooks:
                     cbs.on_train_batch_begin(step)
