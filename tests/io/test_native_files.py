@@ -338,3 +338,20 @@ def test_load_weights_that_do_not_fit_raise_and_change_nothing(small, kind, mess
     with pytest.raises(FileFormatError, match=message):
         model.load_weights(path)
     assert all(np.array_equal(values(model)[p], v) for p, v in before.items())
+
+
+def test_zoo_model_round_trip_keeps_outputs_flags_and_summary(tmp_path):
+    import thawnet
+    model = thawnet.applications.ResNet50(include_top=False, pooling="avg",
+                                          input_shape=(32, 32, 3))
+    thawnet.freeze(model, up_to="conv3_block1_out")
+    path = tmp_path / "resnet.thawnet"
+    model.save(str(path))
+    loaded = thawnet.models.load_model(str(path))
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("f4")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.trainable_split() == model.trainable_split()
+    a, b = [], []
+    model.summary(print_fn=a.append, explain=True)
+    loaded.summary(print_fn=b.append, explain=True)
+    assert a == b

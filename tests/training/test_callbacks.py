@@ -107,8 +107,8 @@ def test_needs_batch_logs_follows_the_overridden_hooks():
     assert not tc.LambdaCallback(on_epoch_end=print).needs_batch_logs
     assert tc.LambdaCallback(on_train_batch_end=print).needs_batch_logs
     assert not tc.EarlyStopping().needs_batch_logs and not tc.ReduceLROnPlateau().needs_batch_logs
-    assert not tc.ModelCheckpoint("m.keras").needs_batch_logs
-    assert tc.ModelCheckpoint("m.keras", save_freq=3).needs_batch_logs
+    assert not tc.ModelCheckpoint("m.thawnet").needs_batch_logs
+    assert tc.ModelCheckpoint("m.thawnet", save_freq=3).needs_batch_logs
     assert not tc.TensorBoard("logs").needs_batch_logs
     assert tc.TensorBoard("logs", update_freq="batch").needs_batch_logs
     assert not tc.CallbackList([EpochOnly()], add_history=True).needs_batch_logs
@@ -500,7 +500,10 @@ def test_model_checkpoint_saves_what_keras_saves(tmp_path, template, kwargs):
                        (tc.ModelCheckpoint, FakeModel())]:
         folder = tmp_path / cls.__module__.split(".")[0]
         folder.mkdir()
-        cb = cls(str(folder / template), **kwargs)
+        # thawnet writes its own formats: .thawnet models, .safetensors weights.
+        ours = template.replace(".weights.h5", ".safetensors").replace(".keras", ".thawnet")
+        cb = cls(str(folder / (template if cls is keras.callbacks.ModelCheckpoint else ours)),
+                 **kwargs)
         cb.set_model(model)
         cb.on_train_begin({})
         for epoch, logs in enumerate(logs_seq):
@@ -508,47 +511,48 @@ def test_model_checkpoint_saves_what_keras_saves(tmp_path, template, kwargs):
             for batch in range(4):
                 cb.on_train_batch_end(batch, {"loss": 1.0 / (batch + 1)})
             cb.on_epoch_end(epoch, dict(logs))
-        saved.append([(kind, os.path.relpath(path, folder)) for kind, path in model.saved])
+        saved.append([(kind, os.path.relpath(path, folder).replace(".safetensors", ".weights.h5")
+                       .replace(".thawnet", ".keras")) for kind, path in model.saved])
     assert saved[1] == saved[0] and saved[1]
-    assert all(os.path.exists(tmp_path / "thawnet" / path) for _, path in saved[1])
+    assert all(os.path.exists(tmp_path / "thawnet" / path.replace(".weights.h5", ".safetensors")
+                              .replace(".keras", ".thawnet")) for _, path in saved[1])
 
 
 def test_model_checkpoint_expected_files_state_and_errors(tmp_path, capsys):
     model = FakeModel()
-    cb = tc.ModelCheckpoint(str(tmp_path / "w.{epoch:02d}-{val_loss:.2f}.weights.h5"),
+    cb = tc.ModelCheckpoint(str(tmp_path / "w.{epoch:02d}-{val_loss:.2f}.safetensors"),
                             save_weights_only=True, save_best_only=True, verbose=1)
     _run_epochs(cb, model, [{"val_loss": v} for v in [0.5, 0.6, 0.4]], set_weights=False)
-    assert sorted(os.listdir(tmp_path)) == ["w.01-0.50.weights.h5", "w.03-0.40.weights.h5"]
+    assert sorted(os.listdir(tmp_path)) == ["w.01-0.50.safetensors", "w.03-0.40.safetensors"]
     out = capsys.readouterr().out
     assert "Epoch 2: val_loss did not improve from 0.50000" in out
     assert "Epoch 3: val_loss improved from 0.50000 to 0.40000, saving model to" in out
     assert cb.get_state()["best"] == 0.4
-    resumed = tc.ModelCheckpoint(str(tmp_path / "r.keras"), save_best_only=True)
+    resumed = tc.ModelCheckpoint(str(tmp_path / "r.thawnet"), save_best_only=True)
     resumed.set_state(cb.get_state())
     resumed.set_model(model)
     resumed.on_epoch_end(3, {"val_loss": 0.45})
-    assert not os.path.exists(tmp_path / "r.keras")
+    assert not os.path.exists(tmp_path / "r.thawnet")
 
-    with pytest.raises(ValueError, match=".weights.h5"):
+    with pytest.raises(ValueError, match=".safetensors"):
         tc.ModelCheckpoint("w.h5", save_weights_only=True)
-    with pytest.raises(ValueError, match=".keras"):
+    with pytest.raises(ValueError, match=".thawnet"):
         tc.ModelCheckpoint("model.pkl")
     with pytest.raises(ValueError, match="save_freq"):
-        tc.ModelCheckpoint("m.keras", save_freq="often")
+        tc.ModelCheckpoint("m.thawnet", save_freq="often")
     with pytest.raises(KeyError, match="Failed to format"):
-        bad = tc.ModelCheckpoint(str(tmp_path / "{nope}.keras"))
+        bad = tc.ModelCheckpoint(str(tmp_path / "{nope}.thawnet"))
         bad.set_model(model)
         bad.on_epoch_end(0, {"val_loss": 1.0})
 
 
-def test_model_checkpoint_without_saving_support_errors_only_when_saving(tmp_path):
-    model = FakeModel(save_error=NotImplementedError("save"))
-    cb = tc.ModelCheckpoint(str(tmp_path / "m.keras"), save_best_only=True,
-                            initial_value_threshold=0.1)
+def test_model_checkpoint_keeps_only_the_last_k_files(tmp_path):
+    model = FakeModel()
+    cb = tc.ModelCheckpoint(str(tmp_path / "m.{epoch:02d}.thawnet"), keep=2)
     cb.set_model(model)
-    cb.on_epoch_end(0, {"val_loss": 0.5})  # no improvement: nothing to save, no error
-    with pytest.raises(NotImplementedError, match="arrives with the model files work"):
-        cb.on_epoch_end(1, {"val_loss": 0.05})
+    for epoch in range(4):
+        cb.on_epoch_end(epoch, {"val_loss": 1.0})
+    assert sorted(os.listdir(tmp_path)) == ["m.03.thawnet", "m.04.thawnet"]
 
 
 # -- TensorBoard ----------------------------------------------------------------------------

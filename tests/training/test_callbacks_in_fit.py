@@ -75,3 +75,12 @@ def test_progress_bar_prints_one_line_per_epoch_off_a_terminal(capsys):
     out = capsys.readouterr().out.splitlines()
     assert [line.split(" - ")[0] for line in out if " - " in line] == ["2/2", "2/2"]
     assert all("loss:" in line for line in out if " - " in line)
+
+
+def test_model_checkpoint_writes_loadable_thawnet_files_during_fit(tmp_path):
+    model = _model()
+    path = tmp_path / "best.thawnet"
+    model.fit(X, Y, epochs=2, verbose=0, validation_data=(X, Y),
+              callbacks=[cb.ModelCheckpoint(str(path), save_best_only=True)])
+    restored = thawnet.models.load_model(str(path))
+    np.testing.assert_array_equal(restored.predict(X, verbose=0), model.predict(X, verbose=0))

@@ -36,7 +36,7 @@ class ModelCheckpoint(MonitorCallback):
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None):
+                 initial_value_threshold=None, keep=None):
         super().__init__(monitor, mode, initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
@@ -50,14 +50,22 @@ class ModelCheckpoint(MonitorCallback):
                                                and not isinstance(self.save_freq, bool)):
             raise ValueError(f"Unrecognized save_freq: {self.save_freq}. Expected save_freq are "
                              "'epoch' or integer values")
+        if keep is not None and (not isinstance(keep, int) or keep < 1):
+            raise ValueError(f"ModelCheckpoint: keep must be a positive number of files or None "
+                             f"(keep all); received keep={keep!r}.")
+        self.keep = keep
+        self._written = []
         if save_weights_only:
-            if not self.filepath.endswith(".weights.h5"):
-                raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the "
-                                 "filepath provided must end in `.weights.h5` (Keras weights "
-                                 f"format). Received: filepath={self.filepath}")
-        elif not self.filepath.endswith((".keras", ".h5")):
-            raise ValueError("The filepath provided must end in `.keras` (Keras model format). "
-                             f"Received: filepath={self.filepath}")
+            if not self.filepath.endswith(".safetensors"):
+                raise ValueError("ModelCheckpoint(save_weights_only=True) writes thawnet weight "
+                                 "files: the filepath must end in `.safetensors` (e.g. "
+                                 "'ckpt/w.{epoch:02d}.safetensors'). Received: "
+                                 f"filepath={self.filepath}")
+        elif not self.filepath.endswith(".thawnet"):
+            raise ValueError("ModelCheckpoint writes thawnet model files: the filepath must end "
+                             "in `.thawnet` (e.g. 'ckpt/model.{epoch:02d}.thawnet'), or use "
+                             "save_weights_only=True with `.safetensors`. Received: "
+                             f"filepath={self.filepath}")
 
     @property
     def needs_batch_logs(self):
@@ -139,14 +147,15 @@ class ModelCheckpoint(MonitorCallback):
         if dirname:
             os.makedirs(dirname, exist_ok=True)
         method = "save_weights" if self.save_weights_only else "save"
-        try:
-            getattr(self.model, method)(filepath)
-        except NotImplementedError as err:
-            raise NotImplementedError(
-                f"ModelCheckpoint could not save to {filepath!r}: `model.{method}` is not "
-                "available yet in thawnet — saving models and weights arrives with the model "
-                "files work (.keras / .weights.h5). Remove ModelCheckpoint from the callbacks "
-                "until then.") from err
+        getattr(self.model, method)(filepath)  # atomic: a crash keeps the previous file
+        if filepath in self._written:
+            self._written.remove(filepath)
+        self._written.append(filepath)
+        if self.keep is not None:
+            while len(self._written) > self.keep:
+                old = self._written.pop(0)
+                if os.path.isfile(old):
+                    os.remove(old)
         if self.verbose > 0:
             print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
