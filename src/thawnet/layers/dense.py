@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
+
 import jax.numpy as jnp
 
-from thawnet import activations, initializers, regularizers
+from thawnet import activations, constraints, initializers, regularizers
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
 
@@ -19,6 +21,8 @@ class Dense(Layer):
         use_bias: add a bias vector.
         kernel_initializer, bias_initializer: initializers (glorot_uniform, zeros).
         kernel_regularizer, bias_regularizer: penalties added to the training loss.
+        kernel_constraint, bias_constraint: projections applied after every optimizer step
+            (names such as ``"non_neg"``, Constraint objects, or callables).
 
     >>> from thawnet.layers import Dense
     >>> Dense(4).compute_output_shape((None, 3))
@@ -29,16 +33,22 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(f'Dense "{self.name}": units must be a positive integer; received '
-                             f"units={units!r}.")
-        self.units = units
-        self.activation = activations.get(activation, f'Dense "{self.name}"')
+        who = f'Dense "{self.name}"'
+        if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"{who}: units must be a positive integer (the size of the output's "
+                             f"last axis); received units={units!r}.")
+        if not isinstance(use_bias, bool):
+            raise ValueError(f"{who}: use_bias must be True or False; received "
+                             f"use_bias={use_bias!r}.")
+        self.units = int(units)
+        self.activation = activations.get(activation, who)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint, f"{who}: kernel_constraint: ")
+        self.bias_constraint = constraints.get(bias_constraint, f"{who}: bias_constraint: ")
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -46,11 +56,14 @@ class Dense(Layer):
         if in_dim is None:
             raise ValueError(f'Dense "{self.name}" needs a known last input dimension; received '
                              f"shape {tuple(input_shape)}.")
+        # Both weights are parameters, trained by the optimizer.
         self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
 
     def axis_hint(self, axis):
@@ -75,7 +88,9 @@ class Dense(Layer):
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
     @classmethod
     def from_config(cls, config):

@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from thawnet import constraints as constraints_lib
+from thawnet.training import nonfinite_guard
 from thawnet.training.compile_utils import batch_size_of
 
 
@@ -27,10 +29,28 @@ def _scan_or_single(step, state, batches, stacked):
     return state
 
 
+def _weight_constraints(model):
+    """``{path: constraint}`` for the model's weights that have one (names resolved)."""
+    out = {}
+    for path, variable in model.variables_by_path().items():
+        if variable.constraint is not None:
+            out[path] = constraints_lib.get(variable.constraint, f'weight "{path}": ')
+    return out
+
+
+def apply_constraints(trainable, constraints):
+    """Map each trainable value through its weight's constraint (Keras applies them right
+    after the optimizer update). Only the trainable map is touched: a frozen weight's
+    constraint is never applied, so it keeps its exact bits."""
+    return {path: (constraints[path](value).astype(value.dtype) if path in constraints
+                   else value) for path, value in trainable.items()}
+
+
 def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, steps=1,
                         distribute=None):
     """``fn(state, batches) -> state`` running ``steps`` training steps (``batches`` stacked
     along a leading axis when ``steps > 1``)."""
+    constraints = _weight_constraints(model)
 
     def step(state, batch):
         if distribute is not None:
@@ -49,18 +69,22 @@ def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, s
             state["trainable"])
         updates, opt_state = tx.update(grads, state["opt_state"], state["trainable"])
         trainable = optax.apply_updates(state["trainable"], updates)
+        if constraints:
+            trainable = apply_constraints(trainable, constraints)
         new = {"trainable": trainable, "non_trainable": new_nt, "opt_state": opt_state,
                "rng": rng}
+        metrics = metric_set.update(state["metrics"], loss, parts, y, y_pred, sw,
+                                    batch_size_of(x))
         if guard_nan:
-            # TerminateOnNaN: a step whose loss is not finite leaves every weight as it was.
-            finite = jnp.isfinite(loss)
-            old = {k: state[k] for k in new}
-            new = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, old)
-        new["metrics"] = metric_set.update(state["metrics"], loss, parts, y, y_pred, sw,
-                                           batch_size_of(x))
+            # TerminateOnNaN: a non-finite loss or update, and every later step of this call,
+            # leaves the state as it was (see nonfinite_guard).
+            return nonfinite_guard.guard_step(state, new, loss, metrics)
+        new["metrics"] = metrics
         return new
 
     def run(state, batches):
+        if guard_nan:
+            state = nonfinite_guard.with_fresh_guard(state)
         return _scan_or_single(step, state, batches, steps > 1)
 
     return jax.jit(run, donate_argnums=(0,))
