@@ -39,7 +39,7 @@ def is_effectively_trainable(variable: "Variable", owners=()) -> bool:
     flag is set, and every layer or model in ``owners`` (the chain from the root being asked
     down to the layer that created the variable) is trainable.
     """
-    if variable.role != PARAMETER or not variable.trainable:
+    if variable.role != PARAMETER or not variable.own_trainable:
         return False
     return all(layer.trainable for layer in owners)
 
@@ -55,6 +55,8 @@ class Variable:
             needed; or ``None`` when ``value`` is given.
         role: ``"parameter"`` or ``"statistic"``.
         trainable: the variable's own flag (ignored for statistics, which never train).
+            ``variable.trainable`` reads this flag *and* the owning layer's, as in Keras:
+            after ``layer.trainable = False`` every weight of the layer reads False.
         path: the variable's own path, ``"<layer name>/<name>"``; it also seeds the variable's
             random initialisation, so initial values do not depend on construction order.
         regularizer: optional callable ``value -> scalar`` added to the training loss.
@@ -70,7 +72,10 @@ class Variable:
         self.dtype = jnp.dtype(dtype)
         self.initializer = initializer
         self.role = role
-        self.trainable = bool(trainable) and role == PARAMETER
+        self.own_trainable = bool(trainable) and role == PARAMETER
+        self.owner = None  # the layer that created this variable (set by Layer.add_weight)
+        # Keras 3's add_weight(trainable=False): state the layer updates itself.
+        self.declared_untrainable = False
         self.path = path or name
         self.regularizer = regularizer
         self.constraint = constraint
@@ -137,8 +142,31 @@ class Variable:
                 f'{tuple(arr.shape)}.')
         return arr.astype(self.dtype)
 
+    def assign_add(self, delta):
+        self.assign(self.value + jnp.asarray(delta, self.dtype))
+
+    def assign_sub(self, delta):
+        self.assign(self.value - jnp.asarray(delta, self.dtype))
+
     def numpy(self):
         return np.asarray(self.value)
+
+    # -- trainability, derived (never stored twice) -----------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """The own flag and the creating layer's flag (Keras reads both the same way)."""
+        if not self.own_trainable:
+            return False
+        return self.owner is None or bool(self.owner.trainable)
+
+    @trainable.setter
+    def trainable(self, value):
+        if value and self.role != PARAMETER:
+            raise ValueError(
+                f'Variable "{self.path}" is a statistic (state its layer updates itself, e.g. '
+                "created with add_weight(trainable=False)); it can never be trained by "
+                "gradients. Create it with add_weight(..., trainable=True) to train it.")
+        self.own_trainable = bool(value)
 
     # -- array protocol, so a variable can be used where an array is expected --------------
     def __array__(self, dtype=None, copy=None):
@@ -147,6 +175,10 @@ class Variable:
 
     def __jax_array__(self):
         return self.value
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
 
     @property
     def size(self) -> int:
@@ -163,6 +195,32 @@ class Variable:
         state = "" if self.is_materialized else ", unmaterialized"
         return (f"<Variable path={self.path} shape={self.shape} dtype={self.dtype.name} "
                 f"role={self.role} trainable={self.trainable}{state}>")
+
+
+def _binary(op, reflected=False):
+    def method(self, other):
+        other = other.value if isinstance(other, Variable) else other
+        return op(other, self.value) if reflected else op(self.value, other)
+    return method
+
+
+# Arithmetic reads the value (Keras variables behave like their arrays). Equality stays
+# identity, so variables remain usable as dict keys and in ``in`` tests.
+for _name, _op in {"add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply,
+                   "truediv": jnp.true_divide, "floordiv": jnp.floor_divide, "mod": jnp.mod,
+                   "pow": jnp.power, "matmul": jnp.matmul, "and": jnp.logical_and,
+                   "or": jnp.logical_or}.items():
+    setattr(Variable, f"__{_name}__", _binary(_op))
+    setattr(Variable, f"__r{_name}__", _binary(_op, reflected=True))
+for _name, _op in {"lt": jnp.less, "le": jnp.less_equal, "gt": jnp.greater,
+                   "ge": jnp.greater_equal}.items():
+    setattr(Variable, f"__{_name}__", _binary(_op))
+Variable.__neg__ = lambda self: -self.value
+Variable.__pos__ = lambda self: self.value
+Variable.__abs__ = lambda self: jnp.abs(self.value)
+Variable.__getitem__ = lambda self, index: self.value[index]
+Variable.__float__ = lambda self: float(self.value)
+Variable.__int__ = lambda self: int(self.value)
 
 
 def path_hash(path: str) -> int:

@@ -61,13 +61,16 @@ def test_statistic_role_counts_as_non_trainable_and_weight_order_is_keras_order(
     assert count_split(model) == (4, 3, 1)
 
 
-def test_add_weight_trainable_false_is_a_frozen_parameter():
+def test_add_weight_trainable_false_declares_state_and_role_parameter_freezes():
+    # Keras 3's add_weight(trainable=False) is state the layer updates itself: a statistic.
+    # Holding a *parameter* constant is said with role="parameter" (or layer.trainable=False).
     layer = Dense(2)
     layer.build((None, 3))
-    extra = layer.add_weight("mask", (2,), "ones", trainable=False)
-    assert extra.role == "parameter"
-    assert extra not in layer.trainable_weights
-    assert [v.name for v in layer.weights] == ["kernel", "bias", "mask"]
+    state = layer.add_weight("mask", (2,), "ones", trainable=False)
+    frozen = layer.add_weight("held", (2,), "ones", trainable=False, role="parameter")
+    assert (state.role, frozen.role) == ("statistic", "parameter")
+    assert state not in layer.trainable_weights and frozen not in layer.trainable_weights
+    assert [v.name for v in layer.weights] == ["kernel", "bias", "mask", "held"]
 
 
 def test_statistics_update_only_in_training_mode_of_a_trainable_layer():

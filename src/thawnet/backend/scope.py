@@ -38,6 +38,7 @@ class StatelessScope:
         self.traced = False  # set by stateless_call when it runs under a JAX transformation
         self.updates = {}
         self.losses = []
+        self.loss_owners = []  # the layer that added each entry of ``losses``
         self.collect_losses = collect_losses
         self._rng = rng
         self._rng_count = 0
@@ -54,9 +55,10 @@ class StatelessScope:
     def write(self, variable, value):
         self.updates[variable] = value
 
-    def add_loss(self, value):
+    def add_loss(self, value, owner=None):
         if self.collect_losses:
             self.losses.append(value)
+            self.loss_owners.append(owner)
 
     def next_rng(self, who: str):
         """A fresh key for one random draw; ``who`` names the layer for the error message."""

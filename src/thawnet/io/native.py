@@ -6,7 +6,8 @@
 * ``model.save_weights("w.safetensors")`` writes the weights by path; the header's metadata
   holds the weight table (role, trainable) and a SHA-256 of the tensors.
 
-Every write is atomic; every read is validated completely before the model is touched, and a
+Every write is atomic, folders included (:mod:`thawnet.io.atomic`): a crash at any moment
+leaves the path holding the complete old file or folder or the complete new one. Every read is validated completely before the model is touched, and a
 file that does not fit raises :class:`~thawnet.io.errors.FileFormatError`.
 """
 
@@ -21,7 +22,8 @@ import numpy as np
 from thawnet.io import archive as archive_lib
 from thawnet.io import model_config
 from thawnet.io import safetensors_io as st
-from thawnet.io.atomic import atomic_write, atomic_write_bytes
+from thawnet.io.atomic import (atomic_write, atomic_write_bytes, atomic_write_folder,
+                               restore_interrupted)
 from thawnet.io.errors import FileFormatError
 
 FORMAT_VERSION = archive_lib.FORMAT_VERSION
@@ -40,11 +42,15 @@ def save_model(model, path, overwrite=True):
 
     Args:
         model: a Sequential or functional model.
-        path: ``"name.thawnet"``, or an existing folder to hold the three files.
+        path: ``"name.thawnet"``, or an existing folder to hold the three files. The
+            folder must hold nothing else: it is replaced as a whole (see
+            :mod:`thawnet.io.atomic`).
         overwrite: when False, an existing file raises FileExistsError.
     """
     path = os.fspath(path)
     as_zip = path.lower().endswith(".thawnet")
+    if not as_zip:
+        restore_interrupted(path)  # a killed fallback swap may have left the folder aside
     if not as_zip and not os.path.isdir(path):
         raise ValueError(f"save: {path!r} is neither a .thawnet file name nor an existing "
                          "folder. Use a name ending in .thawnet (a single zip file) or create "
@@ -61,11 +67,10 @@ def save_model(model, path, overwrite=True):
     if as_zip:
         atomic_write(path, lambda f: archive_lib.write_zip(f, members), overwrite=overwrite)
     else:
-        for name, data in members.items():
-            atomic_write_bytes(os.path.join(path, name), data)
-        # The manifest last: a crash in between leaves a mismatch that loading detects.
-        atomic_write_bytes(os.path.join(path, archive_lib.MANIFEST),
-                           archive_lib.manifest_for(members))
+        # The whole folder is written beside the old one and swapped in at once: a crash
+        # leaves either model complete, never the new config with the old weights.
+        atomic_write_folder(path, {archive_lib.MANIFEST: archive_lib.manifest_for(members),
+                                   **members})
 
 
 def save_weights(model, path, overwrite=True):
@@ -90,7 +95,7 @@ def weight_table(model):
     train, _ = model.trainable_split()
     train = set(train)
     return [{"path": p, "shape": list(v.shape), "dtype": v.dtype.name, "role": v.role,
-             "trainable": p in train, "own_trainable": v.trainable}
+             "trainable": p in train, "own_trainable": v.own_trainable}
             for p, v in model.variables_by_path().items()]
 
 

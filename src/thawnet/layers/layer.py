@@ -9,11 +9,13 @@ a functional graph; :meth:`Layer.stateless_call` runs it as a pure function of e
 from __future__ import annotations
 
 import contextvars
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from thawnet import constraints as constraints_lib
 from thawnet import initializers as initializers_lib
 from thawnet import regularizers as regularizers_lib
 from thawnet.backend import naming, shapes
@@ -21,8 +23,10 @@ from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import node as node_lib
-from thawnet.layers._layer_helpers import _accepts, _check_paths, _layers_in, _shapes_of
-from thawnet.variables import PARAMETER, STATISTIC, Variable, is_effectively_trainable
+from thawnet.layers.call_inspection import accepts_argument, check_weight_maps, shapes_of
+from thawnet.layers.weight_arguments import weight_arguments
+from thawnet.variables import (PARAMETER, STATISTIC, Variable, is_effectively_trainable,
+                               materialize_all)
 
 # The ``training`` flag given to the outermost call, inherited by inner calls that pass None.
 _training_context = contextvars.ContextVar("thawnet_training", default=None)
@@ -59,12 +63,19 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
                             f"{sorted(kwargs)}. Check the spelling against the documentation.")
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise ValueError(
+                f"{type(self).__name__}: expected the `trainable` argument to be a boolean "
+                f"(True or False); received trainable={trainable!r}.")
         object.__setattr__(self, "_sublayers", [])
         self._own_variables: list[Variable] = []
+        self._losses: list = []  # add_loss values of the last eager call
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = jnp.dtype(dtype or "float32")
-        self.built = False
+        # A layer without a build() of its own has no weights to create: built at once (Keras).
+        self.built = type(self).build is Layer.build
+        self._build_input_shape = None
         self.input_spec = None
         self.activity_regularizer = regularizers_lib.get(activity_regularizer)
         self._inbound_nodes: list = []
@@ -77,6 +88,12 @@ class Layer:
             self._batch_input_shape = (batch_size,) + tuple(input_shape)
         else:
             self._batch_input_shape = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "marks_built", False):
+            cls.build = _marking_built(build)
 
     # -- sublayer tracking -------------------------------------------------------------------
     def __setattr__(self, key, value):
@@ -92,8 +109,17 @@ class Layer:
         """Hook for caches that depend on the set of sublayers (models keep some)."""
 
     def _children(self):
-        """Direct sublayers, in the order their weights are listed."""
-        return list(self._sublayers)
+        """Direct sublayers, in the order their weights are listed: those assigned as
+        attributes, then any appended later to a list, tuple or dict attribute (derived at
+        each call, so ``self.blocks.append(Dense(4))`` in ``build`` is tracked too)."""
+        found = list(self._sublayers)
+        for key, value in self.__dict__.items():
+            if key.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                continue
+            for layer in _layers_in(value):
+                if layer is not self and all(layer is not s for s in found):
+                    found.append(layer)
+        return found
 
     # -- trainability ------------------------------------------------------------------------
     @property
@@ -102,34 +128,64 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value):
+        if not isinstance(value, (bool, np.bool_, int)) or value not in (0, 1):
+            raise ValueError(f'Layer "{self.name}": trainable must be True or False; received '
+                             f"{value!r}.")
         self._trainable = bool(value)
         for child in self._children():
             child.trainable = value
 
     # -- weights -----------------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer=None, dtype=None, trainable=True,
-                   role=PARAMETER, regularizer=None, constraint=None):
-        """Create a weight of this layer.
+    def add_weight(self, *args, **kwargs) -> Variable:
+        """Create a weight of this layer (Keras 3's signature; thawnet's older positional
+        form ``add_weight(name, shape, initializer, ...)`` works too).
 
         Args:
-            name: short name, unique in the layer (``"kernel"``).
-            shape: tuple of ints.
-            initializer: name, Initializer or callable ``(key, shape, dtype)``; default
-                ``"glorot_uniform"`` for parameters, ``"zeros"`` for statistics.
-            trainable: the weight's own flag; ``False`` makes a frozen parameter.
-            role: ``"parameter"`` (trained by gradients) or ``"statistic"`` (updated by this
-                layer, never by gradients).
+            shape: tuple of ints; default ``()`` (a scalar).
+            initializer: name, Initializer or callable ``(key, shape, dtype)``; by default
+                ``"glorot_uniform"`` for float weights and ``"zeros"`` for int/bool ones and
+                for weights declared ``role="statistic"``.
+            dtype: default the layer's dtype.
+            trainable: ``False`` declares state the layer updates itself (a counter, a
+                moving mean): role ``"statistic"``, as Keras 3 means it. To hold a
+                *parameter* constant, freeze it instead (``layer.trainable = False``, or
+                ``role="parameter", trainable=False``).
             regularizer: penalty on the value added to the training loss.
+            constraint: applied to the value after every optimizer step.
+            name: unique in the layer; automatic (``variable``, ``variable_1``) if omitted.
+            role: ``"parameter"`` or ``"statistic"``, overriding what ``trainable`` implies.
+
+        Returns:
+            The new :class:`~thawnet.variables.Variable`.
         """
+        a = weight_arguments(self, args, kwargs)
+        name = a["name"] or self._free_weight_name()
         if any(v.name == name for v in self._own_variables):
-            raise ValueError(f'Layer "{self.name}" already has a weight named "{name}".')
+            raise ValueError(f'Layer "{self.name}" already has a weight named "{name}". Give '
+                             "each weight its own name=, or leave name= out for an automatic "
+                             "one.")
+        dtype = jnp.dtype(a["dtype"] or self.dtype)
+        role = a["role"] or (PARAMETER if a["trainable"] else STATISTIC)
+        initializer = a["initializer"]
         if initializer is None:
-            initializer = "glorot_uniform" if role == PARAMETER else "zeros"
-        var = Variable(name, shape, dtype or self.dtype, initializers_lib.get(initializer),
-                       role=role, trainable=trainable, path=f"{self.name}/{name}",
-                       regularizer=regularizers_lib.get(regularizer), constraint=constraint)
+            floating = jnp.issubdtype(dtype, jnp.floating)
+            initializer = "glorot_uniform" if floating and a["role"] != STATISTIC else "zeros"
+        var = Variable(name, a["shape"], dtype, initializers_lib.get(initializer), role=role,
+                       trainable=a["trainable"], path=f"{self.name}/{name}",
+                       regularizer=regularizers_lib.get(a["regularizer"]),
+                       constraint=constraints_lib.get(a["constraint"]))
+        var.owner = self
+        var.declared_untrainable = a["role"] is None and not a["trainable"]
         self._own_variables.append(var)
         return var
+
+    def _free_weight_name(self):
+        taken = {v.name for v in self._own_variables}
+        name, k = "variable", 0
+        while name in taken:
+            k += 1
+            name = f"variable_{k}"
+        return name
 
     def _own_weights_in_order(self):
         # Keras lists the weights created trainable first, then the others, each in creation
@@ -193,7 +249,6 @@ class Layer:
 
     def get_weights(self):
         """Values as NumPy arrays, in Keras's weight order."""
-        from thawnet.variables import materialize_all
         materialize_all(self.weights)
         return [np.asarray(v.value) for v in self.weights]
 
@@ -215,6 +270,36 @@ class Layer:
                     "weights.")
         for v, w in zip(own, weights):
             v.assign(jnp.asarray(w, v.dtype))
+
+    # -- losses added in call (activity regularizers, VAE-style terms) --------------------------
+    def add_loss(self, loss) -> None:
+        """Add a scalar loss computed in ``call``; ``fit`` adds it to the training loss.
+
+        Inside ``fit`` (or any ``stateless_call(..., return_losses=True)``) it is collected by
+        the stateless scope; in an eager call it is kept until the next call, in ``losses``.
+        """
+        scope = scope_lib.current()
+        if scope is not None:
+            scope.add_loss(jnp.asarray(loss), owner=self)
+        else:
+            self._losses.append(jnp.asarray(loss))
+
+    @property
+    def losses(self) -> list:
+        """The losses of the last eager call (this layer's and its sublayers'), then the
+        regularization penalties of the effectively trainable weights."""
+        out = list(self._losses)
+        for layer in _all_sublayers(self):
+            out.extend(layer._losses)
+        for _, v, owners in self._walk():
+            if v.regularizer is not None and is_effectively_trainable(v, owners):
+                out.append(v.regularizer(v.value))
+        return out
+
+    def _clear_losses(self):
+        self._losses = []
+        for layer in _all_sublayers(self):
+            layer._losses = []
 
     def regularization_loss(self):
         """Sum of the weight regularizers of effectively trainable weights (Keras semantics)."""
@@ -249,8 +334,10 @@ class Layer:
         inputs = jax.tree_util.tree_map(
             lambda x: x.value if isinstance(x, Variable) else jnp.asarray(x), inputs,
             is_leaf=lambda x: isinstance(x, Variable))
-        shapes_in = _shapes_of(inputs)
+        shapes_in = shapes_of(inputs)
         self._build_checked(shapes_in)
+        if scope_lib.current() is None:
+            self._clear_losses()  # an eager call: losses describe this call only (Keras)
         return self._run(inputs, *args, **kwargs)
 
     def _build_checked(self, shapes_in):
@@ -267,33 +354,31 @@ class Layer:
         training = bool(training)
         token = _training_context.set(training)
         try:
-            if _accepts(self.call, "training"):
+            if accepts_argument(self.call, "training"):
                 kwargs["training"] = training
             outputs = self.call(inputs, *args, **kwargs)
         finally:
             _training_context.reset(token)
         if self.activity_regularizer is not None:
-            scope = scope_lib.current()
-            if scope is not None:
-                for out in jax.tree_util.tree_leaves(outputs):
-                    scope.add_loss(self.activity_regularizer(out) / out.shape[0])
-        self._last_output_shape = _shapes_of(outputs)
+            for out in jax.tree_util.tree_leaves(outputs):
+                self.add_loss(self.activity_regularizer(out) / out.shape[0])
+        self._last_output_shape = shapes_of(outputs)
         return outputs
 
     def _symbolic_call(self, inputs, *args, **kwargs):
         kwargs.pop("training", None)
-        self._build_checked(_shapes_of(inputs))
+        self._build_checked(shapes_of(inputs))
         if type(self).compute_output_shape is not Layer.compute_output_shape and not args \
                 and not kwargs:
             # The layer states its shape rule: no tracing needed (the fast path for summaries).
-            out_shapes = self.compute_output_shape(_shapes_of(inputs))
+            out_shapes = self.compute_output_shape(shapes_of(inputs))
             out_specs = shapes.specs_from_shapes(out_shapes, self.output_dtype(inputs))
         else:
             out_specs = self.compute_output_spec(inputs, *args, **kwargs)
         outputs = node_lib.tree_map(
             lambda s: node_lib.SymbolicTensor(s.shape, s.dtype), out_specs)
         node_lib.Node(self, inputs, outputs, dict(kwargs, _args=args))
-        self._last_output_shape = _shapes_of(outputs)
+        self._last_output_shape = shapes_of(outputs)
         return outputs
 
     def compute_output_spec(self, inputs, *args, **kwargs):
@@ -320,7 +405,7 @@ class Layer:
         """
         self._maybe_build(input_shape)
         out = self.compute_output_spec(shapes.specs_from_shapes(input_shape))
-        return _shapes_of(out)
+        return shapes_of(out)
 
     # -- the stateless bridge ----------------------------------------------------------------
     def stateless_call(self, trainable, non_trainable, inputs, training=False, rng=None,
@@ -341,19 +426,27 @@ class Layer:
             non-trainable values after this call (statistics updated in training mode), with the
             same paths as ``non_trainable``.
         """
+        outputs, new_nt, reg, added, _ = self._run_stateless(
+            trainable, non_trainable, inputs, training, rng, return_losses, kwargs)
+        if return_losses:
+            return outputs, new_nt, reg + sum(added)
+        return outputs, new_nt
+
+    def _run_stateless(self, trainable, non_trainable, inputs, training, rng, collect_losses,
+                       kwargs):
+        """The body of :meth:`stateless_call`; also returns the losses added in ``call`` and
+        the layers that added them (eager model calls hand those back to the layers)."""
         by_path = self.variables_by_path()
-        _check_paths(self, by_path, trainable, non_trainable)
+        check_weight_maps(self, by_path, trainable, non_trainable)
         bound = {by_path[p]: v for p, v in trainable.items()}
         bound.update({by_path[p]: v for p, v in non_trainable.items()})
-        with scope_lib.StatelessScope(bound, rng=rng, collect_losses=return_losses) as scope:
+        with scope_lib.StatelessScope(bound, rng=rng, collect_losses=collect_losses) as scope:
             scope.traced = any(isinstance(leaf, jax.core.Tracer) for leaf in
                                jax.tree_util.tree_leaves((trainable, non_trainable, inputs)))
             outputs = self.__call__(inputs, training=training, **kwargs)
-            losses = self.regularization_loss() + sum(scope.losses) if return_losses else None
+            reg = self.regularization_loss() if collect_losses else None
         new_nt = {p: scope.updates.get(by_path[p], v) for p, v in non_trainable.items()}
-        if return_losses:
-            return outputs, new_nt, losses
-        return outputs, new_nt
+        return outputs, new_nt, reg, list(scope.losses), list(scope.loss_owners)
 
     def next_rng(self):
         """A key for this layer's random draw (Dropout)."""
@@ -384,6 +477,44 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _marking_built(build):
+    """Wrap a subclass's ``build`` so that calling it directly marks the layer built, as in
+    Keras (``layer.build((None, 3))`` then ``layer(x)`` must not build a second time)."""
+
+    @functools.wraps(build)
+    def build_and_mark(self, *args, **kwargs):
+        build(self, *args, **kwargs)
+        if args and self._build_input_shape is None:
+            self._build_input_shape = args[0]
+        self.built = True
+
+    build_and_mark.marks_built = True
+    return build_and_mark
+
+
+def _all_sublayers(layer):
+    """Every layer below ``layer``, each once."""
+    out, stack, seen = [], list(layer._children()), {id(layer)}
+    while stack:
+        child = stack.pop()
+        if id(child) not in seen:
+            seen.add(id(child))
+            out.append(child)
+            stack.extend(child._children())
+    return out
+
+
+def _layers_in(value):
+    """The layers held directly in an attribute value: a layer, or a list/tuple/dict of them."""
+    if isinstance(value, Layer):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Layer)]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, Layer)]
+    return []
 
 
 __all__ = ["Layer", "register", "registered", "STATISTIC", "PARAMETER"]

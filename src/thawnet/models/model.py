@@ -79,7 +79,7 @@ class Model(Trainer, ModelFiles, Layer):
     def _children(self):
         if self._graph is not None:
             return [layer for layer in self._graph.layers if layer is not self]
-        return list(self._sublayers)
+        return super()._children()
 
     def _path_prefix(self):
         # Inside a model, paths are relative to it: "dense_1/kernel", not "model_1/dense_1/kernel".
@@ -188,21 +188,29 @@ class Model(Trainer, ModelFiles, Layer):
             paths, variables = list(by_path), list(by_path.values())
             statistics = [p for p, v in by_path.items() if v.role == STATISTIC]
 
+            owners = []  # the layers that add losses in call(), found while tracing
+
             def pure(values, x, rng):
-                out, new = self.stateless_call({}, dict(zip(paths, values)), x,
-                                               training=training, rng=rng)
+                out, new, _, added, added_by = self._run_stateless(
+                    {}, dict(zip(paths, values)), x, training, rng, True, {})
+                owners[:] = added_by
                 # Return only what can change: passing weights through would copy them.
-                return out, ({p: new[p] for p in statistics} if training else {})
-            entry = self._eager_fns[key] = (paths, variables, jax.jit(pure))
-        paths, variables, fn = entry
+                return out, ({p: new[p] for p in statistics} if training else {}), added
+            entry = self._eager_fns[key] = (paths, variables, jax.jit(pure), owners)
+        paths, variables, fn, owners = entry
         materialize_all(variables)
         # A fresh key only when something random can run (Dropout in training mode).
         rng = random_lib.next_eager_key() if training else None
         # NumPy inputs go straight to the compiled call: its transfer is cheaper than an
         # eager jnp.asarray per input.
-        outputs, new_values = fn([v._value for v in variables], inputs, rng)
+        outputs, new_values, added = fn([v._value for v in variables], inputs, rng)
         for p, value in new_values.items():
             variables[paths.index(p)].assign(value)
+        self._losses = []
+        for layer in owners:  # only these can hold losses of a compiled call
+            layer._losses = []
+        for layer, loss in zip(owners, added):
+            layer._losses.append(loss)
         return outputs
 
     def _all_layers(self):

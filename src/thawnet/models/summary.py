@@ -101,13 +101,16 @@ def explain_non_trainable(model):
             frozen = [o for o in owners if not o.trainable]
             if frozen:
                 reason = (f'statistics, frozen with "{frozen[0].name}": not updated')
+            elif v.declared_untrainable:
+                reason = "created with trainable=False"
             elif _is_moving(layer):
                 reason = "statistics, updated by moving average"
             else:
                 reason = "statistics, updated by the layer, never by gradients"
-            key = (layer.name, "statistic", reason)
-        elif not v.trainable:
-            key = (layer.name, "frozen", "weight created with trainable=False")
+            kind = "state" if v.declared_untrainable and not frozen else "statistic"
+            key = (layer.name, kind, reason)
+        elif not v.own_trainable:
+            key = (layer.name, "frozen", "parameter created with trainable=False")
         else:
             frozen = [o for o in owners if not o.trainable]
             culprit = frozen[0] if frozen else layer
@@ -120,7 +123,10 @@ def explain_non_trainable(model):
         groups[key] = (size + v.size, names + [v.name])
     lines = []
     for (layer_name, kind, reason), (size, names) in groups.items():
-        if kind == "statistic":
+        if kind == "state":
+            lines.append(f"{size:,} = {' + '.join(names)}: non-trainable weight of "
+                         f"{layer_name} ({reason})")
+        elif kind == "statistic":
             lines.append(f"{size:,} = {' + '.join(names)} of {layer_name} ({reason})")
         else:
             lines.append(f"{size:,} = {layer_name} ({' + '.join(names)}), {reason}")

@@ -113,7 +113,9 @@ def compare(model, before, trained_paths):
             changed, delta = True, float("inf")
         else:
             # Bitwise comparison: "unchanged" means the exact same bits, NaN included.
-            changed = not np.array_equal(old.view(np.uint8), new.view(np.uint8))
+            # (reshape first: a 0-d array cannot be viewed as bytes.)
+            changed = not np.array_equal(old.reshape(-1).view(np.uint8),
+                                         new.reshape(-1).view(np.uint8))
             delta = float(np.max(np.abs(new.astype(np.float64) - old))) if (
                 changed and old.size) else 0.0
         entries.append(WeightAudit(path, v.role, path in trained_paths, changed, delta))

@@ -1,5 +1,6 @@
-"""Small helpers of the Layer base class: argument inspection, shape trees, sublayer
-discovery, and the check of the weight maps given to ``stateless_call``."""
+"""What the Layer base class inspects about a call: the shapes of an input tree, whether a
+``call`` accepts an argument, and whether the weight maps given to ``stateless_call`` cover
+the layer's weights exactly once."""
 
 from __future__ import annotations
 
@@ -8,18 +9,7 @@ import inspect
 import jax
 
 
-def _layers_in(value):
-    from thawnet.layers.layer import Layer
-    if isinstance(value, Layer):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if isinstance(v, Layer)]
-    if isinstance(value, dict):
-        return [v for v in value.values() if isinstance(v, Layer)]
-    return []
-
-
-def _shapes_of(structure):
+def shapes_of(structure):
     return jax.tree_util.tree_map(
         lambda x: tuple(x.shape), structure,
         is_leaf=lambda x: hasattr(x, "shape") and hasattr(x, "dtype"))
@@ -28,7 +18,7 @@ def _shapes_of(structure):
 _accepts_cache: dict = {}
 
 
-def _accepts(fn, arg):
+def accepts_argument(fn, arg):
     key = (getattr(fn, "__func__", fn), arg)
     if key not in _accepts_cache:
         params = inspect.signature(fn).parameters
@@ -37,7 +27,7 @@ def _accepts(fn, arg):
     return _accepts_cache[key]
 
 
-def _check_paths(layer, by_path, trainable, non_trainable):
+def check_weight_maps(layer, by_path, trainable, non_trainable):
     given = set(trainable) | set(non_trainable)
     both = set(trainable) & set(non_trainable)
     missing = [p for p in by_path if p not in given]
