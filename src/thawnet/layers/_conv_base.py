@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from thawnet import activations, initializers, regularizers
+from thawnet import activations, constraints, initializers, regularizers
 from thawnet.layers import _conv_utils as cu
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers.input_spec import InputSpec
@@ -44,11 +44,14 @@ class BaseConv(Layer):
         self.use_bias = use_bias
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.bias_constraint = bias_constraint
+        self.bias_constraint = self._constraint(bias_constraint, "bias_constraint")
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def _who(self):
         return f'{type(self).__name__} "{self.name}"'
+
+    def _constraint(self, value, arg):
+        return constraints.get(value, f"{self._who()}: {arg}: ")
 
     def _check_no_strided_dilation(self):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
@@ -74,6 +77,7 @@ class BaseConv(Layer):
                              self._output_lengths(spatial), self._size_description())
         self._build_kernels(in_channels)
         if self.use_bias:
+            # A parameter, trained by the optimizer.
             self.bias = self.add_weight("bias", (self._output_channels(in_channels),),
                                         self.bias_initializer, regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
@@ -124,9 +128,10 @@ class BaseConv(Layer):
 
     # -- config ------------------------------------------------------------------------------
     def _config(self, head=None, after_padding=None, after_dilation=None, initializers_=None,
-                regularizers_=None):
+                regularizers_=None, constraints_=None):
         """Keras's config order: ``head``, the window arguments, activation, use_bias, then the
-        kernel initializers and the bias's, then the kernel regularizers and the bias's."""
+        kernel initializers and the bias's, the kernel regularizers and the bias's, then the
+        kernel constraints and the bias's."""
         config = {**super().get_config(), **(head or {}), "kernel_size": self.kernel_size,
                   "strides": self.strides, "padding": self.padding, **(after_padding or {}),
                   "data_format": self.data_format, "dilation_rate": self.dilation_rate,
@@ -138,6 +143,9 @@ class BaseConv(Layer):
         for key, reg in (regularizers_ or {}).items():
             config[key] = regularizers.serialize(reg)
         config["bias_regularizer"] = regularizers.serialize(self.bias_regularizer)
+        for key, con in (constraints_ or {}).items():
+            config[key] = constraints.serialize(con)
+        config["bias_constraint"] = constraints.serialize(self.bias_constraint)
         return config
 
     @classmethod
@@ -165,7 +173,7 @@ class Conv(BaseConv):
         self._check_no_strided_dilation()
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = kernel_constraint
+        self.kernel_constraint = self._constraint(kernel_constraint, "kernel_constraint")
 
     def _build_kernels(self, in_channels):
         if in_channels % self.groups:
@@ -173,6 +181,7 @@ class Conv(BaseConv):
                 f"{self._who()}: the number of input channels ({in_channels}) must be divisible "
                 f"by groups={self.groups}. Change groups or the previous layer's channels.")
         shape = self.kernel_size + (in_channels // self.groups, self.filters)
+        # A parameter, trained by the optimizer.
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -195,7 +204,8 @@ class Conv(BaseConv):
         return self._config(head={"filters": self.filters},
                             after_dilation={"groups": self.groups},
                             initializers_={"kernel_initializer": self.kernel_initializer},
-                            regularizers_={"kernel_regularizer": self.kernel_regularizer})
+                            regularizers_={"kernel_regularizer": self.kernel_regularizer},
+                            constraints_={"kernel_constraint": self.kernel_constraint})
 
 
 class ConvTranspose(BaseConv):
@@ -230,10 +240,11 @@ class ConvTranspose(BaseConv):
         self._check_no_strided_dilation()
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = kernel_constraint
+        self.kernel_constraint = self._constraint(kernel_constraint, "kernel_constraint")
 
     def _build_kernels(self, in_channels):
         shape = self.kernel_size + (self.filters, in_channels)
+        # A parameter, trained by the optimizer.
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -262,4 +273,5 @@ class ConvTranspose(BaseConv):
         return self._config(head={"filters": self.filters},
                             after_padding={"output_padding": self.output_padding},
                             initializers_={"kernel_initializer": self.kernel_initializer},
-                            regularizers_={"kernel_regularizer": self.kernel_regularizer})
+                            regularizers_={"kernel_regularizer": self.kernel_regularizer},
+                            constraints_={"kernel_constraint": self.kernel_constraint})

@@ -39,7 +39,8 @@ class DepthwiseConv(BaseConv):
                                                 self._who())
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = depthwise_constraint
+        self.depthwise_constraint = self._constraint(depthwise_constraint,
+                                                     "depthwise_constraint")
 
     @property
     def depthwise_kernel(self):
@@ -47,6 +48,7 @@ class DepthwiseConv(BaseConv):
 
     def _build_kernels(self, in_channels):
         shape = self.kernel_size + (in_channels, self.depth_multiplier)
+        # A parameter, trained by the optimizer.
         self.kernel = self.add_weight("kernel", shape, self.depthwise_initializer,
                                       regularizer=self.depthwise_regularizer,
                                       constraint=self.depthwise_constraint)
@@ -63,7 +65,8 @@ class DepthwiseConv(BaseConv):
         return self._config(
             head={"depth_multiplier": self.depth_multiplier},
             initializers_={"depthwise_initializer": self.depthwise_initializer},
-            regularizers_={"depthwise_regularizer": self.depthwise_regularizer})
+            regularizers_={"depthwise_regularizer": self.depthwise_regularizer},
+            constraints_={"depthwise_constraint": self.depthwise_constraint})
 
 
 class SeparableConv(BaseConv):
@@ -90,10 +93,13 @@ class SeparableConv(BaseConv):
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.depthwise_constraint = depthwise_constraint
-        self.pointwise_constraint = pointwise_constraint
+        self.depthwise_constraint = self._constraint(depthwise_constraint,
+                                                     "depthwise_constraint")
+        self.pointwise_constraint = self._constraint(pointwise_constraint,
+                                                     "pointwise_constraint")
 
     def _build_kernels(self, in_channels):
+        # Both kernels are parameters, trained by the optimizer.
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", self.kernel_size + (in_channels, self.depth_multiplier),
             self.depthwise_initializer, regularizer=self.depthwise_regularizer,
@@ -122,4 +128,6 @@ class SeparableConv(BaseConv):
             initializers_={"depthwise_initializer": self.depthwise_initializer,
                            "pointwise_initializer": self.pointwise_initializer},
             regularizers_={"depthwise_regularizer": self.depthwise_regularizer,
-                           "pointwise_regularizer": self.pointwise_regularizer})
+                           "pointwise_regularizer": self.pointwise_regularizer},
+            constraints_={"depthwise_constraint": self.depthwise_constraint,
+                          "pointwise_constraint": self.pointwise_constraint})

@@ -10,7 +10,9 @@ import numbers
 
 import jax.numpy as jnp
 
-from thawnet import initializers, regularizers
+from thawnet import constraints, initializers, regularizers
+from thawnet.layers import _batch_renorm as renorm_lib
+from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
 from thawnet.variables import STATISTIC
@@ -45,6 +47,8 @@ class BatchNormalization(Layer):
 
     Weights, in order: ``gamma`` (if ``scale``), ``beta`` (if ``center``) — parameters —
     then ``moving_mean`` and ``moving_variance`` — statistics, never trained by gradients.
+    With ``renorm=True`` three more statistics follow: ``moving_stddev``, ``renorm_mean`` and
+    ``renorm_stddev`` (see ``_batch_renorm.py``).
 
     Args:
         axis: int, the feature axis (default -1, channels last).
@@ -55,10 +59,14 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer,
         moving_variance_initializer: initializers (zeros, ones, zeros, ones).
         beta_regularizer, gamma_regularizer: penalties added to the training loss.
-        beta_constraint, gamma_constraint: constraints stored on the weights.
-        renorm, renorm_clipping, renorm_momentum, synchronized: accepted for Keras config
-            compatibility; only the defaults (no batch renormalisation, not synchronised) are
-            supported.
+        beta_constraint, gamma_constraint: projections applied after every optimizer step.
+        renorm: use batch renormalisation in training (the output is corrected towards the
+            moving statistics by factors ``r`` and ``d``).
+        renorm_clipping: dict with optional keys ``rmin``, ``rmax``, ``dmax`` bounding ``r``
+            to ``[rmin, rmax]`` and ``d`` to ``[-dmax, dmax]``.
+        renorm_momentum: momentum of the moving averages that ``r`` and ``d`` are taken from.
+        synchronized: accepted for Keras config compatibility; only False is supported (True
+            needs the TensorFlow backend in Keras too).
 
     >>> import numpy as np
     >>> from thawnet.layers import BatchNormalization
@@ -83,9 +91,6 @@ class BatchNormalization(Layer):
                 or not 0.0 <= momentum <= 1.0):
             raise ValueError(f"{who}: momentum must be a number in [0, 1]; received "
                              f"momentum={momentum!r}.")
-        if renorm:
-            raise ValueError(f"{who}: renorm=True (batch renormalisation) is not supported; "
-                             "use renorm=False.")
         if synchronized:
             raise ValueError(f"{who}: synchronized=True is not supported (it needs the "
                              "TensorFlow backend in Keras too); use synchronized=False.")
@@ -100,8 +105,11 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = beta_constraint
-        self.gamma_constraint = gamma_constraint
+        self.beta_constraint = constraints.get(beta_constraint, f"{who}: beta_constraint: ")
+        self.gamma_constraint = constraints.get(gamma_constraint, f"{who}: gamma_constraint: ")
+        self.renorm = bool(renorm)
+        if self.renorm:
+            renorm_clipping = renorm_lib.check_clipping(who, renorm_clipping)
         self.renorm_clipping = renorm_clipping
         self.renorm_momentum = renorm_momentum
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
@@ -119,6 +127,7 @@ class BatchNormalization(Layer):
                 f'BatchNormalization "{self.name}" needs a known size on axis {self.axis}; '
                 f"received shape {input_shape}.")
         shape = (size,)
+        # gamma and beta are parameters (trained); the moving averages are statistics.
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
                                          regularizer=self.gamma_regularizer,
@@ -131,6 +140,14 @@ class BatchNormalization(Layer):
                                            role=STATISTIC)
         self.moving_variance = self.add_weight("moving_variance", shape,
                                                self.moving_variance_initializer, role=STATISTIC)
+        if self.renorm:
+            stddev_init = renorm_lib.SqrtOf(self.moving_variance_initializer)
+            self.moving_stddev = self.add_weight("moving_stddev", shape, stddev_init,
+                                                 role=STATISTIC)
+            self.renorm_mean = self.add_weight("renorm_mean", shape,
+                                               self.moving_mean_initializer, role=STATISTIC)
+            self.renorm_stddev = self.add_weight("renorm_stddev", shape, stddev_init,
+                                                 role=STATISTIC)
         self._axis_pos = self.axis % rank
         self._reduce_axes = tuple(d for d in range(rank) if d != self._axis_pos)
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: size})
@@ -150,24 +167,41 @@ class BatchNormalization(Layer):
         x = inputs.astype(_compute_dtype(inputs))
         moving_mean = self.moving_mean.value.astype(x.dtype)
         moving_variance = self.moving_variance.value.astype(x.dtype)
+        gamma = self.gamma.value.astype(x.dtype) if self.scale else None
+        beta = self.beta.value.astype(x.dtype) if self.center else None
         if training and self.trainable:
             mean = jnp.mean(x, axis=self._reduce_axes)
             variance = jnp.var(x, axis=self._reduce_axes)
-            m = self.momentum
-            self.moving_mean.assign(moving_mean * m + mean * (1.0 - m))
-            self.moving_variance.assign(moving_variance * m + variance * (1.0 - m))
+            if self.renorm:
+                gamma, beta = self._renorm_step(mean, variance, gamma, beta)
+            else:
+                m = self.momentum
+                self.moving_mean.assign(moving_mean * m + mean * (1.0 - m))
+                self.moving_variance.assign(moving_variance * m + variance * (1.0 - m))
         else:
             mean, variance = moving_mean, moving_variance
         bshape = [1] * x.ndim
         bshape[self._axis_pos] = mean.shape[0]
         inv = 1.0 / jnp.sqrt(variance + self.epsilon)
-        if self.scale:
-            inv = inv * self.gamma.value.astype(x.dtype)
+        if gamma is not None:
+            inv = inv * gamma
         shift = -mean * inv
-        if self.center:
-            shift = shift + self.beta.value.astype(x.dtype)
+        if beta is not None:
+            shift = shift + beta
         out = x * inv.reshape(bshape) + shift.reshape(bshape)
         return out.astype(self.dtype)
+
+    def _renorm_step(self, mean, variance, gamma, beta):
+        """Update the renorm statistics; return the corrected ``(gamma, beta)``."""
+        names = ("renorm_mean", "renorm_stddev", "moving_mean", "moving_stddev")
+        stats = {n: getattr(self, n).value.astype(mean.dtype) for n in names}
+        r, d = renorm_lib.correction(mean, variance, stats["renorm_mean"],
+                                     stats["renorm_stddev"], self.epsilon, self.renorm_clipping)
+        new = renorm_lib.updated_statistics(mean, variance, stats, self.epsilon, self.momentum,
+                                            self.renorm_momentum)
+        for name, value in new.items():
+            getattr(self, name).assign(value)
+        return renorm_lib.fold(r, d, gamma, beta)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
@@ -179,7 +213,10 @@ class BatchNormalization(Layer):
                     initializers.serialize(self.moving_variance_initializer),
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),
                 "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-                "synchronized": False, "renorm": False, "renorm_clipping": self.renorm_clipping,
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint),
+                "synchronized": False, "renorm": self.renorm,
+                "renorm_clipping": self.renorm_clipping,
                 "renorm_momentum": self.renorm_momentum}
 
 
@@ -216,12 +253,12 @@ class LayerNormalization(Layer):
         who = f'LayerNormalization "{self.name}"'
         if isinstance(axis, (list, tuple)):
             if not axis or not all(_is_int(a) for a in axis):
-                raise ValueError(f"{who}: axis must be an int or a non-empty list of ints; "
-                                 f"received axis={axis!r}.")
+                raise ArgumentTypeError(f"{who}: axis must be an int or a non-empty list of "
+                                        f"ints (or tuple); received axis={axis!r}.")
             axis = [int(a) for a in axis]
         elif not _is_int(axis):
-            raise ValueError(f"{who}: axis must be an int or a list of ints; received "
-                             f"axis={axis!r}.")
+            raise ArgumentTypeError(f"{who}: axis must be an int or a list of ints (or tuple); "
+                                    f"received axis={axis!r}.")
         else:
             axis = int(axis)
         self.axis = axis
@@ -233,8 +270,8 @@ class LayerNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = beta_constraint
-        self.gamma_constraint = gamma_constraint
+        self.beta_constraint = constraints.get(beta_constraint, f"{who}: beta_constraint: ")
+        self.gamma_constraint = constraints.get(gamma_constraint, f"{who}: gamma_constraint: ")
         self.gamma = self.beta = None
 
     def build(self, input_shape):
@@ -299,7 +336,9 @@ class LayerNormalization(Layer):
                 "beta_initializer": initializers.serialize(self.beta_initializer),
                 "gamma_initializer": initializers.serialize(self.gamma_initializer),
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
 
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
