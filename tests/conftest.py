@@ -1,5 +1,34 @@
 import os
 
+import pytest
+
 # Keras is the oracle in parity tests; it must run on the same engine as thawnet.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import thawnet  # noqa: E402  (after the environment is set)
+
+# Long runs (many kill trials, the full Keras conformance suite) are marked ``slow`` and run
+# only with THAWNET_FULL=1; each has a fast representative variant that always runs.
+FULL = os.environ.get("THAWNET_FULL") == "1"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a long variant; runs only with THAWNET_FULL=1")
+
+
+def pytest_collection_modifyitems(config, items):
+    if FULL:
+        return
+    skip = pytest.mark.skip(reason="long variant: run with THAWNET_FULL=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_names_and_seed():
+    """Every test starts from dense_1 and seed 0, whatever ran before it."""
+    thawnet.clear_session()
+    thawnet.set_random_seed(0)
+    yield
