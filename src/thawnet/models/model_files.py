@@ -5,9 +5,9 @@ file name to the format's own module in :mod:`thawnet.io`.
 | ------------------------------------ | ------------------------------------------- |
 | ``*.thawnet`` (zip) or a folder      | native: config.json + model.safetensors     |
 | ``*.safetensors``                    | native weights only                         |
-| ``*.weights.h5``                     | Keras 3 weights (read)                      |
+| ``*.weights.h5``                     | Keras 3 weights (read and write)            |
 | ``*.h5`` / ``*.hdf5``                | legacy Keras 2 weights (read)               |
-| ``*.keras``                          | Keras 3 archive: config + weights (read)    |
+| ``*.keras``                          | Keras 3 archive: config + weights (both)    |
 """
 
 from __future__ import annotations
@@ -35,12 +35,20 @@ class ModelFiles:
     """File methods of :class:`thawnet.models.Model`."""
 
     def save(self, filepath, overwrite=True):
-        """Save architecture and weights in thawnet's native format (atomic write)."""
+        """Save architecture, weights and (when compiled) compile settings and optimizer
+        state: ``*.keras`` as a Keras 3 archive, otherwise thawnet's native format (atomic)."""
+        if _kind(filepath) == "keras_archive":
+            from thawnet.io import keras_writer
+            return keras_writer.save_keras_archive(self, filepath, overwrite=overwrite)
         from thawnet.io import native
         native.save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):
-        """Save the weights by path to a ``.safetensors`` file (atomic write)."""
+        """Save the weights: ``*.weights.h5`` in Keras 3's layout, otherwise by path to a
+        ``.safetensors`` file (atomic write)."""
+        if _kind(filepath) == "keras3_weights":
+            from thawnet.io import keras_weights_writer
+            return keras_weights_writer.save_keras3_weights(self, filepath, overwrite=overwrite)
         from thawnet.io import native
         native.save_weights(self, filepath, overwrite=overwrite)
 
@@ -74,9 +82,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """
     kind = _kind(filepath)
     if kind == "keras_archive":
-        from thawnet.io import keras_files
-        return keras_files.load_keras_archive(filepath, custom_objects=custom_objects,
-                                              compile=compile)
+        from thawnet.io import keras_files, keras_training_state
+        model = keras_files.load_keras_archive(filepath, custom_objects=custom_objects,
+                                               compile=False)
+        if compile:
+            keras_training_state.restore_compiled(model, filepath)
+        return model
     if kind == "native":
         from thawnet.io import native
         return native.load_model(filepath, custom_objects=custom_objects, compile=compile)
