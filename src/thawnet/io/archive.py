@@ -15,6 +15,7 @@ import os
 import zipfile
 
 from thawnet.io.errors import FileFormatError
+from thawnet.io.zip_checks import check_member
 
 FORMAT_VERSION = 1
 MANIFEST, CONFIG, WEIGHTS = "manifest.json", "config.json", "model.safetensors"
@@ -214,23 +215,8 @@ def _unsafe(name):
 
 
 def _check_declared(info, total, source):
-    """Refuse absurd declared sizes before anything is inflated."""
-    name = info.filename
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise FileFormatError(f"{source}: {name} uses compression method {info.compress_type}; "
-                              "thawnet files use only stored or deflated members.")
-    if info.file_size > LIMITS[name] or info.compress_size > total:
-        raise FileFormatError(
-            f"{source}: {name} declares {info.file_size} bytes ({info.compress_size} "
-            f"compressed) in a file of {total} bytes (limit {LIMITS[name]}): a zip bomb or a "
-            "corrupted file.")
-    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-        raise FileFormatError(f"{source}: the stored member {name} declares {info.file_size} "
-                              f"bytes but occupies {info.compress_size}.")
-    if info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1) + 4096:
-        raise FileFormatError(
-            f"{source}: {name} would inflate {info.compress_size} bytes to {info.file_size} "
-            f"(over {MAX_DEFLATE_RATIO}x): a zip bomb or a corrupted file.")
+    """Refuse absurd declared sizes before anything is inflated (shared zip checks)."""
+    check_member(info, total, LIMITS[info.filename], source, MAX_DEFLATE_RATIO)
 
 
 __all__ = ["Archive", "FORMAT_VERSION", "MEMBERS", "check_version", "write_zip",

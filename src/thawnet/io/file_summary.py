@@ -9,11 +9,15 @@ header, ``config.json`` or the HDF5 dataset headers.
 
 from __future__ import annotations
 
-import json
 import os
-import zipfile
 
+import h5py
 import numpy as np
+
+from thawnet.io.errors import FileFormatError
+from thawnet.io.h5_guard import open_h5
+from thawnet.io.keras_config import build_from_config
+from thawnet.io.keras_files import read_archive_config
 
 
 def _weight_rows_native(path):
@@ -23,17 +27,14 @@ def _weight_rows_native(path):
 
 
 def _weight_rows_h5(path):
-    import h5py
+    """One row per dataset, from the headers only, walking hard links only (h5_guard)."""
     rows = []
-    try:
-        with h5py.File(path, "r") as f:
-            def visit(name, obj):
-                if isinstance(obj, h5py.Dataset):
-                    rows.append((name, "?", "?", tuple(obj.shape), str(obj.dtype),
-                                 int(np.prod(obj.shape, dtype=np.int64))))
-            f.visititems(visit)
-    except OSError as err:
-        raise ValueError(f"thawnet summary: {path!r} is not a readable HDF5 file: {err}") from err
+    with open_h5(path) as reader:
+        for name, obj in reader.walk():
+            if isinstance(obj, h5py.Dataset):
+                shape = reader.shape(obj, name)
+                rows.append((name, "?", "?", shape, str(obj.dtype),
+                             int(np.prod(shape, dtype=np.int64))))
     return rows
 
 
@@ -53,12 +54,8 @@ def _model_native(path):
 
 
 def _model_keras(path):
-    from thawnet.io.keras_config import build_from_config
-    from thawnet.io.keras_files import MAX_CONFIG_BYTES, _check_members, _read_bounded
-    with zipfile.ZipFile(path) as archive:
-        _check_members(archive, path)
-        config = json.loads(_read_bounded(archive, "config.json", MAX_CONFIG_BYTES, path))
-    return build_from_config(config, None)
+    """The model of a ``.keras`` archive, from its checked, bounded config.json alone."""
+    return build_from_config(read_archive_config(path), None)
 
 
 def summarize_file(path, print_fn=print, explain=True, show_trainable=False):
@@ -72,16 +69,12 @@ def summarize_file(path, print_fn=print, explain=True, show_trainable=False):
         rows = _weight_rows_native(path)
     elif name.endswith(".keras"):
         model = _model_keras(path)
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-        rows = [(f"(model.weights.h5 inside {os.path.basename(path)})", "", "", "", "", 0)] \
-            if "model.weights.h5" in names else []
         rows = [(v.path, v.role, "Y" if v in model.trainable_weights else "N", v.shape,
-                 v.dtype.name, v.size) for v in model.weights] or rows
+                 v.dtype.name, v.size) for v in model.weights]
     elif name.endswith((".h5", ".hdf5")):
         rows = _weight_rows_h5(path)
     else:
-        raise ValueError(f"thawnet summary: cannot tell the format of {path!r}; expected "
+        raise FileFormatError(f"thawnet summary: cannot tell the format of {path!r}; expected "
                          ".thawnet, a native folder, .safetensors, .keras, .weights.h5 or .h5.")
     if model is not None:
         model.summary(print_fn=print_fn, explain=explain, show_trainable=show_trainable)

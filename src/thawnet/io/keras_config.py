@@ -6,19 +6,92 @@ says why: Lambda layers and any serialized Python function (``__lambda__``), cla
 registered nor in ``custom_objects``, a ``module``/``registered_name`` pointing outside Keras
 for a class the caller did not provide, and configuration values thawnet cannot honour (an
 argument thawnet lacks, set to something other than its default).
+
+The JSON itself is bounded before it is parsed (:func:`parse_config_json`): its size, how
+deeply it nests and how many objects and lists it holds, so a small hostile file cannot make
+the parser or the builder use much memory or time.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
+import re
 
+import numpy as np
+
+from thawnet.io.errors import FileFormatError
 from thawnet.io.keras_config_args import is_keras_module, layer_kwargs
 
 _MODEL_CLASSES = ("Functional", "Model", "Sequential")
+MAX_CONFIG_BYTES = 32 << 20
+MAX_JSON_DEPTH = 64            # Keras configs nest ~12 deep, +6 per nested model
+MAX_JSON_CONTAINERS = 500_000  # ~40 objects and lists per layer: room for 10,000 layers
+MAX_LAYERS = 20_000
+# A JSON string literal (possessive, so an unterminated one cannot backtrack).
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
+_OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 
 
-class KerasConfigError(ValueError):
-    """A Keras config that thawnet refuses or cannot rebuild."""
+class KerasConfigError(FileFormatError):
+    """A Keras config that thawnet refuses or cannot rebuild (a FileFormatError)."""
+
+
+def parse_config_json(data: bytes, source: str) -> dict:
+    """Parse a Keras ``config.json`` after bounding its size, nesting and object count.
+
+    Args:
+        data: the member's bytes.
+        source: the file and member, for messages (``"'m.keras' config.json"``).
+
+    Returns:
+        The decoded JSON object.
+
+    Raises:
+        KerasConfigError: too large, too deep, too many containers, or not a JSON object.
+    """
+    if len(data) > MAX_CONFIG_BYTES:
+        raise KerasConfigError(f"{source}: {len(data)} bytes, over the limit of "
+                               f"{MAX_CONFIG_BYTES}.")
+    # Count brackets outside string literals, vectorised: the depth is the running sum.
+    codes = np.frombuffer(_STRING.sub(b'""', data), np.uint8)
+    steps = np.isin(codes, _OPEN).astype(np.int32) - np.isin(codes, _CLOSE).astype(np.int32)
+    depth = int(np.cumsum(steps).max()) if steps.size else 0
+    containers = int(np.count_nonzero(steps > 0))
+    if depth > MAX_JSON_DEPTH:
+        raise KerasConfigError(f"{source}: the JSON nests {depth} levels deep (limit "
+                               f"{MAX_JSON_DEPTH}); a Keras config nests far less. The file "
+                               "is corrupted or hostile.")
+    if containers > MAX_JSON_CONTAINERS:
+        raise KerasConfigError(f"{source}: the JSON holds {containers} objects and lists "
+                               f"(limit {MAX_JSON_CONTAINERS}).")
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise KerasConfigError(f"{source} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise KerasConfigError(f"{source} must hold a JSON object; it holds a "
+                               f"{type(value).__name__}.")
+    return value
+
+
+def count_layers(node, limit: int = MAX_LAYERS) -> int:
+    """The number of layer entries (objects with ``class_name``) in a config, bounded.
+
+    Raises:
+        KerasConfigError: more than ``limit``.
+    """
+    count, stack = 0, [node]
+    while stack:   # iterative: the depth was bounded by parse_config_json, the work by limit
+        item = stack.pop()
+        if isinstance(item, dict):
+            count += "class_name" in item and "config" in item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        if count > limit:
+            raise KerasConfigError(f"config.json: more than {limit} layer and object entries.")
+    return count
 
 
 def scan_for_code(node, where="config.json"):

@@ -6,82 +6,148 @@ Entry points (called by :mod:`thawnet.models.model_files`):
 - :func:`load_legacy_h5_weights` — ``model.load_weights("x.h5", by_name=..., skip_mismatch=...)``;
 - :func:`load_keras_archive` — ``thawnet.models.load_model("x.keras")``.
 
-All weight loading is all or nothing, and nothing in a file is ever executed.
+All weight loading is all or nothing, and nothing in a file is ever executed. Every failure
+to read a file is a :class:`~thawnet.io.errors.FileFormatError` naming the user's file (never a
+temporary copy), the member or weight, and the problem, with the original exception chained.
+
+A ``.keras`` archive is read in an order that bounds the work by the model it declares: the
+central directory is checked (names, compression method, encryption, sizes and ratios) before
+anything is inflated; ``config.json`` is bounded in size and nesting before it is parsed; the
+model is rebuilt from it (weights stay unmaterialised); the size ``model.weights.h5`` may have
+is derived from the rebuilt model's weight shapes, and only then is that member streamed, with
+that limit, into a private temporary folder that is always removed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 import warnings
 import zipfile
 
-from thawnet.io.keras_config import KerasConfigError, build_from_config
+from thawnet.io.errors import FileFormatError
+from thawnet.io.h5_guard import MAX_EXPANSION
+from thawnet.io.keras_config import (MAX_CONFIG_BYTES, KerasConfigError, build_from_config,
+                                     count_layers, parse_config_json)
 from thawnet.io.keras_weights import load_keras3_weights, load_legacy_h5_weights
+from thawnet.io.zip_checks import check_member, copy_member, open_zip, read_member, traversal_name
 
-MAX_CONFIG_BYTES = 64 << 20          # config.json / metadata.json
-MAX_WEIGHTS_BYTES = 32 << 30         # model.weights.h5
-MAX_COMPRESSION_RATIO = 200          # beyond this a member is treated as a zip bomb
+CONFIG, WEIGHTS = "config.json", "model.weights.h5"
+MAX_CONFIG_RATIO = 200        # JSON deflates ~10x; 200x is a bomb, not a config
+MAX_WEIGHTS_RATIO = MAX_EXPANSION   # deflate's own ceiling; fresh optimizer slots are zeros
+# model.weights.h5 also holds optimizer state: up to 5 arrays per weight (Adam with amsgrad
+# and EMA: m, v, v_hat, ema, plus a loss-scale copy), each at least float32, and HDF5 spends
+# a few KiB of headers per array and group.
+STATE_COPIES = 6
+HEADER_BYTES_PER_ARRAY = 16 << 10
+BASE_BYTES = 4 << 20
+_UNREAD_SUFFIXES = (".pkl", ".pickle", ".npy", ".joblib")
+_KIND = "Keras archives"
 
 
-def _check_members(archive, path):
-    """Refuse unsafe member names, pickles and absurd sizes before reading anything."""
+def _members(archive: zipfile.ZipFile, source: str) -> dict:
+    """``{name: ZipInfo}``, refusing traversal, pickles and duplicated members."""
+    infos = {}
     for info in archive.infolist():
         name = info.filename
-        parts = name.replace("\\", "/").split("/")
-        if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
-            raise ValueError(f"{path!r}: refusing archive member {name!r}: its path points "
-                             "outside the archive (path traversal).")
-        if name.lower().endswith((".pkl", ".pickle", ".npy", ".joblib")):
-            raise ValueError(f"{path!r}: refusing archive member {name!r}: pickled content is "
-                             "never loaded (it could execute code).")
-        limit = MAX_WEIGHTS_BYTES if name == "model.weights.h5" else MAX_CONFIG_BYTES
-        if info.file_size > limit:
-            raise ValueError(f"{path!r}: member {name!r} claims {info.file_size} bytes "
-                             f"uncompressed (limit {limit}); refusing a possible zip bomb.")
-        # Weights can legitimately be mostly zeros (fresh optimizer slots): allow more there.
-        ratio = MAX_COMPRESSION_RATIO * (5 if name == "model.weights.h5" else 1)
-        if info.compress_size and info.file_size > (1 << 20) and \
-                info.file_size / info.compress_size > ratio:
-            raise ValueError(f"{path!r}: member {name!r} expands {info.file_size} bytes from "
-                             f"{info.compress_size} (ratio over {ratio}); "
-                             "refusing a possible zip bomb.")
-    names = set(archive.namelist())
-    missing = [m for m in ("config.json", "model.weights.h5") if m not in names]
+        if traversal_name(name):
+            raise FileFormatError(f"{source}: refusing archive member {name!r}: its path points "
+                                  "outside the archive (path traversal).")
+        if name.lower().endswith(_UNREAD_SUFFIXES):
+            raise FileFormatError(f"{source}: refusing archive member {name!r}: pickled content "
+                                  "is never loaded (it could execute code).")
+        if name in infos:
+            raise FileFormatError(f"{source}: the member {name!r} occurs twice; readers would "
+                                  "disagree on which one counts.")
+        infos[name] = info
+    missing = [m for m in (CONFIG, WEIGHTS) if m not in infos]
     if missing:
-        raise ValueError(f"{path!r} is not a Keras 3 archive: it lacks {missing} (found "
-                         f"{sorted(names)[:8]}). Keras 3 writes config.json, metadata.json and "
-                         "model.weights.h5.")
+        raise FileFormatError(f"{source} is not a Keras 3 archive: it lacks {missing} (found "
+                              f"{sorted(infos)[:8]}). Keras 3 writes config.json, metadata.json "
+                              "and model.weights.h5.")
+    return infos
 
 
-def _read_bounded(archive, name, limit, path):
-    with archive.open(name) as member:
-        data = member.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"{path!r}: member {name!r} expands beyond {limit} bytes; refusing a "
-                         "possible zip bomb.")
-    return data
+def _check_unread(infos: dict, total: int, source: str) -> None:
+    """Members thawnet never reads (metadata.json, assets/...) still may not be zip bombs."""
+    for name, info in infos.items():
+        if name not in (CONFIG, WEIGHTS) and not name.endswith("/"):
+            check_member(info, total, MAX_CONFIG_BYTES, source, MAX_CONFIG_RATIO, _KIND)
 
 
-def _copy_bounded(archive, name, target, limit, path):
-    written = 0
-    with archive.open(name) as member, open(target, "wb") as out:
-        while True:
-            chunk = member.read(1 << 20)
-            if not chunk:
-                break
-            written += len(chunk)
-            if written > limit:
-                raise ValueError(f"{path!r}: member {name!r} expands beyond {limit} bytes; "
-                                 "refusing a possible zip bomb.")
-            out.write(chunk)
+def read_archive_config(path: str, source: str | None = None) -> dict:
+    """Check a ``.keras`` archive's directory and return its parsed, bounded ``config.json``.
+
+    Args:
+        path: the archive.
+        source: how to name it in messages (default ``repr(path)``).
+
+    Returns:
+        The config as a dict.
+
+    Raises:
+        FileFormatError: unsafe or damaged archive, or a config over the limits.
+    """
+    source = source or repr(os.fspath(path))
+    with open_zip(os.fspath(path), source) as archive:
+        infos = _members(archive, source)
+        total = os.path.getsize(path)
+        _check_unread(infos, total, source)
+        check_member(infos[CONFIG], total, MAX_CONFIG_BYTES, source, MAX_CONFIG_RATIO, _KIND)
+        return parse_config_json(read_member(archive, infos[CONFIG], source),
+                                 f"{source} {CONFIG}")
+
+
+def weights_bound(model) -> int:
+    """The most bytes a Keras ``model.weights.h5`` for ``model`` can need (see STATE_COPIES)."""
+    weights = model.weights
+    data = sum(int(v.size) * max(v.dtype.itemsize, 4) for v in weights)
+    return STATE_COPIES * (data + HEADER_BYTES_PER_ARRAY * len(weights)) + BASE_BYTES
+
+
+def _model_from(config: dict, custom_objects, source: str):
+    """Rebuild the model of a parsed config; every failure is a KerasConfigError."""
+    from thawnet.models.model import Model
+
+    where = f"{source} {CONFIG}"
+    try:
+        count_layers(config)
+        model = build_from_config(config, custom_objects)
+    except KerasConfigError as err:
+        raise KerasConfigError(f"load_model({source}): {err}") from err
+    except MemoryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - anything a hostile config provokes is a file error
+        raise KerasConfigError(f"load_model({source}): {where} cannot be rebuilt into a model: "
+                               f"{type(err).__name__}: {err}") from err
+    if not isinstance(model, Model):
+        raise KerasConfigError(f"load_model({source}): {where} describes a "
+                               f"{type(model).__name__}, not a model.")
+    return model
+
+
+def _load_archive_weights(archive, info, model, total: int, source: str) -> None:
+    """Check ``model.weights.h5``'s declared size against the model, stream it, load it."""
+    bound = weights_bound(model)
+    check_member(info, total, bound, source, MAX_WEIGHTS_RATIO, _KIND)
+    needed = sum(int(v.size) * v.dtype.itemsize for v in model.weights)
+    if needed > MAX_EXPANSION * max(info.file_size, 1) + BASE_BYTES:
+        raise FileFormatError(f"{source}: config.json declares {needed} bytes of weights but "
+                              f"{WEIGHTS} holds only {info.file_size} bytes. The archive is "
+                              "corrupted or its config was edited.")
+    tmpdir = tempfile.mkdtemp(prefix="thawnet_keras_")
+    try:
+        weights_file = os.path.join(tmpdir, WEIGHTS)
+        copy_member(archive, info, weights_file, source)
+        load_keras3_weights(model, weights_file, source=f"{source} (member {WEIGHTS})")
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _compile_from(model, compile_config):
     """Compile with the archive's optimizer/loss/metrics when thawnet knows them; else warn."""
-    if not compile_config or compile_config.get("loss") is None:
+    if not isinstance(compile_config, dict) or compile_config.get("loss") is None:
         return
     optimizer = compile_config.get("optimizer") or "rmsprop"
     if isinstance(optimizer, dict):
@@ -113,47 +179,26 @@ def load_keras_archive(path, custom_objects=None, compile=True):
         trainable flags and weights.
 
     Raises:
-        ValueError: unsafe archive (path traversal, zip bomb, pickles), a config thawnet
-            refuses (Lambda, unknown or out-of-Keras classes, unsupported arguments), or
-            weights that do not fit.
-        OSError: the file is missing or is not a zip archive.
+        FileFormatError: unsafe archive (path traversal, zip bomb, pickles, unknown compression,
+            encryption), a config thawnet refuses (Lambda, unknown or out-of-Keras classes,
+            unsupported arguments, too large or deep), a damaged or hostile weights file, or
+            weights that do not fit. :class:`KerasConfigError` is the config's kind of it.
+        FileNotFoundError: no such file.
     """
     path = os.fspath(path)
+    source = repr(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"load_model: no such file {path!r}.")
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as err:
-        raise ValueError(f"load_model: {path!r} is not a zip archive, so not a Keras 3 .keras "
-                         f"file (truncated or corrupted?): {err}") from err
-    tmpdir = tempfile.mkdtemp(prefix="thawnet_keras_")
-    try:
-        with archive:
-            _check_members(archive, path)
-            try:
-                config = json.loads(_read_bounded(archive, "config.json", MAX_CONFIG_BYTES, path))
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                raise ValueError(f"load_model: config.json in {path!r} is not valid JSON: "
-                                 f"{err}") from err
-            weights_file = os.path.join(tmpdir, "model.weights.h5")
-            _copy_bounded(archive, "model.weights.h5", weights_file, MAX_WEIGHTS_BYTES, path)
-        try:
-            model = build_from_config(config, custom_objects)
-        except KerasConfigError as err:
-            raise KerasConfigError(f"load_model({path!r}): {err}") from err
-        from thawnet.models.model import Model
-        if not isinstance(model, Model):
-            raise KerasConfigError(f"load_model({path!r}): config.json describes a "
-                                   f"{type(model).__name__}, not a model.")
-        load_keras3_weights(model, weights_file)
-    except zipfile.BadZipFile as err:
-        raise ValueError(f"load_model: {path!r} is a damaged zip archive: {err}") from err
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise FileNotFoundError(f"load_model: no such file {source}.")
+    config = read_archive_config(path, source)
+    model = _model_from(config, custom_objects, source)
+    if model.weights:
+        with open_zip(path, source) as archive:
+            infos = _members(archive, source)
+            _load_archive_weights(archive, infos[WEIGHTS], model, os.path.getsize(path), source)
     if compile:
         _compile_from(model, config.get("compile_config"))
     return model
 
 
 __all__ = ["load_keras3_weights", "load_legacy_h5_weights", "load_keras_archive",
-           "KerasConfigError"]
+           "read_archive_config", "weights_bound", "KerasConfigError", "FileFormatError"]

@@ -1,19 +1,22 @@
-"""Shared plumbing for Keras HDF5 weight files: safe opening, reading, checking, committing.
+"""Shared plumbing for Keras HDF5 weight files: checking, reading, committing.
 
-Every loader here works in two phases: it first reads every array it needs and checks it
-against the variable it is meant for (shape, dtype kind), collecting ``(variable, array)``
-pairs; only when everything fits does :func:`commit` assign them. A file that does not fit
-raises before anything is written, so the model keeps its old weights.
+Every loader here works in three phases. It first matches each of the model's variables to a
+dataset and checks the dataset's *declared* shape and dtype (:func:`check_pairs`, which reads
+no data); then it reads the matched datasets (:func:`read_pairs`, each read bounded by the
+model's own weight shape); only when everything was read does :func:`commit` assign. A file
+that does not fit raises :class:`FileFormatError` before anything is written, so the model
+keeps its old weights.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import warnings
 
 import numpy as np
+
+from thawnet.io.errors import FileFormatError
+from thawnet.io.h5_guard import H5Reader
 
 
 class _Skip(Exception):
@@ -34,53 +37,35 @@ def keras_snake_case(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-@contextlib.contextmanager
-def open_h5(path, what):
-    """Open an HDF5 file for reading; turn h5py's low-level errors into ones naming the file.
+class Declared:
+    """What a dataset's header declares: its path, shape and dtype (no data read).
 
     Args:
-        path: the file.
-        what: a short description of the expected content, for messages.
-
-    Yields:
-        The open ``h5py.File``.
+        path: the dataset's path in the file.
+        dataset: the ``h5py.Dataset``.
+        reader: the :class:`H5Reader` it came from (checks storage, reads the shape).
     """
-    import h5py
 
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{what}: no such file {path!r}.")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as err:
-        raise OSError(f"{what}: {path!r} is not a readable HDF5 file (truncated or corrupted?): "
-                      f"{err}") from err
-    try:
-        yield handle
-    except (KeyError, OSError, RuntimeError, TypeError) as err:
-        raise ValueError(f"{what}: could not read {path!r} (corrupted or not written by Keras?): "
-                         f"{type(err).__name__}: {err}") from err
-    finally:
-        handle.close()
-
-
-def read_dataset(dataset):
-    """The dataset's value as a NumPy array (scalars included)."""
-    return np.asarray(dataset[()])
+    def __init__(self, path, dataset, reader: H5Reader):
+        reader.check_storage(dataset, path)
+        self.path = path
+        self.dataset = dataset
+        self.shape = reader.shape(dataset, path)
+        self.dtype = dataset.dtype
 
 
 def check_pairs(layer_name, variables, arrays, source, skip_mismatch):
-    """Check that ``arrays`` fit ``variables`` one to one; return the pairs.
+    """Check that the declared ``arrays`` fit ``variables`` one to one; return the pairs.
 
     Args:
         layer_name: the thawnet layer, for messages.
         variables: the layer's variables, in the file's order.
-        arrays: the arrays read from the file.
+        arrays: :class:`Declared` datasets (or arrays): anything with ``shape`` and ``dtype``.
         source: where the arrays come from in the file, for messages.
-        skip_mismatch: warn and raise ``_Skip`` instead of ``ValueError``.
+        skip_mismatch: warn and raise ``_Skip`` instead of ``FileFormatError``.
 
     Returns:
-        A list of ``(variable, array)``.
+        A list of ``(variable, declared)``.
     """
     expected = [tuple(v.shape) for v in variables]
     found = [tuple(a.shape) for a in arrays]
@@ -102,35 +87,34 @@ def check_pairs(layer_name, variables, arrays, source, skip_mismatch):
     if skip_mismatch:
         warnings.warn(f"Skipping loading weights of {message}", stacklevel=4)
         raise _Skip(message)
-    raise ValueError(message)
+    raise FileFormatError(message)
+
+
+def read_pairs(reader: H5Reader, pairs):
+    """Read the data of checked ``(variable, Declared)`` pairs.
+
+    Returns:
+        A list of ``(variable, array)``; each array has exactly the variable's shape.
+    """
+    return [(v, reader.read(d.dataset, d.path, tuple(v.shape))) for v, d in pairs]
 
 
 def commit(pairs):
     """Assign every checked ``(variable, array)`` pair, cast to the variable's dtype."""
     import jax.numpy as jnp
 
-    for variable, array in pairs:
-        variable.assign(jnp.asarray(array, dtype=variable.dtype))
+    # Convert everything first: a failing conversion then leaves every variable untouched.
+    values = [(variable, jnp.asarray(array, dtype=variable.dtype)) for variable, array in pairs]
+    for variable, value in values:
+        variable.assign(value)
 
 
-def require_weights(model, path, what):
-    """Raise a clear error when ``model`` has no weights yet (not built)."""
+def require_weights(model, source, what):
+    """Raise a clear error when ``model`` has no weights yet (not built).
+
+    This is a ValueError about the model, not a FileFormatError: the file may be fine.
+    """
     if not model.weights:
         raise ValueError(f"{what}: model \"{model.name}\" has no weights yet, so nothing in "
-                         f"{os.fspath(path)!r} can be loaded into it. Build the model first "
+                         f"{source} can be loaded into it. Build the model first "
                          "(call it on data, or give its first layer an input shape).")
-
-
-def decode(value):
-    return value.decode("utf8") if isinstance(value, bytes) else str(value)
-
-
-def chunked_attr(group, name):
-    """Read a string-list attribute Keras may have split into ``name0``, ``name1``, ..."""
-    if name in group.attrs:
-        return [decode(v) for v in np.atleast_1d(group.attrs[name])]
-    values, index = [], 0
-    while f"{name}{index}" in group.attrs:
-        values.extend(decode(v) for v in np.atleast_1d(group.attrs[f"{name}{index}"]))
-        index += 1
-    return values

@@ -9,6 +9,12 @@ order and class, whatever their names), falling back to the ``name`` attribute.
 
 Legacy layout: root attribute ``layer_names``; one group per layer with attribute
 ``weight_names`` naming its datasets, in the order ``trainable + non-trainable``.
+
+Both readers go through :mod:`thawnet.io.h5_guard`: the whole file is walked once, bounded,
+refusing links, external or virtual storage and unknown filters anywhere in it; shapes and
+dtypes are compared with the model from the headers; only then is data read, each dataset
+bounded by the shape of the weight it is for. Every failure is a :class:`FileFormatError`
+naming the user's file and the entry, and leaves the model's weights as they were.
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ from __future__ import annotations
 import os
 import warnings
 
-from thawnet.io.keras_h5 import (_Skip, check_pairs, chunked_attr, commit, keras_snake_case,
-                                 open_h5, read_dataset, require_weights)
+import h5py
+
+from thawnet.io.errors import FileFormatError
+from thawnet.io.h5_guard import H5Reader, open_h5
+from thawnet.io.keras_h5 import (Declared, _Skip, check_pairs, commit, keras_snake_case,
+                                 read_pairs, require_weights)
 
 _IGNORED_TOP_GROUPS = ("optimizer", "metrics", "compile_metrics", "loss")
 
@@ -76,34 +86,63 @@ def _model_entries(layer, prefix, out, seen):
         _model_entries(by_attr[attr], f"{base}{attr}", out, seen)
 
 
-def _file_entries(handle):
-    """``{group_path/vars: (name attribute, [arrays])}`` for every ``vars`` group."""
+class _VarsEntry:
+    """One ``.../vars`` group of a Keras 3 file: its datasets in order and its ``name``."""
+
+    def __init__(self, reader: H5Reader, group: h5py.Group, path: str):
+        names = reader.names(group, path)
+        # Keras numbers a layer's variables 0..n-1; anything else (a renamed or missing
+        # dataset) would silently shift weights into the wrong variables, so it is refused.
+        expected = [str(i) for i in range(len(names))]
+        if sorted(names, key=lambda n: (len(n), n)) != expected:
+            raise reader.error(path, f"the datasets of a Keras 3 'vars' group must be named "
+                                     f"'0'..'{len(names) - 1}'; found {sorted(names)[:8]}. The "
+                                     "file was edited or corrupted; the weights' order cannot "
+                                     "be trusted.")
+        self.path = path
+        self.group = group
+        self.datasets = []
+        for name in expected:
+            obj = reader.child(group, name, path)
+            if not isinstance(obj, h5py.Dataset):
+                raise reader.error(f"{path}/{name}", "is a group; a weight must be a dataset.")
+            self.datasets.append(Declared(f"{path}/{name}", obj, reader))
+        self._reader = reader
+        self._name = None
+
+    @property
+    def name(self) -> str:
+        """The ``name`` attribute (Keras's layer name), read on first use only."""
+        if self._name is None:
+            self._name = self._reader.string_attr(self.group, "name", self.path) or ""
+        return self._name
+
+
+def _file_entries(reader: H5Reader) -> dict:
+    """``{group_path/vars: _VarsEntry}`` for every ``vars`` group; no data is read."""
     found = {}
-
-    def visit(name, obj):
-        if name.split("/")[0] in _IGNORED_TOP_GROUPS or not name.endswith("vars"):
-            return
-        if name != "vars" and not name.endswith("/vars"):
-            return
-        if "seed_generator" in name.split("/"):
-            return   # Keras's RNG state (Dropout, ...); thawnet keeps no such weight
-        keys = sorted(obj.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
-        found[name] = (str(obj.attrs.get("name", "")), [read_dataset(obj[k]) for k in keys])
-
-    if "vars" in handle:
-        visit("vars", handle["vars"])
-    handle.visititems(visit)
+    for path, obj in reader.walk():
+        parts = path.split("/") if path else []
+        if not isinstance(obj, h5py.Group) or not parts or parts[-1] != "vars":
+            continue
+        if parts[0] in _IGNORED_TOP_GROUPS or "seed_generator" in parts:
+            continue   # optimizer/metric state and Keras's RNG state: thawnet keeps none
+        found[path] = _VarsEntry(reader, obj, path)
     return found
 
 
-def _is_legacy_layout(path, what):
+def _is_legacy_layout(reader: H5Reader) -> bool:
     """True for a Keras 2 layout (``layer_names``), whatever the file is called."""
-    with open_h5(path, what) as handle:
-        return "layer_names" in handle.attrs or "layer_names0" in handle.attrs or (
-            "model_weights" in handle and "layers" not in handle)
+    root = reader.handle
+    return (reader.has_attr(root, "layer_names") or reader.has_attr(root, "layer_names0")
+            or (root.id.links.exists(b"model_weights") and not root.id.links.exists(b"layers")))
 
 
-def load_keras3_weights(model, path, skip_mismatch=False):
+def _source(path, source):
+    return source if source is not None else repr(os.fspath(path))
+
+
+def load_keras3_weights(model, path, skip_mismatch=False, source=None):
     """Load a Keras 3 ``.weights.h5`` file into ``model`` (all or nothing).
 
     Args:
@@ -111,78 +150,102 @@ def load_keras3_weights(model, path, skip_mismatch=False):
         path: the ``.weights.h5`` file.
         skip_mismatch: leave layers whose weights do not fit (count or shape) as they are,
             with a warning, instead of raising.
+        source: how to name the file in messages (default: ``repr(path)``); the ``.keras``
+            reader passes the archive's name, not its temporary copy's.
 
     Returns:
         None.
 
     Raises:
-        ValueError: a layer's weights do not fit (names the layer, expected vs found shapes),
-            or the file has weights the model has no layer for; nothing is assigned then.
-        OSError: the file is not a readable HDF5 file.
+        FileFormatError: the file is damaged, refers outside itself, or its weights do not fit
+            (names the layer, expected vs found shapes); nothing is assigned then.
+        FileNotFoundError: no such file.
     """
-    what = f'Loading Keras 3 weights into "{model.name}"'
-    require_weights(model, path, what)
-    if _is_legacy_layout(path, what):
-        return load_legacy_h5_weights(model, path, skip_mismatch=skip_mismatch)
+    source = _source(path, source)
+    what = f'Loading Keras 3 weights from {source} into "{model.name}"'
+    require_weights(model, source, what)
+    with open_h5(path, source) as reader:
+        if _is_legacy_layout(reader):
+            pairs = _legacy_pairs(reader, model, False, skip_mismatch,
+                                  f'Loading Keras 2 HDF5 weights from {source} into '
+                                  f'"{model.name}"')
+        else:
+            pairs = _keras3_pairs(reader, model, skip_mismatch, what)
+        arrays = read_pairs(reader, pairs)
+    commit(arrays)
+
+
+def _keras3_pairs(reader, model, skip_mismatch, what):
     entries = []
     _model_entries(model, "", entries, set())
+    file_entries = _file_entries(reader)
     pairs, used = [], set()
-    with open_h5(path, what) as handle:
-        file_entries = _file_entries(handle)
-        for key, layer, variables in entries:
-            if key not in file_entries or key in used:
-                named = [k for k, (n, arrays) in file_entries.items()
-                         if n == layer.name and arrays and k not in used]
-                if len(named) != 1:
-                    message = (f'{what}: layer "{layer.name}" ({type(layer).__name__}, weights '
-                               f"{[tuple(v.shape) for v in variables]}) has no entry in "
-                               f"{os.fspath(path)!r} (looked for {key!r}). Was the file saved "
-                               "from a model of the same architecture?")
-                    if skip_mismatch:
-                        warnings.warn(message + " Skipped.", stacklevel=2)
-                        continue
-                    raise ValueError(message)
-                key = named[0]
-            used.add(key)
-            try:
-                pairs.extend(check_pairs(layer.name, variables, file_entries[key][1], key,
-                                         skip_mismatch))
-            except _Skip:
-                continue
-            except ValueError as err:
-                raise ValueError(f"{what}: {err} The model keeps its old weights.") from err
-        extra = [k for k, (_, arrays) in file_entries.items() if arrays and k not in used]
-        if extra and skip_mismatch:
-            warnings.warn(f"{what}: ignoring file entries no model layer matches: {extra[:5]}.",
-                          stacklevel=2)
-        elif extra:
-            raise ValueError(
-                f"{what}: {os.fspath(path)!r} holds weights for {len(extra)} object(s) the model "
-                f"has no layer for: {extra[:5]}. The model has fewer weighted layers than the "
-                "file; build the same architecture, or pass skip_mismatch=True. The model keeps "
-                "its old weights.")
-    commit(pairs)
+    for key, layer, variables in entries:
+        if key not in file_entries or key in used:
+            named = [k for k, entry in file_entries.items()
+                     if entry.datasets and k not in used and entry.name == layer.name]
+            if len(named) != 1:
+                message = (f'{what}: layer "{layer.name}" ({type(layer).__name__}, weights '
+                           f"{[tuple(v.shape) for v in variables]}) has no entry in the file "
+                           f"(looked for {key!r}). Was the file saved from a model of the "
+                           "same architecture?")
+                if skip_mismatch:
+                    warnings.warn(message + " Skipped.", stacklevel=3)
+                    continue
+                raise FileFormatError(message)
+            key = named[0]
+        used.add(key)
+        try:
+            pairs.extend(check_pairs(layer.name, variables, file_entries[key].datasets, key,
+                                     skip_mismatch))
+        except _Skip:
+            continue
+        except FileFormatError as err:
+            raise FileFormatError(f"{what}: {err} The model keeps its old weights.") from err
+    extra = [k for k, entry in file_entries.items() if entry.datasets and k not in used]
+    if extra and skip_mismatch:
+        warnings.warn(f"{what}: ignoring file entries no model layer matches: {extra[:5]}.",
+                      stacklevel=3)
+    elif extra:
+        raise FileFormatError(
+            f"{what}: the file holds weights for {len(extra)} object(s) the model has no layer "
+            f"for: {extra[:5]}. The model has fewer weighted layers than the file; build the "
+            "same architecture, or pass skip_mismatch=True. The model keeps its old weights.")
+    return pairs
 
 
 def _legacy_weights(layer):
     return list(layer.trainable_weights) + list(layer.non_trainable_weights)
 
 
-def _legacy_file_layers(handle):
-    """``[(layer_name, [arrays])]`` in the file's order, for layers that have weights."""
-    group = handle
-    if "layer_names" not in handle.attrs and "model_weights" in handle:
-        group = handle["model_weights"]   # a whole-model .h5 (model.save in Keras 2)
-    names = chunked_attr(group, "layer_names")
+def _legacy_file_layers(reader: H5Reader):
+    """``[(layer_name, [Declared])]`` in the file's order, for layers that have weights."""
+    for _ in reader.walk():
+        pass   # refuse links / outside storage anywhere before trusting any name in the file
+    root, where = reader.handle, ""
+    if not (reader.has_attr(root, "layer_names") or reader.has_attr(root, "layer_names0")) \
+            and root.id.links.exists(b"model_weights"):
+        root, where = reader.child(root, "model_weights", ""), "model_weights"
+    names = reader.chunked_strings_attr(root, "layer_names", where)
     if not names:
-        raise ValueError("the file has no 'layer_names' attribute, so it is not a Keras 2 "
-                         "weights file (Keras 3 writes *.weights.h5: name the file so)")
+        raise reader.error(where, "the file has no 'layer_names' attribute, so it is not a Keras "
+                                  "2 weights file (Keras 3 writes *.weights.h5: name the file so).")
+    if len(set(names)) != len(names):
+        raise reader.error(where, "'layer_names' lists a layer twice.")
     out = []
     for name in names:
-        layer_group = group[name]
-        arrays = [read_dataset(layer_group[w]) for w in chunked_attr(layer_group, "weight_names")]
-        if arrays:
-            out.append((name, arrays))
+        group = reader.child(root, name, where)
+        path = f"{where}/{name}" if where else name
+        if not isinstance(group, h5py.Group):
+            raise reader.error(path, "a layer entry must be a group.")
+        declared = []
+        for weight in reader.chunked_strings_attr(group, "weight_names", path):
+            dataset = reader.resolve(weight.split("/"), group, path)
+            if not isinstance(dataset, h5py.Dataset):
+                raise reader.error(f"{path}/{weight}", "a weight must be a dataset.")
+            declared.append(Declared(f"{path}/{weight}", dataset, reader))
+        if declared:
+            out.append((name, declared))
     return out
 
 
@@ -196,7 +259,7 @@ def _first_mismatch(layers, file_layers):
     return ""
 
 
-def load_legacy_h5_weights(model, path, by_name=False, skip_mismatch=False):
+def load_legacy_h5_weights(model, path, by_name=False, skip_mismatch=False, source=None):
     """Load a legacy Keras 2 HDF5 weight file (e.g. a ``keras.applications`` download).
 
     Args:
@@ -205,48 +268,55 @@ def load_legacy_h5_weights(model, path, by_name=False, skip_mismatch=False):
         by_name: match file layers to model layers by name (layers absent from the file keep
             their weights); otherwise pair the layers that have weights in order, as Keras does.
         skip_mismatch: leave layers whose weights do not fit as they are, with a warning.
+        source: how to name the file in messages (default: ``repr(path)``).
 
     Returns:
         None.
 
     Raises:
-        ValueError: the layer counts differ (topological mode) or a layer's weights do not fit
-            (names the layer, expected vs found shapes); nothing is assigned then.
-        OSError: the file is not a readable HDF5 file.
+        FileFormatError: the file is damaged or refers outside itself, the layer counts differ
+            (topological mode), or a layer's weights do not fit (names the layer, expected vs
+            found shapes); nothing is assigned then.
+        FileNotFoundError: no such file.
     """
-    what = f'Loading Keras 2 HDF5 weights into "{model.name}"'
-    require_weights(model, path, what)
-    if not _is_legacy_layout(path, what):
-        if by_name:
-            raise ValueError(f"{what}: {os.fspath(path)!r} has Keras 3's layout, which keys "
-                             "weights by layer order, not by name; load it with by_name=False.")
-        return load_keras3_weights(model, path, skip_mismatch=skip_mismatch)
-    layers = [layer for layer in model.layers if _legacy_weights(layer)]
-    pairs = []
-    with open_h5(path, what) as handle:
-        try:
-            file_layers = _legacy_file_layers(handle)
-        except ValueError as err:
-            raise ValueError(f"{what}: {os.fspath(path)!r}: {err}.") from err
-        if by_name:
-            by_file_name = dict(file_layers)
-            matches = [(layer, layer.name) for layer in layers if layer.name in by_file_name]
+    source = _source(path, source)
+    what = f'Loading Keras 2 HDF5 weights from {source} into "{model.name}"'
+    require_weights(model, source, what)
+    with open_h5(path, source) as reader:
+        if not _is_legacy_layout(reader):
+            if by_name:
+                raise FileFormatError(f"{what}: the file has Keras 3's layout, which keys "
+                                      "weights by layer order, not by name; load it with "
+                                      "by_name=False.")
+            pairs = _keras3_pairs(reader, model, skip_mismatch,
+                                  f'Loading Keras 3 weights from {source} into "{model.name}"')
         else:
-            if len(file_layers) != len(layers):
-                raise ValueError(
-                    f"{what}: {os.fspath(path)!r} has weights for {len(file_layers)} layer(s) "
-                    f"but the model has {len(layers)} layer(s) with weights"
-                    f"{_first_mismatch(layers, file_layers)}. Use the same architecture, or "
-                    "by_name=True to load matching layer names only. The model keeps its old "
-                    "weights.")
-            matches = [(layer, name) for layer, (name, _) in zip(layers, file_layers)]
-            by_file_name = dict(file_layers)
-        for layer, name in matches:
-            try:
-                pairs.extend(check_pairs(layer.name, _legacy_weights(layer), by_file_name[name],
-                                         name, skip_mismatch))
-            except _Skip:
-                continue
-            except ValueError as err:
-                raise ValueError(f"{what}: {err} The model keeps its old weights.") from err
-    commit(pairs)
+            pairs = _legacy_pairs(reader, model, by_name, skip_mismatch, what)
+        arrays = read_pairs(reader, pairs)
+    commit(arrays)
+
+
+def _legacy_pairs(reader, model, by_name, skip_mismatch, what):
+    layers = [layer for layer in model.layers if _legacy_weights(layer)]
+    file_layers = _legacy_file_layers(reader)
+    by_file_name = dict(file_layers)
+    if by_name:
+        matches = [(layer, layer.name) for layer in layers if layer.name in by_file_name]
+    else:
+        if len(file_layers) != len(layers):
+            raise FileFormatError(
+                f"{what}: the file has weights for {len(file_layers)} layer(s) but the model "
+                f"has {len(layers)} layer(s) with weights{_first_mismatch(layers, file_layers)}."
+                " Use the same architecture, or by_name=True to load matching layer names "
+                "only. The model keeps its old weights.")
+        matches = [(layer, name) for layer, (name, _) in zip(layers, file_layers)]
+    pairs = []
+    for layer, name in matches:
+        try:
+            pairs.extend(check_pairs(layer.name, _legacy_weights(layer), by_file_name[name],
+                                     name, skip_mismatch))
+        except _Skip:
+            continue
+        except FileFormatError as err:
+            raise FileFormatError(f"{what}: {err} The model keeps its old weights.") from err
+    return pairs
