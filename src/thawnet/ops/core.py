@@ -1,0 +1,394 @@
+"""Core ops of Keras 3 (``keras.ops.core``): conversion, dtypes, control flow and updates.
+
+Control flow maps onto ``jax.lax`` (so it compiles), with Keras's argument conventions: loop
+variables may be a tuple/list (unpacked into the body's arguments) or a single tensor.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from thawnet.ops.dispatch import has_symbolic, op
+
+
+def _standard_dtype(dtype) -> str:
+    return jnp.dtype(dtype).name
+
+
+@op
+def cast(x, dtype):
+    """``x`` converted to ``dtype``.
+
+    Args:
+        x: a tensor or array-like.
+        dtype: the target dtype (name or dtype).
+
+    Returns:
+        A tensor.
+    """
+    return jnp.asarray(x).astype(_standard_dtype(dtype))
+
+
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+    """A JAX array holding ``x`` (a Variable's value, a NumPy array, a Python number...).
+
+    Python floats become float32 and ints int32, as in Keras. A symbolic tensor is returned as
+    it is (cast when ``dtype`` differs).
+
+    Args:
+        x: array-like, Variable or symbolic tensor.
+        dtype: optional target dtype.
+        sparse: True is not supported.
+        ragged: True is not supported.
+
+    Returns:
+        A tensor.
+    """
+    if sparse or ragged:
+        raise ValueError("ops.convert_to_tensor: sparse and ragged tensors are not supported "
+                         f"by thawnet; received sparse={sparse}, ragged={ragged}.")
+    if has_symbolic((x,), {}):
+        return x if dtype is None or x.dtype == jnp.dtype(dtype) else cast(x, dtype)
+    if dtype is not None:
+        return jnp.asarray(x, dtype=_standard_dtype(dtype))
+    return jnp.asarray(x)
+
+
+def convert_to_numpy(x) -> np.ndarray:
+    """A NumPy array holding ``x`` (copied from the device).
+
+    Args:
+        x: a tensor, Variable or array-like.
+
+    Returns:
+        A NumPy array.
+    """
+    if has_symbolic((x,), {}):
+        raise ValueError(f"ops.convert_to_numpy: a symbolic tensor has no value yet; received "
+                         f"{x!r}. Call the model on arrays and convert its outputs.")
+    return np.asarray(x)
+
+
+@op
+def saturate_cast(x, dtype):
+    """Cast, clipping values to the range of ``dtype`` first (no wrap-around).
+
+    Args:
+        x: a tensor.
+        dtype: the target dtype.
+
+    Returns:
+        A tensor.
+    """
+    x = jnp.asarray(x)
+    target = jnp.dtype(dtype)
+    if jnp.issubdtype(target, jnp.integer) or jnp.issubdtype(target, jnp.floating):
+        info = jnp.iinfo(target) if jnp.issubdtype(target, jnp.integer) else jnp.finfo(target)
+        low, high = info.min, info.max
+        if jnp.issubdtype(x.dtype, jnp.integer):
+            source = jnp.iinfo(x.dtype)
+            low, high = max(low, source.min), min(high, source.max)
+        x = jnp.clip(x, low, high)
+    return x.astype(target)
+
+
+def shape(x) -> tuple:
+    """The shape of ``x`` as a tuple (``None`` for unknown dimensions of symbolic tensors).
+
+    Args:
+        x: a tensor or symbolic tensor.
+
+    Returns:
+        A tuple.
+    """
+    return tuple(x.shape) if hasattr(x, "shape") else tuple(np.shape(x))
+
+
+def dtype(x) -> str:
+    """The dtype name of ``x`` (``"float32"``...).
+
+    Args:
+        x: a tensor, Variable or symbolic tensor.
+
+    Returns:
+        A string.
+    """
+    return _standard_dtype(x.dtype if hasattr(x, "dtype") else jnp.asarray(x).dtype)
+
+
+def is_tensor(x) -> bool:
+    """Whether ``x`` is a JAX array (or a tracer standing for one).
+
+    Args:
+        x: anything.
+
+    Returns:
+        A bool.
+    """
+    return isinstance(x, jax.Array)
+
+
+@op
+def stop_gradient(variable):
+    """``variable``'s value, with no gradient flowing through it.
+
+    Args:
+        variable: a tensor or Variable.
+
+    Returns:
+        A tensor.
+    """
+    return jax.lax.stop_gradient(jnp.asarray(variable))
+
+
+@op
+def scatter(indices, values, shape):
+    """A zero tensor of ``shape`` with ``values`` added at ``indices``.
+
+    Args:
+        indices: ``(n, rank_of_index)`` int tensor.
+        values: ``(n, ...)`` values.
+        shape: the output shape.
+
+    Returns:
+        A tensor.
+    """
+    values = jnp.asarray(values)
+    key = tuple(jnp.moveaxis(jnp.asarray(indices), -1, 0))
+    return jnp.zeros(shape, values.dtype).at[key].add(values)
+
+
+@op
+def scatter_update(inputs, indices, updates, reduction=None):
+    """``inputs`` with ``updates`` written (or reduced) at ``indices``.
+
+    Args:
+        inputs: a tensor.
+        indices: ``(n, rank_of_index)`` int tensor.
+        updates: ``(n, ...)`` values.
+        reduction: None (replace), ``"add"``, ``"max"``, ``"min"`` or ``"mul"``.
+
+    Returns:
+        A tensor.
+    """
+    at = jnp.asarray(inputs).at[tuple(jnp.transpose(jnp.asarray(indices)))]
+    methods = {None: at.set, "add": at.add, "max": at.max, "min": at.min, "mul": at.multiply}
+    if reduction not in methods:
+        raise ValueError(f"ops.scatter_update: reduction must be one of {list(methods)}; "
+                         f"received reduction={reduction!r}.")
+    return methods[reduction](updates)
+
+
+@op
+def slice(inputs, start_indices, shape):  # noqa: A001
+    """The block of ``shape`` starting at ``start_indices`` (-1 in shape: to the end).
+
+    Args:
+        inputs: a tensor.
+        start_indices: one start per axis.
+        shape: one size per axis.
+
+    Returns:
+        A tensor.
+    """
+    inputs = jnp.asarray(inputs)
+    sizes = tuple(inputs.shape[i] - start_indices[i] if s == -1 else s
+                  for i, s in enumerate(shape))
+    return jax.lax.dynamic_slice(inputs, start_indices, sizes)
+
+
+@op
+def slice_update(inputs, start_indices, updates):
+    """``inputs`` with the block at ``start_indices`` replaced by ``updates``.
+
+    Args:
+        inputs: a tensor.
+        start_indices: one start per axis.
+        updates: the new block.
+
+    Returns:
+        A tensor.
+    """
+    inputs = jnp.asarray(inputs)
+    return jax.lax.dynamic_update_slice(inputs, jnp.asarray(updates, inputs.dtype),
+                                        tuple(start_indices))
+
+
+@op
+def cond(pred, true_fn, false_fn):
+    """``true_fn()`` if ``pred`` else ``false_fn()``, compiled as one branch (``lax.cond``).
+
+    Args:
+        pred: a scalar bool.
+        true_fn: function of no arguments.
+        false_fn: function of no arguments, with the same output structure.
+
+    Returns:
+        The chosen branch's outputs.
+    """
+    return jax.lax.cond(pred, true_fn, false_fn)
+
+
+@op
+def switch(index, branches, *operands):
+    """``branches[index](*operands)`` (index clamped to the range).
+
+    Args:
+        index: a scalar int.
+        branches: a list of functions.
+        *operands: their arguments.
+
+    Returns:
+        The chosen branch's outputs.
+    """
+    return jax.lax.switch(index, list(branches), *operands)
+
+
+def while_loop(cond: Callable, body: Callable, loop_vars: Any, maximum_iterations=None):
+    """Run ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` (``lax.while_loop``).
+
+    Args:
+        cond: function of the loop variables returning a scalar bool.
+        body: function of the loop variables returning new ones (same structure).
+        loop_vars: a tuple/list of tensors (unpacked into the arguments) or one tensor.
+        maximum_iterations: optional bound on the number of iterations.
+
+    Returns:
+        The final loop variables (a tuple when a tuple/list was given).
+    """
+    as_tuple = isinstance(loop_vars, (tuple, list))
+    state = tuple(loop_vars) if as_tuple else (loop_vars,)
+    limit = maximum_iterations
+
+    def wrapped_cond(carry):
+        values, count = carry
+        keep = cond(*values)
+        return keep if limit is None else jnp.logical_and(keep, count < limit)
+
+    def wrapped_body(carry):
+        values, count = carry
+        out = body(*values)
+        return (tuple(out) if as_tuple else (out,)), count + 1
+
+    final, _ = jax.lax.while_loop(wrapped_cond, wrapped_body, (state, jnp.asarray(0)))
+    return final if as_tuple else final[0]
+
+
+def fori_loop(lower, upper, body_fun: Callable, init_val):
+    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (``lax.fori_loop``).
+
+    Args:
+        lower: first index.
+        upper: end index (excluded).
+        body_fun: ``(i, val) -> val``.
+        init_val: initial value (any pytree).
+
+    Returns:
+        The final value.
+    """
+    return jax.lax.fori_loop(lower, upper, body_fun, init_val)
+
+
+def scan(f: Callable, init, xs=None, length=None, reverse=False, unroll=1):
+    """``carry, y = f(carry, x)`` over the leading axis of ``xs``, stacking the ``y``
+    (``lax.scan``).
+
+    Args:
+        f: ``(carry, x) -> (carry, y)``.
+        init: initial carry.
+        xs: scanned inputs (or None with ``length``).
+        length: number of steps when ``xs`` is None.
+        reverse: scan from the end.
+        unroll: loop unrolling factor (int or bool).
+
+    Returns:
+        ``(final_carry, stacked_ys)``.
+    """
+    return jax.lax.scan(f, init, xs=xs, length=length, reverse=reverse, unroll=unroll)
+
+
+def associative_scan(f: Callable, elems, reverse=False, axis=0):
+    """Prefix reduction with an associative ``f`` in parallel (``lax.associative_scan``).
+
+    Args:
+        f: associative binary function.
+        elems: tensor or pytree of tensors.
+        reverse: scan from the end.
+        axis: the scanned axis.
+
+    Returns:
+        Tensors shaped like ``elems``.
+    """
+    return jax.lax.associative_scan(f, elems, reverse=reverse, axis=axis)
+
+
+def map(f: Callable, xs):  # noqa: A001
+    """``f`` applied to each slice of ``xs`` along the leading axis, sequentially
+    (``lax.map``).
+
+    Args:
+        f: the function.
+        xs: tensor or pytree of tensors.
+
+    Returns:
+        The stacked results.
+    """
+    return jax.lax.map(f, xs)
+
+
+def vectorized_map(function: Callable, elements):
+    """``function`` applied to each slice of ``elements`` along the leading axis, vectorised
+    (``jax.vmap``).
+
+    Args:
+        function: the per-slice function.
+        elements: tensor or pytree of tensors.
+
+    Returns:
+        The stacked results.
+    """
+    return jax.vmap(function)(elements)
+
+
+@op
+def unstack(x, num=None, axis=0):
+    """The slices of ``x`` along ``axis``, as a list.
+
+    Args:
+        x: a tensor.
+        num: expected number of slices (checked when given).
+        axis: the axis.
+
+    Returns:
+        A list of tensors.
+    """
+    x = jnp.asarray(x)
+    if num is not None and num != x.shape[axis]:
+        raise ValueError(f"ops.unstack: num={num} does not match the size {x.shape[axis]} of "
+                         f"axis {axis} of a tensor of shape {x.shape}.")
+    return [jnp.take(x, i, axis=axis) for i in range(x.shape[axis])]
+
+
+def custom_gradient(f: Callable) -> Callable:
+    """Decorate ``f(*args) -> (output, grad_fn)`` so that ``grad_fn(upstream)`` gives the
+    gradients with respect to ``args`` (``jax.custom_gradient``).
+
+    Args:
+        f: the function.
+
+    Returns:
+        A differentiable function.
+    """
+    return jax.custom_gradient(f)
+
+
+__all__ = [
+    "associative_scan", "cast", "cond", "convert_to_numpy", "convert_to_tensor",
+    "custom_gradient", "dtype", "fori_loop", "is_tensor", "map", "saturate_cast", "scan",
+    "scatter", "scatter_update", "shape", "slice", "slice_update", "stop_gradient", "switch",
+    "unstack", "vectorized_map", "while_loop",
+]

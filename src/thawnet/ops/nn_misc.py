@@ -1,0 +1,394 @@
+"""Encoding, normalisation, loss and attention ops of Keras 3's ``keras.ops.nn``.
+
+Probabilities given to the crossentropies are clipped to ``[1e-7, 1 - 1e-7]`` (Keras's
+``epsilon()``); default epsilons of the normalisations are also 1e-7, as in Keras.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from thawnet.ops.dispatch import _axis, op
+
+EPSILON = 1e-7
+
+
+@op
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """One-hot encoding of integer ``x``; entries outside ``[0, num_classes)`` give all zeros.
+
+    Args:
+        x: an int tensor.
+        num_classes: number of classes.
+        axis: position of the new class axis.
+        dtype: default float32.
+        sparse: unsupported (True raises).
+
+    Returns:
+        A tensor with one more axis.
+    """
+    if sparse:
+        raise ValueError("ops.one_hot: sparse=True is not supported by thawnet; received "
+                         "sparse=True. Use sparse=False.")
+    return jax.nn.one_hot(jnp.asarray(x), num_classes, axis=axis, dtype=dtype or "float32")
+
+
+@op
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """Multi-hot encoding: 1 for every class present in the last axis of ``inputs``.
+
+    Args:
+        inputs: an int tensor, ``(batch, k)`` or ``(k,)``.
+        num_classes: number of classes.
+        axis: position of the class axis.
+        dtype: default float32.
+        sparse: unsupported (True raises).
+
+    Returns:
+        A tensor with the last axis replaced by ``num_classes``.
+    """
+    if num_classes is None:
+        num_classes = kwargs.pop("num_tokens", None)
+    if num_classes is None:
+        raise ValueError("ops.multi_hot: num_classes is required; received num_classes=None.")
+    inputs = jnp.asarray(inputs)
+    reduction_axis = 1 if inputs.ndim > 1 else 0
+    encoded = one_hot.raw(inputs, num_classes, axis=axis, dtype=dtype, sparse=sparse)
+    return jnp.max(encoded, axis=reduction_axis)
+
+
+@op
+def moments(x, axes, keepdims=False, synchronized=False):
+    """Mean and (population) variance over ``axes``.
+
+    Args:
+        x: a tensor.
+        axes: the axes to reduce.
+        keepdims: keep reduced axes with size 1.
+        synchronized: must be False (no cross-device statistics).
+
+    Returns:
+        ``(mean, variance)``.
+    """
+    if synchronized:
+        raise ValueError("ops.moments: synchronized=True is not supported by thawnet; received "
+                         "synchronized=True. Data parallel fit computes per-device statistics.")
+    x = jnp.asarray(x)
+    # float16 statistics overflow: compute in float32.
+    xc = x.astype(jnp.float32) if x.dtype in (jnp.float16, jnp.bfloat16) else x
+    axes = _axis(axes)
+    mean = jnp.mean(xc, axis=axes, keepdims=True)
+    variance = jnp.var(xc, axis=axes, keepdims=True)
+    if not keepdims:
+        mean, variance = jnp.squeeze(mean, axes), jnp.squeeze(variance, axes)
+    return mean.astype(x.dtype), variance.astype(x.dtype)
+
+
+@op
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` with 1-D statistics of
+    ``axis``.
+
+    Args:
+        x: a tensor.
+        mean: 1-D mean, one entry per index of ``axis``.
+        variance: 1-D variance.
+        axis: the feature axis.
+        offset: optional 1-D offset (beta).
+        scale: optional 1-D scale (gamma).
+        epsilon: added to the variance.
+
+    Returns:
+        A tensor.
+    """
+    x = jnp.asarray(x)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    inv = jax.lax.rsqrt(jnp.reshape(variance, shape) + epsilon)
+    if scale is not None:
+        inv = inv * jnp.reshape(scale, shape)
+    res = -jnp.reshape(mean, shape) * inv
+    if offset is not None:
+        res = res + jnp.reshape(offset, shape)
+    return x * inv + res
+
+
+@op
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """``x`` divided by its ``order``-norm along ``axis`` (at least ``epsilon``).
+
+    Args:
+        x: a tensor.
+        axis: the axis.
+        order: the norm order (int >= 1).
+        epsilon: lower bound of the norm (default 1e-7).
+
+    Returns:
+        A tensor.
+    """
+    if not isinstance(order, int) or order < 1:
+        raise ValueError(f"ops.normalize: order must be an int >= 1; received order={order!r}.")
+    x = jnp.asarray(x)
+    eps = EPSILON if epsilon is None else epsilon
+    if order == 2:
+        inv = jax.lax.rsqrt(jnp.sum(jnp.square(x), axis=axis, keepdims=True))
+        return x * jnp.minimum(inv, 1.0 / eps)
+    norm = jnp.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    return x / jnp.maximum(norm, eps)
+
+
+@op
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """Normalise to zero mean and unit variance over ``axis``, then scale and shift.
+
+    Args:
+        x: a tensor.
+        gamma: optional scale, shaped like the normalised axes.
+        beta: optional offset.
+        axis: int or list of ints.
+        epsilon: added to the variance (default 1e-7).
+        **kwargs: ``rms_scaling=True`` skips centering (legacy Keras argument).
+
+    Returns:
+        A tensor of x's dtype.
+    """
+    x = jnp.asarray(x)
+    eps = EPSILON if epsilon is None else epsilon
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    compute = jnp.float32 if x.dtype in (jnp.float16, jnp.bfloat16) else x.dtype
+    xc = x.astype(compute)
+    shape = [1] * x.ndim
+    for a in axes:
+        shape[a] = x.shape[a]
+    if kwargs.pop("rms_scaling", False):
+        out = xc * jax.lax.rsqrt(jnp.var(xc, axis=axes, keepdims=True) + eps)
+        if gamma is not None:
+            out = out * jnp.reshape(gamma, shape)
+        return out.astype(x.dtype)
+    mean, variance = moments.raw(xc, axes, keepdims=True)
+    inv = jax.lax.rsqrt(variance + eps)
+    if gamma is not None:
+        inv = inv * jnp.reshape(gamma, shape).astype(compute)
+    out = xc * inv - mean * inv
+    if beta is not None:
+        out = out + jnp.reshape(beta, shape).astype(compute)
+    return out.astype(x.dtype)
+
+
+@op
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """``x * rsqrt(mean(x**2) + epsilon) * scale`` over ``axis``.
+
+    Args:
+        x: a tensor.
+        scale: optional scale.
+        axis: int or tuple of ints.
+        epsilon: added to the mean square (default 1e-7).
+
+    Returns:
+        A tensor of x's dtype.
+    """
+    x = jnp.asarray(x)
+    eps = EPSILON if epsilon is None else epsilon
+    out = x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=_axis(axis), keepdims=True) + eps)
+    if scale is not None:
+        out = out * scale
+    return out.astype(x.dtype)
+
+
+def _same_shape(target, output, who):
+    if target.shape != output.shape:
+        raise ValueError(f"ops.{who}: target and output must have the same shape; received "
+                         f"target.shape={target.shape}, output.shape={output.shape}.")
+
+
+@op
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise ``-(t log p + (1 - t) log(1 - p))``.
+
+    Args:
+        target: targets in [0, 1].
+        output: probabilities, or logits when ``from_logits``.
+        from_logits: whether ``output`` holds logits.
+
+    Returns:
+        A tensor shaped like the inputs.
+    """
+    target, output = jnp.asarray(target), jnp.asarray(output)
+    _same_shape(target, output, "binary_crossentropy")
+    if from_logits:
+        return -target * jax.nn.log_sigmoid(output) - (1 - target) * jax.nn.log_sigmoid(-output)
+    p = jnp.clip(output, EPSILON, 1 - EPSILON)
+    return -(target * jnp.log(p) + (1 - target) * jnp.log(1 - p))
+
+
+def _log_probs(output, from_logits, axis):
+    if from_logits:
+        return jax.nn.log_softmax(output, axis=axis)
+    p = output / jnp.sum(output, axis, keepdims=True)
+    return jnp.log(jnp.clip(p, EPSILON, 1 - EPSILON))
+
+
+@op
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """``-sum(t * log p)`` along ``axis``.
+
+    Args:
+        target: one-hot (or soft) targets.
+        output: probabilities (renormalised to sum to 1), or logits.
+        from_logits: whether ``output`` holds logits.
+        axis: the class axis.
+
+    Returns:
+        A tensor with ``axis`` removed.
+    """
+    target, output = jnp.asarray(target), jnp.asarray(output)
+    _same_shape(target, output, "categorical_crossentropy")
+    return -jnp.sum(target * _log_probs(output, from_logits, axis), axis=axis)
+
+
+@op
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Categorical crossentropy with integer class targets.
+
+    Args:
+        target: int class indices, shaped like ``output`` without ``axis`` (or with a
+            trailing 1).
+        output: probabilities or logits.
+        from_logits: whether ``output`` holds logits.
+        axis: the class axis.
+
+    Returns:
+        A tensor shaped like ``target``.
+    """
+    target, output = jnp.asarray(target, "int32"), jnp.asarray(output)
+    if target.ndim == output.ndim and target.shape[-1] == 1:
+        target = jnp.squeeze(target, -1)
+    if target.shape != output.shape[:-1]:
+        raise ValueError("ops.sparse_categorical_crossentropy: target must have output's shape "
+                         f"without the class axis; received target.shape={target.shape}, "
+                         f"output.shape={output.shape}.")
+    encoded = jax.nn.one_hot(target, output.shape[axis], axis=axis, dtype=output.dtype)
+    return -jnp.sum(encoded * _log_probs(output, from_logits, axis), axis=axis)
+
+
+@op
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
+                          is_causal=False, flash_attention=None, attn_logits_soft_cap=None):
+    """Scaled dot-product attention, ``softmax(q k^T * scale + bias) v``.
+
+    Args:
+        query: ``(batch, q_len, heads, dim)``.
+        key: ``(batch, kv_len, kv_heads, dim)``.
+        value: ``(batch, kv_len, kv_heads, dim_v)``.
+        bias: optional additive bias broadcastable to ``(batch, heads, q_len, kv_len)``.
+        mask: optional bool mask of the same shape (True = attend).
+        scale: default ``1 / sqrt(dim)``.
+        is_causal: apply a causal mask.
+        flash_attention: True is not supported on the CPU; None/False use the XLA kernel.
+        attn_logits_soft_cap: optional ``cap * tanh(logits / cap)``.
+
+    Returns:
+        ``(batch, q_len, heads, dim_v)``.
+    """
+    if flash_attention:
+        raise ValueError("ops.dot_product_attention: flash_attention=True is not supported by "
+                         "thawnet; received flash_attention=True. Pass None or False.")
+    query, key, value = jnp.asarray(query), jnp.asarray(key), jnp.asarray(value)
+    scale = 1.0 / jnp.sqrt(query.shape[-1]) if scale is None else scale
+    logits = jnp.einsum("bqhd,bkhd->bhqk", query, key) * scale
+    if attn_logits_soft_cap is not None:
+        logits = attn_logits_soft_cap * jnp.tanh(logits / attn_logits_soft_cap)
+    if bias is not None:
+        logits = logits + bias
+    keep = None if mask is None else jnp.asarray(mask, bool)
+    if is_causal:
+        causal = jnp.tril(jnp.ones((logits.shape[-2], logits.shape[-1]), bool))
+        keep = causal if keep is None else keep & causal
+    if keep is not None:
+        logits = jnp.where(keep, logits, jnp.finfo(logits.dtype).min)
+    weights = jax.nn.softmax(logits.astype(jnp.float32), axis=-1).astype(value.dtype)
+    return jnp.einsum("bhqk,bkhd->bqhd", weights, value)
+
+
+@op
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """Move channel blocks into ``block_size`` x ``block_size`` spatial tiles.
+
+    Args:
+        x: a 4-D tensor.
+        block_size: the tile size.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Returns:
+        A tensor with ``channels / block_size**2`` channels.
+    """
+    b = block_size
+    if data_format == "channels_last":
+        n, h, w, c = x.shape
+        x = jnp.reshape(x, (n, h, w, b, b, c // (b * b)))
+        return jnp.reshape(jnp.transpose(x, (0, 1, 3, 2, 4, 5)), (n, h * b, w * b, c // (b * b)))
+    n, c, h, w = x.shape
+    x = jnp.reshape(x, (n, b, b, c // (b * b), h, w))
+    return jnp.reshape(jnp.transpose(x, (0, 3, 4, 1, 5, 2)), (n, c // (b * b), h * b, w * b))
+
+
+@op
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """Move ``block_size`` x ``block_size`` spatial tiles into channels.
+
+    Args:
+        x: a 4-D tensor.
+        block_size: the tile size.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Returns:
+        A tensor with ``channels * block_size**2`` channels.
+    """
+    b = block_size
+    if data_format == "channels_last":
+        n, h, w, c = x.shape
+        x = jnp.reshape(x, (n, h // b, b, w // b, b, c))
+        return jnp.reshape(jnp.transpose(x, (0, 1, 3, 2, 4, 5)), (n, h // b, w // b, c * b * b))
+    n, c, h, w = x.shape
+    x = jnp.reshape(x, (n, c, h // b, b, w // b, b))
+    return jnp.reshape(jnp.transpose(x, (0, 3, 5, 1, 2, 4)), (n, c * b * b, h // b, w // b))
+
+
+@op
+def psnr(x1, x2, max_val):
+    """Peak signal-to-noise ratio ``20 log10(max_val) - 10 log10(mse)``.
+
+    Args:
+        x1: a tensor.
+        x2: a tensor of the same shape.
+        max_val: the signal's peak value.
+
+    Returns:
+        A scalar tensor.
+    """
+    mse = jnp.mean(jnp.square(jnp.asarray(x1) - jnp.asarray(x2)))
+    return 20 * jnp.log10(max_val) - 10 * jnp.log10(mse)
+
+
+@op
+def polar(abs_, angle):
+    """The complex number ``abs_ * exp(i * angle)``.
+
+    Args:
+        abs_: magnitudes.
+        angle: phases (radians).
+
+    Returns:
+        A complex tensor.
+    """
+    return jax.lax.complex(abs_ * jnp.cos(angle), abs_ * jnp.sin(angle))
+
+
+__all__ = [
+    "batch_normalization", "binary_crossentropy", "categorical_crossentropy", "depth_to_space",
+    "dot_product_attention", "layer_normalization", "moments", "multi_hot", "normalize",
+    "one_hot", "polar", "psnr", "rms_normalization", "space_to_depth",
+    "sparse_categorical_crossentropy",
+]
