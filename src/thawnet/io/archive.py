@@ -14,13 +14,15 @@ import json
 import os
 import zipfile
 
+from thawnet.io.atomic import interrupted_backups
 from thawnet.io.errors import FileFormatError
 from thawnet.io.zip_checks import check_member
 
 FORMAT_VERSION = 1
 MANIFEST, CONFIG, WEIGHTS = "manifest.json", "config.json", "model.safetensors"
-MEMBERS = (MANIFEST, CONFIG, WEIGHTS)
-LIMITS = {MANIFEST: 2**20, CONFIG: 64 * 2**20, WEIGHTS: 2**40}
+OPTIMIZER = "optimizer.safetensors"  # optional: a compiled model's optimizer state and RNG
+MEMBERS = (MANIFEST, CONFIG, WEIGHTS, OPTIMIZER)
+LIMITS = {MANIFEST: 2**20, CONFIG: 64 * 2**20, WEIGHTS: 2**40, OPTIMIZER: 2**40}
 MAX_DEFLATE_RATIO = 200  # config JSON compresses ~10x; 200x is a bomb, not a config
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so saving the same model gives the same bytes
 
@@ -54,7 +56,8 @@ def write_zip(f, members):
         for name, data in [(MANIFEST, manifest_for(members))] + list(members.items()):
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             # Weights are stored (incompressible, and reading needs no inflate); JSON deflated.
-            info.compress_type = zipfile.ZIP_STORED if name == WEIGHTS else zipfile.ZIP_DEFLATED
+            info.compress_type = (zipfile.ZIP_STORED if name in (WEIGHTS, OPTIMIZER)
+                                  else zipfile.ZIP_DEFLATED)
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
 
@@ -71,7 +74,12 @@ class Archive:
         self.source = repr(self.path)
         self._zip = None
         if not os.path.exists(self.path):
-            raise FileNotFoundError(f"No such file or folder: {self.path!r}. Check the path.")
+            backups = interrupted_backups(self.path)
+            hint = (f" A save to it was killed midway; the previous model is complete at "
+                    f"{backups[-1]!r}, and the next save to {self.path!r} puts it back first."
+                    if backups else "")
+            raise FileNotFoundError(f"No such file or folder: {self.path!r}. Check the "
+                                    f"path.{hint}")
         if os.path.isdir(self.path):
             self._sizes = self._folder_sizes()
         else:
@@ -92,9 +100,10 @@ class Archive:
             raise FileFormatError(f"{self.source}: {MANIFEST} does not describe a thawnet file.")
         check_version(manifest.get("format_version"), self.source)
         members = manifest.get("members")
-        if not isinstance(members, dict) or set(members) != {CONFIG, WEIGHTS}:
+        if not isinstance(members, dict) or set(members) - {OPTIMIZER} != {CONFIG, WEIGHTS}:
             raise FileFormatError(f"{self.source}: {MANIFEST} must list exactly {CONFIG} and "
-                                  f"{WEIGHTS}; found {members!r:.120}.")
+                                  f"{WEIGHTS} (and optionally {OPTIMIZER}); found "
+                                  f"{members!r:.120}.")
         return members
 
     # -- opening -----------------------------------------------------------------------------
@@ -184,6 +193,10 @@ class Archive:
                 f"{entry['size']} bytes with SHA-256 {entry['sha256']:.16}..., the member has "
                 f"{len(data)} bytes with SHA-256 {found:.16}.... The file is corrupted.")
         return data
+
+    def has(self, name):
+        """Whether the manifest lists the (optional) member ``name``."""
+        return name in self._manifest
 
     def read_json(self, name=CONFIG):
         """The checked member parsed as a JSON object."""

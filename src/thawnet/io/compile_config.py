@@ -17,7 +17,7 @@ from thawnet import losses as losses_lib
 from thawnet import metrics as metrics_lib
 from thawnet import optimizers as optimizers_lib
 from thawnet.io.errors import FileFormatError
-from thawnet.io.keras_serialize import class_identity, keras_object
+from thawnet.io.keras_objects import class_identity, keras_object
 from thawnet.optimizers import schedules as schedules_lib
 
 _KERAS_ONLY_OPTIMIZER_KEYS = ("module", "registered_name")
@@ -211,10 +211,10 @@ def compile_from_config(model, config: dict, source: str) -> bool:
         kwargs = {"optimizer": optimizer, "loss": _deserialize_loss(config["loss"], where),
                   "metrics": _deserialize_metrics(config.get("metrics"), where),
                   "loss_weights": config.get("loss_weights")}
-        steps = config.get("steps_per_execution", 1)
-        if isinstance(steps, int) and steps > 1:
-            kwargs["steps_per_execution"] = steps
         extra = config.get("thawnet") or {}
+        steps = extra.get("steps_per_execution", config.get("steps_per_execution", 1))
+        if steps == "auto" or (isinstance(steps, int) and steps > 1):
+            kwargs["steps_per_execution"] = steps
         if isinstance(extra.get("seed"), int):
             kwargs["seed"] = extra["seed"]
         model.compile(**kwargs)

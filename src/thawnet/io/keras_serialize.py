@@ -19,6 +19,7 @@ registry or ``custom_objects``) know what they are.
 
 from __future__ import annotations
 
+from thawnet.io.keras_objects import class_identity, dtype_policy, keras_object
 from thawnet.io.model_config import plain
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.node import SymbolicTensor
@@ -31,43 +32,6 @@ _THAWNET_ONLY_KEYS = ("batch_input_shape",)
 # Where Keras keeps the classes of nested config objects, by the argument's suffix.
 _OBJECT_MODULES = (("_initializer", "keras.initializers"), ("_regularizer", "keras.regularizers"),
                    ("_constraint", "keras.constraints"))
-_BUILTIN_MODULE_PREFIX = "thawnet."
-
-
-def keras_object(module: str, class_name: str, config: dict,
-                 registered_name: str | None = None) -> dict:
-    """One serialized object as Keras 3 writes it.
-
-    Args:
-        module: the Keras module (``"keras.layers"``).
-        class_name: the class name.
-        config: the object's config.
-        registered_name: None for Keras's own classes, ``"package>Name"`` for custom ones.
-
-    Returns:
-        ``{"module", "class_name", "config", "registered_name"}``.
-    """
-    return {"module": module, "class_name": class_name, "config": config,
-            "registered_name": registered_name}
-
-
-def dtype_policy(name: str) -> dict:
-    """Keras's serialized ``DTypePolicy`` for a plain dtype name."""
-    return keras_object("keras", "DTypePolicy", {"name": name})
-
-
-def class_identity(cls: type, keras_module: str) -> tuple[str, str | None]:
-    """``(module, registered_name)`` Keras would write for ``cls``.
-
-    thawnet's own classes map to Keras's module; any other class is a custom object, written
-    with its own module and the registry name (``cls._keras_registered_name`` when
-    ``thawnet.saving.register_keras_serializable`` set one, else ``"Custom>ClassName"``).
-    """
-    module = getattr(cls, "__module__", "") or ""
-    if module.startswith(_BUILTIN_MODULE_PREFIX):
-        return keras_module, None
-    registered = getattr(cls, "_keras_registered_name", None) or f"Custom>{cls.__name__}"
-    return module, registered
 
 
 def _wrap_nested(key: str, value, where: str):
@@ -250,4 +214,4 @@ def serialize_model(model) -> dict:
         "with model.save_weights('model.weights.h5') and rebuild the model in code.")
 
 
-__all__ = ["serialize_model", "layer_config", "keras_object", "dtype_policy", "class_identity"]
+__all__ = ["serialize_model", "layer_config"]

@@ -21,6 +21,7 @@ import numpy as np
 
 from thawnet.io import archive as archive_lib
 from thawnet.io import model_config
+from thawnet.io import optimizer_state
 from thawnet.io import safetensors_io as st
 from thawnet.io.atomic import (atomic_write, atomic_write_bytes, atomic_write_folder,
                                restore_interrupted)
@@ -62,15 +63,20 @@ def save_model(model, path, overwrite=True):
     config = {"format": "thawnet", "format_version": FORMAT_VERSION,
               "thawnet_version": _version(), "model": model_config.architecture(model),
               "weights": weight_table(model)}
+    compile_config, optimizer_bytes = optimizer_state.native_parts(model)
+    if compile_config is not None:
+        config["compile_config"] = compile_config
     config_bytes = json.dumps(config, indent=1).encode("utf-8")
     members = {archive_lib.CONFIG: config_bytes, archive_lib.WEIGHTS: _weights_bytes(model)}
+    if optimizer_bytes is not None:
+        members[archive_lib.OPTIMIZER] = optimizer_bytes
     if as_zip:
         atomic_write(path, lambda f: archive_lib.write_zip(f, members), overwrite=overwrite)
     else:
         # The whole folder is written beside the old one and swapped in at once: a crash
         # leaves either model complete, never the new config with the old weights.
         atomic_write_folder(path, {archive_lib.MANIFEST: archive_lib.manifest_for(members),
-                                   **members})
+                                   **members}, replaceable=archive_lib.MEMBERS)
 
 
 def save_weights(model, path, overwrite=True):
@@ -134,8 +140,8 @@ def load_model(path, custom_objects=None, compile=True):
     Args:
         path: a ``.thawnet`` file or a folder written by ``model.save``.
         custom_objects: ``{class_name: class}`` for your own layer classes.
-        compile: accepted for Keras compatibility; the native format stores no training
-            configuration, so the model comes back uncompiled: call ``model.compile``.
+        compile: compile the model as it was saved (optimizer with its state, loss,
+            metrics), so ``fit`` continues where it stopped; False leaves it uncompiled.
 
     Returns:
         The model, with the saved layer and weight trainable flags.
@@ -149,6 +155,9 @@ def load_model(path, custom_objects=None, compile=True):
     for entry in table:
         v = by_path[entry["path"]]
         v.trainable = entry["own_trainable"] and v.role == PARAMETER
+    if compile and config.get("compile_config") is not None:
+        with archive_lib.Archive(path) as arc:
+            optimizer_state.restore_native(model, config["compile_config"], arc, source)
     return model
 
 

@@ -14,6 +14,7 @@ The state is the Optax state in ``model._opt_state`` (keyed by weight path) for 
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import jax
@@ -21,6 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from thawnet import optimizers as optimizers_lib
+from thawnet.io import archive as archive_lib
+from thawnet.io import compile_config as compile_lib
+from thawnet.io import safetensors_io as st
 from thawnet.io.errors import FileFormatError
 from thawnet.io.keras_weights_writer import layer_groups
 from thawnet.variables import materialize_all
@@ -220,5 +224,62 @@ def restore_keras_optimizer_variables(model, arrays: list, source: str) -> bool:
     return True
 
 
+
+
+# -- the native file's parts ---------------------------------------------------------------
+_META_KEY = "thawnet_optimizer"
+
+
+def native_parts(model) -> tuple[dict | None, bytes | None]:
+    """``(compile_config, optimizer.safetensors bytes)`` for a ``.thawnet`` file.
+
+    Args:
+        model: the model being saved.
+
+    Returns:
+        ``(None, None)`` for an uncompiled model (or one whose compile settings a file cannot
+        hold); the bytes are None until the model has trained (no optimizer state yet).
+    """
+    config = compile_lib.compile_config(model)
+    if config is None:
+        return None, None
+    config["thawnet"] = {"seed": int(getattr(model, "_seed", 0)),
+                         "steps_per_execution": getattr(model, "_steps_per_execution", 1)}
+    parts = optimizer_state_arrays(model)
+    if parts is None:
+        return config, None
+    arrays, meta = parts
+    return config, st.encode(arrays, {_META_KEY: json.dumps(meta, sort_keys=True)})
+
+
+def restore_native(model, config: dict | None, arc, source: str) -> bool:
+    """Compile a model loaded from a ``.thawnet`` file and restore its optimizer state.
+
+    Args:
+        model: the rebuilt model, weights loaded.
+        config: the file's ``compile_config`` (None: the model stays uncompiled).
+        arc: the open :class:`thawnet.io.archive.Archive`.
+        source: the file, for messages.
+
+    Returns:
+        True when the model was compiled.
+    """
+    if not compile_lib.compile_from_config(model, config, source):
+        return False
+    if not arc.has(archive_lib.OPTIMIZER):
+        return True
+    arrays, header = st.decode(arc.read(archive_lib.OPTIMIZER),
+                               f"{source} {archive_lib.OPTIMIZER}")
+    try:
+        meta = json.loads(header.metadata.get(_META_KEY, ""))
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"{source}: {archive_lib.OPTIMIZER} lacks its metadata "
+                              f"{_META_KEY!r}. The file is corrupted.")
+    restore_optimizer_state(model, arrays, meta, source)
+    return True
+
+
 __all__ = ["optimizer_state_arrays", "restore_optimizer_state", "keras_optimizer_variables",
-           "restore_keras_optimizer_variables", "RNG_KEY"]
+           "restore_keras_optimizer_variables", "native_parts", "restore_native", "RNG_KEY"]
