@@ -49,3 +49,40 @@ def test_unknown_loss_and_optimizer_names_list_the_known_ones():
         m.compile(optimizer="sgd", loss="mean_sqared_error")
     with pytest.raises(ValueError, match=r"(?s)Unknown optimizer.*adam"):
         m.compile(optimizer="adamm", loss="mse")
+
+
+def test_evaluate_checks_its_data_as_fit_does(model):
+    # Before, evaluate() ran out-of-range labels and NaN inputs through the compiled step.
+    with pytest.raises(ValueError, match=r'Labels out of range for output "classes": it has 3 '
+                                         r"classes \(labels 0 to 2\), but y holds 5"):
+        model.evaluate(X, np.array([0, 1, 2, 5, 0, 1, 2, 0]), verbose=0)
+    x = X.copy()
+    x[3, 1] = np.inf
+    with pytest.raises(ValueError, match=r"x contains NaN or infinity \(first at index \(3, 1\)"):
+        model.evaluate(x, np.zeros(8, "i4"), verbose=0)
+
+
+def test_validation_data_is_checked_and_named(model):
+    x_val = X[:4].copy()
+    x_val[2, 0] = np.nan
+    with pytest.raises(ValueError, match=r"validation_data x contains NaN or infinity \(first "
+                                         r"at index \(2, 0\)"):
+        model.fit(X, np.zeros(8, "i4"), validation_data=(x_val, np.zeros(4, "i4")), verbose=0)
+    with pytest.raises(ValueError, match=r"but y holds 7"):
+        model.fit(X, np.zeros(8, "i4"), validation_data=(X[:4], np.full(4, 7)), verbose=0)
+    with pytest.raises(ValueError, match=r"received validation_data y of shape \(4, 3\)"):
+        model.fit(X, np.zeros(8, "i4"), validation_data=(X[:4], np.eye(3)[[0, 1, 2, 0]]),
+                  verbose=0)
+
+
+def test_labels_of_a_dict_y_are_checked_against_the_output_of_that_name():
+    inp = tl.Input(shape=(4,))
+    m = thawnet.Model(inp, {"big": tl.Dense(5, name="big")(inp),
+                            "small": tl.Dense(2, name="small")(inp)})
+    # metrics=[[], []]: compile() of a multi-output model without metrics fails otherwise.
+    m.compile(optimizer="sgd", loss=thawnet.losses.SparseCategoricalCrossentropy(
+        from_logits=True), metrics=[[], []])
+    ok = {"small": np.ones(8, "i4"), "big": np.full(8, 4)}  # dict order unlike the outputs'
+    assert np.isfinite(m.fit(X, ok, verbose=0).history["loss"][0])
+    with pytest.raises(ValueError, match=r'output "small": it has 2 classes .* but y holds 4'):
+        m.fit(X, {"small": np.full(8, 4), "big": np.full(8, 1)}, verbose=0)

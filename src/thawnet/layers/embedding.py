@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -15,6 +16,28 @@ def _positive_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
 
 
+def out_of_range_message(layer_name: str, input_dim: int, low: int, high: int,
+                         where: str = "") -> str:
+    """The error for indices outside ``[0, input_dim)``, shared with ``fit``'s data check.
+
+    Args:
+        layer_name: the Embedding's name.
+        input_dim: its vocabulary size.
+        low, high: the smallest and largest index received.
+        where: optional text saying where the first bad index is.
+
+    Returns:
+        A message naming the layer, ``input_dim``, the offending index and range, and fixes.
+    """
+    bad = high if high >= input_dim else low
+    fix = (f"give the layer input_dim={high + 1} or more (the vocabulary size, padding "
+           "index included), or map unknown tokens to a reserved index below input_dim"
+           if high >= input_dim else "indices must be >= 0; reserve 0 for padding if needed")
+    return (f'Embedding "{layer_name}": index {bad} is out of range for input_dim={input_dim} '
+            f"(valid indices 0 to {input_dim - 1}); the indices received range from {low} to "
+            f"{high}{where}. Fix: {fix}.")
+
+
 @register
 class Embedding(Layer):
     """Maps integer indices in ``[0, input_dim)`` to dense vectors of size ``output_dim``.
@@ -22,10 +45,17 @@ class Embedding(Layer):
     An input of shape ``(batch, ...)`` gives an output of shape ``(batch, ..., output_dim)``.
     Float inputs are cast to int32 (truncation, as in Keras).
 
-    Out-of-range indices are **clamped** to ``[0, input_dim - 1]`` (JAX gathers cannot raise
-    inside compiled code): a negative index reads row 0 and an index ``>= input_dim`` reads
-    the last row. Keras on the JAX backend instead returns NaN rows for indices
-    ``>= input_dim`` and wraps negative ones; valid inputs give identical results.
+    Out-of-range indices (negative, or ``>= input_dim``):
+
+    * in an eager call on concrete arrays (``layer(x)``) they raise a ``ValueError`` naming
+      the layer, ``input_dim`` and the smallest and largest index received;
+    * in ``fit``/``evaluate``, an Embedding fed directly by a model input is checked on the
+      host once per call, and the error names the first bad sample and its batch;
+    * inside compiled code (``jax.jit``, ``model(x)``, ``predict``, or indices computed by
+      earlier layers) nothing can raise: such an index reads a row of **NaN**, so the output
+      and any loss built on it become NaN instead of silently reusing a valid row. Keras on
+      the JAX backend also gives NaN for indices ``>= input_dim``, but wraps negative ones
+      around (``-1`` reads the last row); valid inputs give identical results.
 
     Args:
         input_dim: positive int, size of the vocabulary (largest index + 1).
@@ -83,7 +113,20 @@ class Embedding(Layer):
     def call(self, inputs):
         if not jnp.issubdtype(inputs.dtype, jnp.integer):
             inputs = inputs.astype(jnp.int32)
-        return jnp.take(self.embeddings.value, inputs, axis=0, mode="clip")
+        if not isinstance(inputs, jax.core.Tracer):  # concrete values: the check is possible
+            self._check_indices(inputs)
+        # Negative indices would wrap around in jnp.take: send them out of range as well, so
+        # that every bad index reads NaN (mode="fill") rather than another token's row.
+        inputs = jnp.where(inputs < 0, self.input_dim, inputs)
+        return jnp.take(self.embeddings.value, inputs, axis=0, mode="fill")
+
+    def _check_indices(self, inputs):
+        values = np.asarray(inputs)
+        if values.size == 0:
+            return
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or high >= self.input_dim:
+            raise ValueError(out_of_range_message(self.name, self.input_dim, low, high))
 
     def compute_mask(self, inputs, mask=None):
         """``inputs != 0`` when ``mask_zero``, else None."""

@@ -30,6 +30,8 @@ schedule is evaluated at the step count (0 for the first update, like
 Keras's ``iterations``).
 """
 
+import math
+import numbers
 import re
 
 import jax
@@ -46,6 +48,30 @@ _UNSUPPORTED = {
     "loss_scale_factor": None,
     "gradient_accumulation_steps": None,
 }
+
+
+def _checked_learning_rate(optimizer, value):
+    """``value`` if it is a usable learning rate (ints become floats), else raise.
+
+    A rate must be a finite number ``>= 0`` or a callable schedule: a negative rate climbs
+    the loss instead of descending it, and Keras accepts one without a word.
+    """
+    who = type(optimizer).__name__
+    if callable(value):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            f"{who}: learning_rate must be a float or a callable schedule; "
+            f"received learning_rate={value!r} (a {type(value).__name__})."
+        )
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"{who}: learning_rate must be a finite number >= 0 (the step "
+            f"size; a negative one climbs the loss); received "
+            f"learning_rate={value}. Pass a positive rate, e.g. "
+            f"learning_rate={abs(value) if math.isfinite(value) else 0.001}."
+        )
+    return float(value)  # keep the state float32, whatever number came in
 
 
 def _path_name(path):
@@ -96,22 +122,22 @@ class Optimizer:
                 f"can be set. Received: clipnorm={clipnorm}, "
                 f"clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
             )
-        if not (callable(learning_rate) or isinstance(learning_rate,
-                                                      (int, float))):
-            raise ValueError(
-                "learning_rate must be a float or a callable schedule, got "
-                f"{learning_rate!r}."
-            )
-        if isinstance(learning_rate, int) and not isinstance(learning_rate,
-                                                             bool):
-            learning_rate = float(learning_rate)  # keep the state float32
-        self.learning_rate = learning_rate
+        self.learning_rate = learning_rate  # validated by the setter
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
         self.name = name or type(self).__name__.lower()
         self._exclude_pattern = None
+
+    @property
+    def learning_rate(self):
+        """The configured rate: a float ``>= 0`` or a schedule; checked when set."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = _checked_learning_rate(self, value)
 
     # -- to be provided by subclasses -------------------------------------
     def update_rule(self, learning_rate):
@@ -236,7 +262,7 @@ class OptaxOptimizer(Optimizer):
 
     def __init__(self, transformation, name="optax"):
         self.transformation = transformation
-        self.learning_rate = None
+        self._learning_rate = None  # not known: set inside the transformation
         self.weight_decay = None
         self.clipnorm = self.clipvalue = self.global_clipnorm = None
         self.name = name

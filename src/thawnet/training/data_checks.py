@@ -1,15 +1,24 @@
 """Checks of training data that would otherwise fail silently inside compiled code.
 
-JAX does not raise on NaN inputs or on out-of-range gather indices (it clamps), so a label 10
-for a 10-class output would train on class 9 without a word. These checks run once per call on
-the host, before anything is compiled.
+JAX does not raise on NaN inputs or on out-of-range gather indices (it clamps, or fills), so a
+label 10 for a 10-class output would train on class 9 without a word, and a token id past an
+Embedding's vocabulary would read a NaN row. These checks run once per ``fit``/``evaluate``/
+``train_on_batch`` call on the host, vectorised (a min and a max per array; the position of a
+bad value is searched for only once one is known to exist), before anything is compiled.
+
+What is checked: NaN/infinity in x, y and sample_weight; the shape of each target against its
+loss (:mod:`thawnet.training.target_checks`); sparse labels in ``[0, classes)``; and indices
+in ``[0, input_dim)`` for every Embedding fed directly by a model input. An Embedding fed by
+another layer's output cannot be checked here (its indices exist only inside compiled code).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from thawnet.layers.embedding import Embedding, out_of_range_message
 from thawnet.losses import SparseCategoricalCrossentropy
+from thawnet.training.target_checks import check_target_shapes
 
 
 def _leaves_with_names(structure, what):
@@ -35,15 +44,38 @@ def check_finite(structure, what):
                 "every weight they touch NaN.")
 
 
+def _per_output(structure, names):
+    """``y`` as one array per output: a dict is read by output name, a list in order."""
+    if isinstance(structure, dict):
+        return [structure.get(n) for n in names]
+    if isinstance(structure, (list, tuple)):
+        return list(structure)
+    return [structure]
+
+
+def _graph(model):
+    return getattr(model, "_graph", None)
+
+
+def check_targets(model, compiled_loss, y, what="y"):
+    """Each target has the shape its (built-in) loss expects; see ``target_checks``."""
+    if compiled_loss is None or y is None or _graph(model) is None:
+        return
+    names = compiled_loss.output_names
+    check_target_shapes(compiled_loss.losses, [t.shape for t in _graph(model).output_tensors],
+                        _per_output(y, names), names, what)
+
+
 def check_sparse_labels(model, compiled_loss, y):
     """Integer labels of sparse crossentropy must lie in ``[0, classes)``."""
-    if compiled_loss is None or y is None or getattr(model, "_graph", None) is None:
+    if compiled_loss is None or y is None or _graph(model) is None:
         return
-    outputs = model._graph.output_tensors
-    ys = [a for _, a in _leaves_with_names(y, "y")]
+    outputs = _graph(model).output_tensors
+    ys = _per_output(y, compiled_loss.output_names)
     for loss, out, labels, name in zip(compiled_loss.losses, outputs, ys,
                                        compiled_loss.output_names):
-        if not isinstance(loss, SparseCategoricalCrossentropy) or out.shape[-1] is None:
+        if (not isinstance(loss, SparseCategoricalCrossentropy) or labels is None
+                or not out.shape or out.shape[-1] is None):
             continue
         classes = out.shape[-1]
         ignore = loss.fn_kwargs.get("ignore_class")
@@ -64,9 +96,70 @@ def check_sparse_labels(model, compiled_loss, y):
                 "labels, or give the last layer as many units as there are classes.")
 
 
-def check_training_data(model, compiled_loss, dataset):
-    check_finite(dataset.x, "x")
-    check_finite(dataset.y, "y")
+def _inputs_by_tensor(graph, x):
+    """``{id(input tensor): (name, array)}`` for the model inputs found in ``x``."""
+    tensors = graph.input_tensors
+    if isinstance(x, dict):
+        pairs = [(t, f"x[{t.name!r}]", x.get(t.name)) for t in tensors]
+    elif isinstance(x, (list, tuple)):
+        pairs = [(t, f"x[{i}]", a) for i, (t, a) in enumerate(zip(tensors, x))]
+    else:
+        pairs = [(tensors[0], "x", x)] if len(tensors) == 1 else []
+    return {id(t): (name, a) for t, name, a in pairs if a is not None}
+
+
+def check_embedding_indices(model, x, batch_size, what="x"):
+    """Indices fed straight from a model input to an Embedding lie in ``[0, input_dim)``.
+
+    Args:
+        model: a model with a graph (others are not checked).
+        x: the inputs, as the dataset holds them.
+        batch_size: the batch size, to say in which batch the first bad index falls.
+        what: how the data is named in the message (``"x"``, ``"validation_data x"``).
+
+    Raises:
+        ValueError: naming the layer, ``input_dim``, the range received, and the first bad
+            index with its sample and batch (counted before any shuffling).
+    """
+    graph = _graph(model)
+    if graph is None or x is None:
+        return
+    arrays = _inputs_by_tensor(graph, x)
+    for node in graph.nodes:
+        if not isinstance(node.layer, Embedding) or len(node.input_tensors) != 1:
+            continue
+        entry = arrays.get(id(node.input_tensors[0]))
+        if entry is None or entry[1].size == 0:
+            continue
+        name, values = entry[0].replace("x", what, 1), np.asarray(entry[1])
+        dim = node.layer.input_dim
+        low, high = values.min(), values.max()
+        if not np.issubdtype(values.dtype, np.integer):
+            low, high = np.trunc(low), np.trunc(high)  # the layer truncates floats to int32
+        if low >= 0 and high < dim:
+            continue
+        as_index = values if np.issubdtype(values.dtype, np.integer) else np.trunc(values)
+        first = tuple(int(i) for i in np.argwhere((as_index < 0) | (as_index >= dim))[0])
+        where = (f"; the first bad one is {name}[{', '.join(map(str, first))}] = "
+                 f"{int(as_index[first])} (sample {first[0]}, batch {first[0] // batch_size} "
+                 f"with batch_size={batch_size}, counted before shuffling)")
+        raise ValueError(out_of_range_message(node.layer.name, dim, int(low), int(high), where))
+
+
+def check_training_data(model, compiled_loss, dataset, what=""):
+    """All the checks above, on a dataset about to be trained or evaluated on.
+
+    Args:
+        model: the (built) model.
+        compiled_loss: its ``CompiledLoss`` (None when compiled without a loss).
+        dataset: an ``ArrayDataset``.
+        what: a prefix for the names in messages (``"validation_data "``), empty for the
+            data of the call itself.
+    """
+    check_finite(dataset.x, f"{what}x")
+    check_finite(dataset.y, f"{what}y")
     if dataset.sample_weight is not None:
-        check_finite(dataset.sample_weight, "sample_weight")
+        check_finite(dataset.sample_weight, f"{what}sample_weight")
+    check_targets(model, compiled_loss, dataset.y, f"{what}y")
     check_sparse_labels(model, compiled_loss, dataset.y)
+    check_embedding_indices(model, dataset.x, dataset.batch_size, f"{what}x")
