@@ -22,6 +22,7 @@ from thawnet.training import weight_audit as audit_lib
 from thawnet.training.compile_utils import CompiledLoss, MetricSet
 from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights,
                                    gather_rows, split_validation, to_arrays)
+from thawnet.training.argument_checks import check_evaluate_arguments, check_fit_arguments
 from thawnet.training.data_checks import check_training_data
 from thawnet.training.trainer_state import TrainerState
 
@@ -139,6 +140,12 @@ class Trainer(TrainerState):
         from thawnet.callbacks import CallbackList, History, TerminateOnNaN
 
         self._require_compiled("fit")
+        check_fit_arguments(
+            self, x, y, sample_weight, epochs=epochs, batch_size=batch_size,
+            validation_split=validation_split, validation_data=validation_data,
+            class_weight=class_weight, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq)
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = split_validation(
@@ -153,6 +160,8 @@ class Trainer(TrainerState):
             verbose = verbose if self._distribute.is_main_process else 0
         self._place_data(train)
         val = self._validation_dataset(validation_data, validation_batch_size or batch_size)
+        if val is not None:
+            check_training_data(self, self._compiled_loss, val, "validation_data ")
         steps = train.steps if steps_per_epoch is None else min(steps_per_epoch, train.steps)
 
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
@@ -287,9 +296,11 @@ class Trainer(TrainerState):
         from thawnet.callbacks import CallbackList
 
         self._require_compiled("evaluate")
+        check_evaluate_arguments(x, y, sample_weight, batch_size=batch_size, steps=steps)
         verbose = 1 if verbose == "auto" else verbose
         dataset = self._place_data(ArrayDataset(x, y, sample_weight, batch_size))
         self._build_for(dataset.x)
+        check_training_data(self, self._compiled_loss, dataset)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=1, steps=dataset.steps)
         cbs.on_test_begin()
