@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from thawnet.layers.argument_errors import ArgumentTypeError
+
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
@@ -36,3 +38,27 @@ def _pairs_2d(who, name, value):
                          f"pair of pairs ((top, bottom), (left, right)); received "
                          f"{name}={value!r}.")
     return (_int_pair(who, f"{name}[0]", value[0]), _int_pair(who, f"{name}[1]", value[1]))
+
+
+def _pairs_3d(who, name, value):
+    """``n`` / ``(d, h, w)`` / ``((d0, d1), (h0, h1), (w0, w1))`` -> the last form."""
+    if _is_int(value):
+        value = (value, value, value)
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise ValueError(f"{who}: {name} must be an int, a tuple of 3 ints (depth, height, "
+                         f"width) or a tuple of 3 pairs ((front, back), (top, bottom), (left, "
+                         f"right)); received {name}={value!r}.")
+    return tuple(_int_pair(who, f"{name}[{i}]", v) for i, v in enumerate(value))
+
+
+def _int_tuple(who, name, value, rank):
+    """``n`` -> ``(n,) * rank``; a sequence of ``rank`` positive ints as a tuple."""
+    values = (value,) * rank if _is_int(value) else value
+    if not isinstance(values, (list, tuple)) or len(values) != rank or not all(
+            _is_int(v) for v in values):
+        raise ArgumentTypeError(f"{who}: {name} must be a positive int or a tuple of {rank} "
+                                f"positive ints; received {name}={value!r}.")
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{who}: {name} must be a positive int or a tuple of {rank} positive "
+                         f"ints; received {name}={value!r}.")
+    return tuple(values)

@@ -9,6 +9,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers._reshaping_args import _data_format, _int_pair, _is_int, _pairs_2d
 from thawnet.layers.layer import Layer, register
@@ -155,7 +156,10 @@ class RepeatVector(_Reshaping):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        if not _is_int(n) or n <= 0:
+        if not _is_int(n):
+            raise ArgumentTypeError(f"{self._who()}: n must be a positive integer (an int); "
+                                    f"received n={n!r} of type {type(n).__name__}.")
+        if n <= 0:
             raise ValueError(f"{self._who()}: n must be a positive integer; received n={n!r}.")
         self.n = n
         self.input_spec = InputSpec(ndim=2)
@@ -313,7 +317,10 @@ class UpSampling1D(_Reshaping):
 
     def __init__(self, size=2, **kwargs):
         super().__init__(**kwargs)
-        if not _is_int(size) or size <= 0:
+        if not _is_int(size):
+            raise ArgumentTypeError(f"{self._who()}: size must be a positive integer (an int); "
+                                    f"received size={size!r} of type {type(size).__name__}.")
+        if size <= 0:
             raise ValueError(f"{self._who()}: size must be a positive integer; received "
                              f"size={size!r}.")
         self.size = size
