@@ -1,0 +1,151 @@
+"""Turn a junit XML of a conformance run into README tables and a grouped failure list.
+
+Usage (from the repository root)::
+
+    THAWNET_CONFORMANCE=full python -m pytest tests/keras_conformance \\
+        --junitxml=/tmp/conformance.xml
+    python -m tests.keras_conformance.report /tmp/conformance.xml --tables   # README tables
+    python -m tests.keras_conformance.report /tmp/conformance.xml --failures # grouped causes
+
+Failures are grouped by a *signature*: the first line of the failure with numbers and
+numbered layer names blanked (``dense_12`` -> ``dense_N``), so one root cause is one group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from .families import family_of, is_target
+from .skip_rules import categorize_reason
+
+_CASE_ID = re.compile(r"\[(?P<id>[^\]]+::[^\]]+)\]$")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One case's result from the XML."""
+
+    case_id: str
+    file: str
+    status: str  # "pass", "fail" or "skip"
+    message: str
+
+
+def read_outcomes(xml_path: str) -> list[Outcome]:
+    """Outcomes of every conformance case in a pytest ``--junitxml`` file."""
+    outcomes = []
+    for testcase in ET.parse(xml_path).getroot().iter("testcase"):
+        match = _CASE_ID.search(testcase.get("name", ""))
+        if not match:
+            continue
+        case_id = match.group("id")
+        status, message = "pass", ""
+        for child in testcase:
+            if child.tag in ("failure", "error"):
+                status, message = "fail", child.get("message") or (child.text or "")
+            elif child.tag == "skipped":
+                status, message = "skip", child.get("message") or ""
+        outcomes.append(Outcome(case_id, case_id.split("::", 1)[0], status, message))
+    return outcomes
+
+
+def signature(message: str) -> str:
+    """The grouping key of a failure message (see the module docstring)."""
+    text = message.strip().splitlines()[0] if message.strip() else "(no message)"
+    text = re.sub(r"^[\w.]+\.(\w+(Error|Exception|Failure|Missing)\b)", r"\1", text)
+    text = re.sub(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)*)_\d+\b", r"\1_N", text)
+    text = re.sub(r"0x[0-9a-f]+", "0x…", text)
+    text = re.sub(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?\b", "N", text)
+    return text[:220]
+
+
+def _skip_reason(message: str) -> str:
+    # pytest writes "('file', line, 'Skipped: reason')" for skips raised in a test.
+    match = re.search(r"Skipped: (.*?)'?\)?$", message)
+    return match.group(1) if match else message
+
+
+def tables(outcomes: list[Outcome]) -> str:
+    """Markdown: per-family pass rates, per-file counts, and skip categories."""
+    per_file: dict[str, Counter] = defaultdict(Counter)
+    for o in outcomes:
+        per_file[o.file][o.status] += 1
+    lines = ["### Pass rate per family (target files: thawnet's layers and issue #17's)", "",
+             "| family | pass | fail | skip | attempted | pass rate |", "|---|---|---|---|---|---|"]
+    for target in (True, False):
+        fams: dict[str, Counter] = defaultdict(Counter)
+        for f, c in per_file.items():
+            if is_target(f) == target:
+                fams[family_of(f)].update(c)
+        if not target and fams:
+            lines += ["", "### Files of layers thawnet does not have (full run only)", "",
+                      "| family | pass | fail | skip | attempted | pass rate |",
+                      "|---|---|---|---|---|---|"]
+        total = Counter()
+        for fam in sorted(fams):
+            lines.append(_row(fam, fams[fam]))
+            total.update(fams[fam])
+        if fams:
+            lines.append(_row("**all**", total))
+    lines += ["", "### Per file", "", "| file | target | pass | fail | skip | pass rate |",
+              "|---|---|---|---|---|---|"]
+    for f in sorted(per_file):
+        c = per_file[f]
+        rate = _rate(c)
+        lines.append(f"| {f} | {'yes' if is_target(f) else 'no'} | {c['pass']} | {c['fail']} "
+                     f"| {c['skip']} | {rate} |")
+    skips = Counter(categorize_reason(_skip_reason(o.message)) for o in outcomes
+                    if o.status == "skip")
+    lines += ["", "### Skips by category", "", "| category | cases |", "|---|---|"]
+    lines += [f"| {cat} | {n} |" for cat, n in skips.most_common()]
+    return "\n".join(lines)
+
+
+def _rate(c: Counter) -> str:
+    attempted = c["pass"] + c["fail"]
+    return f"{100 * c['pass'] / attempted:.1f}%" if attempted else "-"
+
+
+def _row(name: str, c: Counter) -> str:
+    return (f"| {name} | {c['pass']} | {c['fail']} | {c['skip']} | {c['pass'] + c['fail']} "
+            f"| {_rate(c)} |")
+
+
+def failure_groups(outcomes: list[Outcome], target_only: bool = True) -> str:
+    """Markdown list of failure signatures, most frequent first, one example case each."""
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        if o.status == "fail" and (is_target(o.file) or not target_only):
+            groups[signature(o.message)].append(o)
+    lines = []
+    for sig, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        files = Counter(m.file for m in members)
+        top = ", ".join(f"{f} ({n})" for f, n in files.most_common(4))
+        lines.append(f"- **{len(members)}**: `{sig}`  \n  e.g. `{members[0].case_id}`; "
+                     f"files: {top}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("xml")
+    parser.add_argument("--tables", action="store_true")
+    parser.add_argument("--failures", action="store_true")
+    parser.add_argument("--all-files", action="store_true",
+                        help="group failures of non-target files too")
+    args = parser.parse_args(argv)
+    outcomes = read_outcomes(args.xml)
+    if args.tables or not args.failures:
+        print(tables(outcomes))
+    if args.failures:
+        print(failure_groups(outcomes, target_only=not args.all_files))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Which Keras test cases cannot apply to thawnet, decided before a case runs.
+
+Only the categories of README.md are skipped: tf.data / tensorflow, torch, other backends,
+sparse and ragged tensors, quantization, masking (until thawnet implements it) and network
+access. Everything else is attempted. A rule looks at the test method's name, or at its
+source for the categories whose use is unmistakable there (quantization, masking).
+
+More cases skip while they run, through the same categories: a placeholder for
+``tensorflow``/``torch``/``quantizers`` skips when used, ``run_layer_test`` skips sparse
+inputs, and Keras's own ``pytest.mark.skipif(backend.backend() != "tensorflow")`` marks are
+honoured with thawnet measured as the "jax" backend.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from .backend_shim import MASKING_SKIP
+
+# (category, reason, regex on the method name, regex on the method source or None)
+RULES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("tf.data / tensorflow", "tf.data / tensorflow: not installed, thawnet runs on JAX",
+     r"tf_data|tf\.data|tensorflow|saved_?model|_tf_|tf_function", r"\btf_data\."),
+    ("torch", "torch: another backend, not installed", r"torch", None),
+    ("other backends", "another backend than jax (numpy / openvino)", r"openvino|numpy_backend",
+     None),
+    ("sparse / ragged", "sparse/ragged tensors: thawnet has none", r"sparse|ragged", None),
+    ("quantization", "quantization (int8/int4/float8/GPTQ/AWQ): out of thawnet's scope",
+     r"quantiz|int8|int4|float8|fp8|gptq|awq",
+     r"quantiz|QuantizationConfig|float8|gptq|awq"),
+    ("masking", MASKING_SKIP, r"mask", r"(?<!supports_)mask"),
+    ("network", "needs network access", r"download|from_url", None),
+)
+CATEGORY_OF_REASON = {reason: category for category, reason, _, _ in RULES}
+
+
+def _source(method) -> str:
+    try:
+        return inspect.getsource(inspect.unwrap(method))
+    except (OSError, TypeError):
+        return ""
+
+
+def static_skip_reason(method_name: str, method) -> str | None:
+    """The skip reason for a test method, or None when it must be attempted.
+
+    Args:
+        method_name: the (expanded) test method name, e.g. ``"test_dense_sparse"``.
+        method: the function (its source is read for the source rules).
+
+    Returns:
+        The reason string of the first matching rule, or ``None``.
+    """
+    lowered = method_name.lower()
+    source = None
+    for _, reason, name_rx, source_rx in RULES:
+        if re.search(name_rx, lowered):
+            return reason
+        if source_rx is not None:
+            source = _source(method) if source is None else source
+            if re.search(source_rx, source):
+                return reason
+    return None
+
+
+def categorize_reason(reason: str) -> str:
+    """Group a skip reason (ours or Keras's own) under one README category."""
+    if reason in CATEGORY_OF_REASON:
+        return CATEGORY_OF_REASON[reason]
+    text = reason.lower()
+    for key, category in (("mask", "masking"), ("sparse", "sparse / ragged"),
+                          ("ragged", "sparse / ragged"), ("quantiz", "quantization"),
+                          ("tf.data", "tf.data / tensorflow"),
+                          ("tensorflow", "tf.data / tensorflow"), ("torch", "torch"),
+                          ("grain", "other data loaders (grain)"),
+                          ("openvino", "other backends"), ("numpy", "other backends"),
+                          ("backend", "other backends"), ("gpu", "needs a GPU/TPU"),
+                          ("tpu", "needs a GPU/TPU"), ("network", "network")):
+        if key in text:
+            return category
+    return "other: " + reason[:80]
