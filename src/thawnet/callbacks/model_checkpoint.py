@@ -10,6 +10,10 @@ import numpy as np
 from thawnet.callbacks.base import print_msg
 from thawnet.callbacks.monitor import MonitorCallback
 
+# What model.save / model.save_weights write (see thawnet.models.model_files).
+MODEL_SUFFIXES = (".keras", ".thawnet")
+WEIGHT_SUFFIXES = (".weights.h5", ".safetensors")
+
 
 class ModelCheckpoint(MonitorCallback):
     """Save the model (``model.save``) or its weights (``model.save_weights``) as training goes.
@@ -19,8 +23,10 @@ class ModelCheckpoint(MonitorCallback):
     ``"ckpt/w.{epoch:02d}-{val_loss:.2f}.weights.h5"``. Missing directories are created.
 
     Args:
-        filepath: path (template) ending in ".keras" (or ".h5") for whole models, or in
-            ".weights.h5" with ``save_weights_only=True``.
+        filepath: path (template) ending in ".keras" (Keras 3 archive) or ".thawnet" for
+            whole models (compile state and optimizer included, so a checkpoint resumes
+            ``fit``), or with ``save_weights_only=True`` in ".weights.h5" (Keras 3 layout)
+            or ".safetensors".
         monitor: logs key compared for ``save_best_only``.
         verbose: 1 prints a line at each save decision.
         save_best_only: only save when ``monitor`` improved on the best so far.
@@ -30,6 +36,7 @@ class ModelCheckpoint(MonitorCallback):
             the batch logs are then the running means of the epoch so far).
         initial_value_threshold: initial ``best``; with ``save_best_only`` nothing is saved
             until the monitored value beats it.
+        keep: keep only the last ``keep`` files written (None: keep all).
 
     State (:meth:`get_state`): ``best`` and the batch counters, for checkpoint resume.
     """
@@ -56,15 +63,17 @@ class ModelCheckpoint(MonitorCallback):
         self.keep = keep
         self._written = []
         if save_weights_only:
-            if not self.filepath.endswith(".safetensors"):
-                raise ValueError("ModelCheckpoint(save_weights_only=True) writes thawnet weight "
-                                 "files: the filepath must end in `.safetensors` (e.g. "
-                                 "'ckpt/w.{epoch:02d}.safetensors'). Received: "
+            if not self.filepath.endswith(WEIGHT_SUFFIXES):
+                raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the "
+                                 "filepath must end in `.weights.h5` (Keras 3 weights) or "
+                                 "`.safetensors` (thawnet weights), e.g. "
+                                 "'ckpt/w.{epoch:02d}.weights.h5'. Received: "
                                  f"filepath={self.filepath}")
-        elif not self.filepath.endswith(".thawnet"):
-            raise ValueError("ModelCheckpoint writes thawnet model files: the filepath must end "
-                             "in `.thawnet` (e.g. 'ckpt/model.{epoch:02d}.thawnet'), or use "
-                             "save_weights_only=True with `.safetensors`. Received: "
+        elif not self.filepath.endswith(MODEL_SUFFIXES):
+            raise ValueError("The filepath given to `ModelCheckpoint` must end in `.keras` (a "
+                             "Keras 3 archive) or `.thawnet` (thawnet's model file), e.g. "
+                             "'ckpt/model.{epoch:02d}.keras'; or use save_weights_only=True "
+                             "with `.weights.h5` / `.safetensors`. Received: "
                              f"filepath={self.filepath}")
 
     @property
