@@ -23,6 +23,7 @@ from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import node as node_lib
+from thawnet.layers.registry import register, registered
 from thawnet.layers.call_inspection import accepts_argument, check_weight_maps, shapes_of
 from thawnet.layers.weight_arguments import weight_arguments
 from thawnet.variables import (PARAMETER, STATISTIC, Variable, is_effectively_trainable,
@@ -30,19 +31,6 @@ from thawnet.variables import (PARAMETER, STATISTIC, Variable, is_effectively_tr
 
 # The ``training`` flag given to the outermost call, inherited by inner calls that pass None.
 _training_context = contextvars.ContextVar("thawnet_training", default=None)
-
-_REGISTRY: dict[str, type] = {}
-
-
-def register(cls):
-    """Make a layer class resolvable by name when configs are loaded (no imports by path)."""
-    _REGISTRY[cls.__name__] = cls
-    return cls
-
-
-def registered(name):
-    return _REGISTRY.get(name)
-
 
 class Layer:
     """Base class of all layers.

@@ -9,6 +9,8 @@ device call rather than one per layer.
 
 from __future__ import annotations
 
+import json
+
 import jax
 import jax.numpy as jnp
 
@@ -17,6 +19,7 @@ from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.node import flatten, is_symbolic
+from thawnet.models import architecture
 from thawnet.models.graph import Graph
 from thawnet.models.model_files import ModelFiles
 from thawnet.training.trainer import Trainer
@@ -251,8 +254,26 @@ class Model(Trainer, ModelFiles, Layer):
                       expand_nested=expand_nested, show_trainable=show_trainable,
                       explain=explain, show_bytes=show_bytes)
 
-    def get_config(self):
+    # -- config ------------------------------------------------------------------------------
+    accepts_custom_objects = True  # from_config takes them, for the layers inside
+
+    def get_config(self) -> dict:
+        """The architecture as plain JSON values (functional models: every layer and its
+        inbound nodes); a subclassed model gives its name and flag, as in Keras."""
+        if self._graph is not None:
+            return architecture.functional_config(self)
         return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Model":
+        """Rebuild a model from :meth:`get_config` (fresh weights)."""
+        if isinstance(config.get("layers"), list):
+            return architecture.model_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as a JSON string (``thawnet.models.model_from_json`` reads it)."""
+        return json.dumps(architecture.describe(self), **kwargs)
 
 
 def _check_input_shape(model, tensor, shape):

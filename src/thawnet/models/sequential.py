@@ -6,6 +6,7 @@ from thawnet.backend import naming
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.node import SymbolicTensor
+from thawnet.models import architecture
 from thawnet.models.graph import Graph
 from thawnet.models.model import Model
 
@@ -110,5 +111,6 @@ class Sequential(Model):
         if self._graph is None:
             self.build(input_shape)
 
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
+    def get_config(self) -> dict:
+        """The input and the layers, in order, as plain JSON values."""
+        return architecture.sequential_config(self)
