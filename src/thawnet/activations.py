@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend import registry
+
 
 def linear(x):
     return x
@@ -93,6 +95,9 @@ def get(identifier, who: str = "activation"):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
+        custom = registry.custom_lookup(identifier)
+        if custom is not None:
+            return custom
         if identifier not in _BY_NAME:
             raise ValueError(f"{who}: unknown activation {identifier!r}. Valid names: "
                              f"{', '.join(sorted(_BY_NAME))}.")
@@ -109,5 +114,8 @@ def serialize(fn):
     name = getattr(fn, "__name__", None)
     if name in _BY_NAME:
         return name
-    raise ValueError(f"Cannot serialize activation {fn!r}: only thawnet's named activations are "
-                     "serializable.")
+    if registry.registered_name(fn) in registry.CUSTOM_OBJECTS:
+        return registry.registered_name(fn)
+    raise ValueError(f"Cannot serialize activation {fn!r}: only thawnet's named activations and "
+                     "functions registered with @thawnet.saving.register_keras_serializable() "
+                     "are serializable.")

@@ -22,6 +22,12 @@ def plain(value, where):
         return {str(k): plain(v, where) for k, v in value.items()}
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return np.asarray(value).tolist()
+    if callable(value):
+        raise ValueError(
+            f"{where}: its config holds the Python function {getattr(value, '__name__', value)!r}"
+            ", which cannot be saved: files never hold code. Register it by name with "
+            "@thawnet.saving.register_keras_serializable() (or move it into a custom layer "
+            "class registered the same way) and save again.")
     raise ValueError(
         f"{where}: its config holds {value!r} (type {type(value).__name__}), which cannot be "
         "written as JSON. Use named activations/initializers/regularizers, or give the layer a "

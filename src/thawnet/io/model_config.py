@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from thawnet.backend.plain_json import plain
 from thawnet.io.errors import FileFormatError
-from thawnet.layers.registry import ConfigError, deserialize
+from thawnet.backend.registry import ConfigError, deserialize, registered_name
 
 
 def architecture(model) -> dict:
@@ -25,7 +25,7 @@ def architecture(model) -> dict:
             "only Sequential and functional models (Model(inputs, outputs)) can be described "
             "as data; a subclassed model's structure lives in its Python code. Save its weights "
             "with model.save_weights('weights.safetensors') and rebuild the model in code.")
-    return {"class_name": type(model).__name__, **plain(config, f'model "{model.name}"')}
+    return {"class_name": registered_name(type(model)), **plain(config, f'model "{model.name}"')}
 
 
 def build_model(description, custom_objects=None, source="config.json"):

@@ -23,7 +23,7 @@ from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import node as node_lib
-from thawnet.layers.registry import register, registered
+from thawnet.backend.registry import register, registered
 from thawnet.layers.call_inspection import accepts_argument, check_weight_maps, shapes_of
 from thawnet.layers.weight_arguments import weight_arguments
 from thawnet.variables import (PARAMETER, STATISTIC, Variable, is_effectively_trainable,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from thawnet.layers.registry import ConfigError, deserialize
+from thawnet.backend.registry import ConfigError, deserialize
 from thawnet.models.cloning import clone_model
 from thawnet.models.model import Model
 from thawnet.models.model_files import load_model

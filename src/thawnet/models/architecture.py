@@ -4,9 +4,9 @@
 Sequential and functional models are described by their layers (class name, ``get_config()``,
 ``trainable``) and, for functional models, the graph: each layer's inbound nodes, whose input
 tensors are references ``[layer_name, node_index, tensor_index]``; nested models are described
-recursively. Loading resolves class names only through the class registry (:mod:`thawnet.layers.registry`)
+recursively. Loading resolves class names only through the class registry (:mod:`thawnet.backend.registry`)
 and the caller's ``custom_objects``: nothing named in a config is imported or evaluated.
-Problems raise :class:`~thawnet.layers.registry.ConfigError`; file readers add the file's name.
+Problems raise :class:`~thawnet.backend.registry.ConfigError`; file readers add the file's name.
 
 Structures of tensors (a node's inputs, the model's inputs and outputs) are encoded as: a
 reference ``[name, node_index, tensor_index]``, ``{"list": [...]}``, ``{"dict": {...}}`` or, for
@@ -19,7 +19,7 @@ from thawnet.backend.plain_json import plain
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer
 from thawnet.layers.node import SymbolicTensor, flatten
-from thawnet.layers.registry import ConfigError, registered, resolve
+from thawnet.backend.registry import ConfigError, registered, registered_name, resolve
 
 MAX_NESTING = 64
 
@@ -38,7 +38,7 @@ def functional_config(model) -> dict:
 
 def describe(model) -> dict:
     """The flat description files store: ``{"class_name": ..., **get_config()}``."""
-    return {"class_name": type(model).__name__, **model.get_config()}
+    return {"class_name": registered_name(type(model)), **model.get_config()}
 
 
 def _input_config(seq):
@@ -48,7 +48,7 @@ def _input_config(seq):
 
 
 def _layer_entry(layer):
-    entry = {"class_name": type(layer).__name__, "name": layer.name,
+    entry = {"class_name": registered_name(type(layer)), "name": layer.name,
              "trainable": layer._trainable}
     if _is_model_class(type(layer)):
         entry["config"] = describe(layer)

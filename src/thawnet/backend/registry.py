@@ -1,7 +1,9 @@
-"""Classes resolvable by name when a config is read back: no imports by module path, no pickle.
+"""Objects resolvable by name when a config is read back: no imports by module path, no pickle.
 
-thawnet's own layers and models register themselves with :func:`register`; user classes are
-registered with ``thawnet.saving.register_keras_serializable`` or passed as ``custom_objects``.
+thawnet's own layers and models register themselves with :func:`register`; user classes and
+functions are registered with ``thawnet.saving.register_keras_serializable`` (here:
+:data:`CUSTOM_OBJECTS`, by Keras's ``"package>Name"``), made visible for a block with
+``custom_object_scope``, or passed as ``custom_objects``.
 :func:`deserialize` turns ``{"class_name": ..., "config": ...}`` (or a flat model
 description) back into an object, and raises :class:`ConfigError` naming what did not fit.
 """
@@ -10,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import contextlib
+import threading
+
 _REGISTRY: dict[str, type] = {}
+# Objects registered by users (register_keras_serializable, or get_custom_objects()[k] = v).
+CUSTOM_OBJECTS: dict[str, Any] = {}
+_REGISTERED_NAMES: dict[int, str] = {}  # id(object) -> its registered "package>Name"
+_scopes = threading.local()
 
 
 class ConfigError(ValueError):
@@ -27,6 +36,49 @@ def registered(name: str) -> type | None:
     return _REGISTRY.get(name)
 
 
+def register_custom(obj: Any, registered_name: str) -> Any:
+    """Register a user class or function under ``"package>Name"``."""
+    CUSTOM_OBJECTS[registered_name] = obj
+    _REGISTERED_NAMES[id(obj)] = registered_name
+    return obj
+
+
+def registered_name(obj: Any) -> str:
+    """The name a config stores for ``obj``'s class: its registered name, else the class name."""
+    target = obj if isinstance(obj, type) or callable(obj) and not hasattr(obj, "get_config") \
+        else type(obj)
+    return _REGISTERED_NAMES.get(id(target), getattr(target, "__name__", str(target)))
+
+
+@contextlib.contextmanager
+def custom_object_scope(*scopes: dict):
+    """Within the block, the given ``{name: object}`` dicts are resolvable by name too."""
+    stack = getattr(_scopes, "stack", None)
+    if stack is None:
+        stack = _scopes.stack = []
+    merged = {}
+    for scope in scopes:
+        if scope is not None:
+            merged.update(scope)
+    stack.append(merged)
+    try:
+        yield merged
+    finally:
+        stack.pop()
+
+
+def custom_lookup(name: str, custom_objects: dict | None = None) -> Any:
+    """A user object named ``name``: explicit ``custom_objects``, then open scopes, then the
+    registered ones (by ``"package>Name"`` or by the bare ``Name``); None when there is none."""
+    for table in [custom_objects or {}, *reversed(getattr(_scopes, "stack", []) or [])]:
+        if name in table:
+            return table[name]
+    if name in CUSTOM_OBJECTS:
+        return CUSTOM_OBJECTS[name]
+    bare = [obj for key, obj in CUSTOM_OBJECTS.items() if key.split(">", 1)[-1] == name]
+    return bare[0] if len(bare) == 1 else None
+
+
 def registered_names() -> list[str]:
     return sorted(_REGISTRY)
 
@@ -36,7 +88,7 @@ def resolve(class_name: Any, custom_objects: dict | None = None, what: str = "la
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise TypeError("custom_objects must be a dict {class_name: class}; received "
                         f"{type(custom_objects).__name__}.")
-    cls = (custom_objects or {}).get(class_name) if isinstance(class_name, str) else None
+    cls = custom_lookup(class_name, custom_objects) if isinstance(class_name, str) else None
     if cls is None and isinstance(class_name, str):
         cls = registered(class_name)
         if cls is None and ">" in class_name:  # Keras's "package>Name" registered names
