@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from thawnet.io.atomic import interrupted_backups
+
 
 def _kind(filepath):
     original = os.fspath(filepath)
@@ -26,7 +28,8 @@ def _kind(filepath):
         return "keras_archive"
     if name.endswith(".safetensors"):
         return "safetensors"
-    if name.endswith(".thawnet") or os.path.isdir(original):
+    # A folder whose save was killed mid-swap is still native (the loader says where it is).
+    if name.endswith(".thawnet") or os.path.isdir(original) or interrupted_backups(original):
         return "native"
     return None
 

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from thawnet.io.atomic import atomic_write_bytes, fsync_folder
+from thawnet.io.atomic import atomic_write_bytes, fsync_folder, replace_folder
 
 LATEST = "latest"
 
@@ -90,10 +90,9 @@ def save_checkpoint(model, directory, epoch, step, callback_states=None, keep=2)
         with open(os.path.join(tmp, "state.json"), "w") as f:
             json.dump(meta, f)
         _fsync_tree(tmp)
-        if os.path.exists(final):
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-        fsync_folder(directory)
+        # Swapped in one step: deleting an existing one first (same epoch and step, which
+        # ``latest`` may name) would leave no complete checkpoint there after a crash.
+        replace_folder(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
