@@ -7,8 +7,9 @@
   holds the weight table (role, trainable) and a SHA-256 of the tensors.
 
 Every write is atomic, folders included (:mod:`thawnet.io.atomic`): a crash at any moment
-leaves the path holding the complete old file or folder or the complete new one. Every read is validated completely before the model is touched, and a
-file that does not fit raises :class:`~thawnet.io.errors.FileFormatError`.
+leaves the path holding the complete old file or folder or the complete new one. Every read
+is validated completely before the model is touched, and a file that does not fit raises
+:class:`~thawnet.io.errors.FileFormatError`.
 """
 
 from __future__ import annotations
