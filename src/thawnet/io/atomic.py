@@ -20,9 +20,11 @@ Temporary names. Everything a save creates besides ``path`` is named
 folder swap, the old folder while it is removed) or ``.<name>.thawnet-old-<pid>-<12 hex>``
 (the fallback's backup), in the folder that holds ``path``. A killed save can leave one
 behind. The next save to the same ``path`` removes every such leftover whose process is no
-longer running (:func:`remove_leftovers`); :func:`leftovers` lists them. A failed save (an
-exception, a full disk) removes its own temporary files at once, and its error names
-``path``, never the temporary name.
+longer running (:func:`remove_leftovers`; on Windows, where that cannot be asked safely, only
+this process's own); :func:`leftovers` lists them. A failed save (an exception, a full disk)
+removes its own temporary files at once, and its error names ``path``, never the temporary
+name. Because the folder is replaced as a whole, a folder save needs write permission on the
+parent folder and refuses a folder that holds anything besides the model's files.
 """
 
 from __future__ import annotations
