@@ -131,6 +131,10 @@ def resolve_class(entry, custom_objects):
     for key in (registered_name, class_name):
         if key and key in custom_objects:
             return custom_objects[key]
+    known = registered(class_name) if isinstance(class_name, str) else None
+    if known is not None and module is not None and module == known.__module__ and \
+            not is_keras_module(module):
+        return known   # a custom class registered in this process, from the module the file names
     if not is_keras_module(module):
         raise KerasConfigError(
             f'layer "{name}": class {class_name!r} comes from module {module!r}, outside Keras. '

@@ -91,6 +91,9 @@ def _layer_entry(layer, graph) -> dict:
     module, registered = class_identity(type(layer), "keras.layers")
     entry = keras_object(module, type(layer).__name__, layer_config(layer), registered)
     shapes = _input_shapes(layer, graph)
+    # Keras writes build_config for the layers that have their own build(); which those are
+    # differs between Keras and thawnet (pooling, Flatten), and Keras builds a layer from a
+    # build_config whether it needs one or not, so every layer gets it.
     if shapes is not None and not isinstance(layer, InputLayer):
         entry["build_config"] = {"input_shape": shapes}
     return entry
