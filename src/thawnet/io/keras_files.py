@@ -129,6 +129,10 @@ def _model_from(config: dict, custom_objects, source: str):
 
 def _load_archive_weights(archive, info, model, total: int, source: str) -> None:
     """Check ``model.weights.h5``'s declared size against the model, stream it, load it."""
+    if not model.weights and not getattr(model, "built", False):
+        raise FileFormatError(f"{source}: {CONFIG} describes a model without an input shape "
+                              "(no InputLayer or build_input_shape), so its weights cannot be "
+                              "placed. The archive is corrupted or its config was edited.")
     bound = weights_bound(model)
     check_member(info, total, bound, source, MAX_WEIGHTS_RATIO, _KIND)
     needed = sum(int(v.size) * v.dtype.itemsize for v in model.weights)
@@ -191,10 +195,9 @@ def load_keras_archive(path, custom_objects=None, compile=True):
         raise FileNotFoundError(f"load_model: no such file {source}.")
     config = read_archive_config(path, source)
     model = _model_from(config, custom_objects, source)
-    if model.weights:
-        with open_zip(path, source) as archive:
-            infos = _members(archive, source)
-            _load_archive_weights(archive, infos[WEIGHTS], model, os.path.getsize(path), source)
+    with open_zip(path, source) as archive:
+        infos = _members(archive, source)
+        _load_archive_weights(archive, infos[WEIGHTS], model, os.path.getsize(path), source)
     if compile:
         _compile_from(model, config.get("compile_config"))
     return model

@@ -114,7 +114,7 @@ def require_weights(model, source, what):
 
     This is a ValueError about the model, not a FileFormatError: the file may be fine.
     """
-    if not model.weights:
+    if not model.weights and not getattr(model, "built", False):
         raise ValueError(f"{what}: model \"{model.name}\" has no weights yet, so nothing in "
                          f"{source} can be loaded into it. Build the model first "
                          "(call it on data, or give its first layer an input shape).")
