@@ -282,6 +282,9 @@ def test_string_and_object_data_name_the_argument_dtype_and_fix():
         m.fit(X.astype(object), LABELS, verbose=0)
     with pytest.raises(TypeError, match=r"x must be numeric .*Python objects"):
         m.fit([[1.0, 2.0], [3.0]], LABELS[:2], verbose=0)  # ragged nested lists
+    with pytest.raises(TypeError, match=r"x must be numeric .*string values \(dtype object, "
+                                        r"e\.g\. 'red'\)"):
+        m.fit(np.array([["red"] * 4] * 8, dtype=object), LABELS, verbose=0)  # pandas-like
     with pytest.raises(TypeError, match=r"validation_data\[1\] must be numeric .*'cat'.*"
                                         r"class_names, y = np\.unique"):
         m.fit(X, LABELS, validation_data=(X, np.array(["cat"] * 8)), verbose=0)

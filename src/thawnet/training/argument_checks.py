@@ -106,6 +106,15 @@ def _dtype_of(value):
     return None
 
 
+def _first_element(value):
+    """The first entry of an array-like, or None (empty, or ragged nested lists)."""
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        return None
+    return array.flat[0] if array.size else None
+
+
 def check_numeric(where: str, structure, what: str) -> None:
     """Raise if an array of ``structure`` holds strings, bytes or Python objects.
 
@@ -124,8 +133,11 @@ def check_numeric(where: str, structure, what: str) -> None:
         if dtype is None or dtype.kind not in _NON_NUMERIC_KINDS:
             continue
         label = _NON_NUMERIC_KINDS[dtype.kind]
-        if dtype.kind in "US":
-            sample = np.asarray(value).flat[0].item() if np.size(value) else ""
+        first = _first_element(value)
+        if dtype.kind == "O" and isinstance(first, (str, bytes)):
+            label = "string"  # e.g. a pandas column of text: object dtype holding str
+        if dtype.kind in "US" or label == "string":
+            sample = first.item() if isinstance(first, np.generic) else first
             if name == "y" or name.startswith(("y[", "validation_data[1]")):
                 fix = ("Encode the class names as integer ids first, e.g. `class_names, y = "
                        "np.unique(y, return_inverse=True)`.")
@@ -133,7 +145,8 @@ def check_numeric(where: str, structure, what: str) -> None:
                 fix = ("Encode them as numbers first: text as token ids (a vocabulary "
                        "lookup), categories as integer ids, e.g. `names, ids = np.unique(..., "
                        "return_inverse=True)`.")
-            got = f"{label} values (dtype {dtype.str}, e.g. {sample!r})"
+            shown = "object" if dtype.kind == "O" else dtype.str
+            got = f"{label} values (dtype {shown}, e.g. {sample!r})"
         elif dtype.kind == "O":
             fix = ("If it holds numbers, convert it with `np.asarray(..., dtype='float32')` "
                    "(or 'int32' for indices); if it holds sequences of different lengths, pad "
