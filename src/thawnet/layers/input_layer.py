@@ -36,8 +36,8 @@ class InputLayer(Layer):
                 raise ValueError(f'Input "{self.name}": every dimension must be a positive int '
                                  f"or None; received shape={self.batch_shape[1:]}.")
         self.built = True
-        self.output = SymbolicTensor(self.batch_shape, self.dtype, name=self.name)
-        Node(self, [], self.output, {})
+        # Its one node has no inputs; ``self.output`` (Layer's) is that node's tensor.
+        Node(self, [], SymbolicTensor(self.batch_shape, self.dtype, name=self.name), {})
 
     def call(self, inputs):
         return inputs

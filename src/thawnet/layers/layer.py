@@ -317,7 +317,7 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
     def __call__(self, inputs, *args, **kwargs):
-        if any(node_lib.is_symbolic(t) for t in node_lib.flatten(inputs)):
+        if any(node_lib.is_symbolic(t) for t in node_lib.flatten((inputs, args, kwargs))):
             return self._symbolic_call(inputs, *args, **kwargs)
         inputs = jax.tree_util.tree_map(
             lambda x: x.value if isinstance(x, Variable) else jnp.asarray(x), inputs,
@@ -354,7 +354,9 @@ class Layer:
         return outputs
 
     def _symbolic_call(self, inputs, *args, **kwargs):
-        kwargs.pop("training", None)
+        # A training flag given here is fixed in the graph (Keras: Dropout(0.5)(x,
+        # training=True) stays active in inference too); otherwise the model's call decides.
+        training = kwargs.pop("training", None)
         self._build_checked(shapes_of(inputs))
         if type(self).compute_output_shape is not Layer.compute_output_shape and not args \
                 and not kwargs:
@@ -365,20 +367,31 @@ class Layer:
             out_specs = self.compute_output_spec(inputs, *args, **kwargs)
         outputs = node_lib.tree_map(
             lambda s: node_lib.SymbolicTensor(s.shape, s.dtype), out_specs)
-        node_lib.Node(self, inputs, outputs, dict(kwargs, _args=args))
+        call_kwargs = dict(kwargs, _args=args)
+        if training is not None:
+            call_kwargs["training"] = bool(training)
+        node_lib.Node(self, inputs, outputs, call_kwargs)
         self._last_output_shape = shapes_of(outputs)
         return outputs
 
     def compute_output_spec(self, inputs, *args, **kwargs):
-        """Output TensorSpecs for symbolic ``inputs``, by abstract evaluation of ``call``."""
+        """Output TensorSpecs for symbolic ``inputs`` (and symbolic positional or keyword
+        arguments), by abstract evaluation of ``call``; other arguments stay as they are."""
         variables = self.weights
         abstract_values = [v.abstract() for v in variables]
+        leaves, treedef = jax.tree_util.tree_flatten(
+            (inputs, args, kwargs), is_leaf=lambda x: isinstance(x, shapes.TensorSpec))
+        positions = [i for i, leaf in enumerate(leaves) if isinstance(leaf, shapes.TensorSpec)]
+        specs_in = [shapes.TensorSpec(leaves[i].shape, leaves[i].dtype) for i in positions]
 
-        def run(values, x):
+        def run(values, tensors):
+            filled = list(leaves)
+            for i, tensor in zip(positions, tensors):
+                filled[i] = tensor
+            x, a, k = jax.tree_util.tree_unflatten(treedef, filled)
             with scope_lib.StatelessScope(dict(zip(variables, values)), abstract=True):
-                return self._run(x, *args, training=False, **kwargs)
+                return self._run(x, *a, training=False, **k)
 
-        specs_in = node_lib.tree_map(lambda t: shapes.TensorSpec(t.shape, t.dtype), inputs)
         return shapes.infer(run, specs_in, abstract_values)
 
     def output_dtype(self, inputs):
@@ -394,6 +407,39 @@ class Layer:
         self._maybe_build(input_shape)
         out = self.compute_output_spec(shapes.specs_from_shapes(input_shape))
         return shapes_of(out)
+
+    # -- where the layer sits in a functional graph (Keras: from its first call) -------------
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f'Layer "{self.name}" has never been called on a symbolic '
+                                 f"tensor, so it has no {what}. Call it on Input(...) first.")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        """The symbolic input(s) of the layer's first call (a list when there are several)."""
+        tensors = self._first_node("input").input_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    @property
+    def output(self):
+        """The symbolic output(s) of the layer's first call (a list when there are several)."""
+        tensors = self._first_node("output").output_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    @property
+    def input_shape(self):
+        """The shape(s) of :attr:`input`, batch axis included (``None``)."""
+        tensors = self._first_node("input shape").input_tensors
+        shapes_in = [t.shape for t in tensors]
+        return shapes_in[0] if len(shapes_in) == 1 else shapes_in
+
+    @property
+    def output_shape(self):
+        """The shape(s) of :attr:`output`, batch axis included (``None``)."""
+        tensors = self._first_node("output shape").output_tensors
+        shapes_out = [t.shape for t in tensors]
+        return shapes_out[0] if len(shapes_out) == 1 else shapes_out
 
     # -- the stateless bridge ----------------------------------------------------------------
     def stateless_call(self, trainable, non_trainable, inputs, training=False, rng=None,

@@ -204,7 +204,10 @@ class Node:
         self.inputs = inputs
         self.outputs = outputs
         self.call_kwargs = call_kwargs
-        self.input_tensors = flatten(inputs)
+        # Every symbolic tensor the call used: the main input, then any given as further
+        # positional or keyword arguments (``layer(x, y)``, ``attention(q, value=v)``).
+        self.input_tensors = [t for t in flatten([inputs, call_kwargs])
+                              if isinstance(t, SymbolicTensor)]
         self.output_tensors = flatten(outputs)
         self.index = len(layer._inbound_nodes)
         layer._inbound_nodes.append(self)

@@ -8,6 +8,7 @@ of ``model.weights`` and therefore of ``get_weights``/``set_weights`` and weight
 
 from __future__ import annotations
 
+from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.node import SymbolicTensor, flatten
 
 
@@ -26,7 +27,7 @@ class Graph:
                     f"Input(...) and layer calls; received {t!r}.")
         for t in self.input_tensors:
             layer = t.history[0]
-            if type(layer).__name__ != "InputLayer":
+            if not isinstance(layer, InputLayer):
                 raise ValueError(
                     f'Model "{model_name}": every input must come from Input(...); received the '
                     f'output of layer "{layer.name}". Use the Input tensor that starts the graph.')
@@ -49,7 +50,7 @@ class Graph:
             layer_order.setdefault(id(layer), (len(layer_order), layer))
             in_progress.add(node.id)
             if id(tensor) not in input_ids:
-                if not node.input_tensors and type(layer).__name__ == "InputLayer":
+                if not node.input_tensors and isinstance(layer, InputLayer):
                     raise ValueError(
                         f'Model "{model_name}": output depends on Input "{layer.name}", which is '
                         "not among the model's inputs. Add it to inputs=[...].")
@@ -91,9 +92,10 @@ class Graph:
             if all(id(t) in values for t in node.output_tensors):
                 continue
             args = _replace(node.inputs, values)
-            kwargs = {k: v for k, v in node.call_kwargs.items() if k != "_args"}
-            outs = node.layer(args, *node.call_kwargs.get("_args", ()), training=training,
-                              **kwargs)
+            extra = _replace(node.call_kwargs.get("_args", ()), values)
+            kwargs = {k: _replace(v, values) for k, v in node.call_kwargs.items() if k != "_args"}
+            node_training = kwargs.pop("training", training)  # fixed in the graph, or the call's
+            outs = node.layer(args, *extra, training=node_training, **kwargs)
             for t, v in zip(node.output_tensors, flatten(outs)):
                 values[id(t)] = v
         return _replace(self.outputs, values)

@@ -73,6 +73,12 @@ class Model(Trainer, ModelFiles, Layer):
         return self._graph is not None
 
     @property
+    def lists_layers_as_a_stack(self) -> bool:
+        """Whether the summary lists the layers as a stack (Sequential, subclassed) rather
+        than as a graph with a "Connected to" column (functional)."""
+        return self._graph is None
+
+    @property
     def layers(self):
         """The model's layers: for functional models in Keras's order, InputLayers included."""
         if self._graph is not None:
@@ -95,6 +101,17 @@ class Model(Trainer, ModelFiles, Layer):
     @property
     def outputs(self):
         return self._graph.output_tensors if self._graph else None
+
+    @property
+    def input(self):
+        """The model's input tensor (a list for several), as in Keras."""
+        tensors = self._graph.input_tensors if self._graph else super().input
+        return tensors[0] if isinstance(tensors, list) and len(tensors) == 1 else tensors
+
+    @property
+    def output(self):
+        tensors = self._graph.output_tensors if self._graph else super().output
+        return tensors[0] if isinstance(tensors, list) and len(tensors) == 1 else tensors
 
     @property
     def input_shape(self):
@@ -199,11 +216,14 @@ class Model(Trainer, ModelFiles, Layer):
                 owners[:] = added_by
                 # Return only what can change: passing weights through would copy them.
                 return out, ({p: new[p] for p in statistics} if training else {}), added
-            entry = self._eager_fns[key] = (paths, variables, jax.jit(pure), owners)
-        paths, variables, fn, owners = entry
+            # A layer whose training flag is fixed in the graph may draw randomly even here.
+            fixed = any(n.call_kwargs.get("training") for n in self._graph.nodes) \
+                if self._graph is not None else False
+            entry = self._eager_fns[key] = (paths, variables, jax.jit(pure), owners, fixed)
+        paths, variables, fn, owners, fixed_training = entry
         materialize_all(variables)
         # A fresh key only when something random can run (Dropout in training mode).
-        rng = random_lib.next_eager_key() if training else None
+        rng = random_lib.next_eager_key() if training or fixed_training else None
         # NumPy inputs go straight to the compiled call: its transfer is cheaper than an
         # eager jnp.asarray per input.
         outputs, new_values, added = fn([v._value for v in variables], inputs, rng)

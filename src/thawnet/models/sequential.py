@@ -35,6 +35,8 @@ class Sequential(Model):
         if not trainable:
             self.trainable = False
 
+    lists_layers_as_a_stack = True  # summaries show the seed's layout
+
     @property
     def layers(self):
         """The layers, without the InputLayer (as in Keras)."""
@@ -59,9 +61,11 @@ class Sequential(Model):
         if any(existing.name == layer.name for existing in self._stack):
             raise ValueError(f'Sequential "{self.name}" already has a layer named '
                              f'"{layer.name}"; layer names must be unique within a model.')
-        if not self._stack and self._input is None and layer._batch_input_shape is not None:
-            self._input = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype,
-                                     name=naming.unique_name("input_layer")).output
+        if not self._stack and self._input is None:
+            known = _known_input_shape(layer)
+            if known is not None:
+                self._input = InputLayer(batch_shape=known, dtype=layer.dtype,
+                                         name=naming.unique_name("input_layer")).output
         self._stack.append(layer)
         self._sublayers.append(layer)
         self._structure_changed()
@@ -114,3 +118,19 @@ class Sequential(Model):
     def get_config(self) -> dict:
         """The input and the layers, in order, as plain JSON values."""
         return architecture.sequential_config(self)
+
+
+def _known_input_shape(layer):
+    """The batch input shape a first layer already knows: ``input_shape=`` given to it, the
+    Input of a functional model, or the input of an earlier call (Keras rebuilds from these:
+    ``Sequential(model.layers[:-1] + [Dense(2)])`` and ``Sequential([base_model, ...])``)."""
+    if layer._batch_input_shape is not None:
+        return layer._batch_input_shape
+    graph = getattr(layer, "_graph", None)
+    if graph is not None:
+        tensors = graph.input_tensors
+        return tuple(tensors[0].shape) if len(tensors) == 1 else None
+    if layer._inbound_nodes and len(layer._inbound_nodes[0].input_tensors) == 1:
+        return tuple(layer._inbound_nodes[0].input_tensors[0].shape)
+    return None
+

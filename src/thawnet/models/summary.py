@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from thawnet.layers.input_layer import InputLayer
 from thawnet.variables import STATISTIC, is_effectively_trainable
 
 
@@ -63,11 +64,11 @@ def _rows(model, show_trainable, expand_nested, depth=0):
     rows = []
     layers = model.layers if depth == 0 or model.is_functional else model.layers
     for layer in layers:
-        if type(layer).__name__ == "InputLayer" and type(model).__name__ == "Sequential":
+        if isinstance(layer, InputLayer) and model.lists_layers_as_a_stack:
             continue
         name = ("| " * depth) + f"{layer.name} ({type(layer).__name__})"
         fields = [name, _output_shape(layer, model), _param_count(layer)]
-        if model.is_functional and type(model).__name__ != "Sequential":
+        if not model.lists_layers_as_a_stack:
             nodes = [n for n in layer._inbound_nodes if _node_in(model, n)]
             connected = [c for n in nodes for c in n.describe_inputs()]
             fields.append(connected)
@@ -140,11 +141,12 @@ def _is_moving(layer):
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   show_trainable=False, explain=False, show_bytes=False):
     print_fn = print_fn or print
-    sequential = type(model).__name__ == "Sequential" or not model.is_functional
+    sequential = model.lists_layers_as_a_stack
     if not model.built:
         raise ValueError(
             f'Model "{model.name}" has not been built yet, so its shapes are unknown. Give the '
-            "first layer input_shape=, start with an Input, or call the model on data first.")
+            "first layer input_shape=, start with an Input, call model.build((None, ...)) with "
+            "the input shape, or call the model on data first.")
     if sequential:
         line_length = line_length or 65
         positions = positions or [0.45, 0.85, 1.0]

@@ -13,6 +13,7 @@ import functools
 from typing import Any, Callable
 
 from thawnet.backend.shapes import TensorSpec
+from thawnet.variables import Variable
 
 # (handler(op, args, kwargs) -> symbolic outputs), installed by thawnet.layers.op_layer.
 _handler: list = [None]
@@ -26,6 +27,14 @@ def set_symbolic_handler(handler: Callable | None) -> None:
 def _is_placeholder(x) -> bool:
     # Symbolic tensors subclass TensorSpec; a plain TensorSpec is never an op argument.
     return isinstance(x, TensorSpec)
+
+
+def _read(value):
+    if isinstance(value, Variable):
+        return value.value
+    if isinstance(value, (list, tuple)) and any(isinstance(v, Variable) for v in value):
+        return type(value)(v.value if isinstance(v, Variable) else v for v in value)
+    return value
 
 
 def has_symbolic(args, kwargs) -> bool:
@@ -53,6 +62,9 @@ def op(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any):
         if _handler[0] is not None and has_symbolic(args, kwargs):
             return _handler[0](wrapper, args, kwargs)
+        # Variables are read as their values (JAX's jitted functions take arrays only).
+        args = tuple(_read(a) for a in args)
+        kwargs = {k: _read(v) for k, v in kwargs.items()}
         return fn(*args, **kwargs)
 
     wrapper.raw = fn
