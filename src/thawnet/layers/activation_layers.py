@@ -58,9 +58,13 @@ class LeakyReLU(_ElementwiseLayer):
     """``x`` for ``x >= 0``, ``negative_slope * x`` below (Keras 3 default 0.3)."""
 
     def __init__(self, negative_slope=0.3, **kwargs):
-        alpha = kwargs.pop("alpha", None)
+        alpha = kwargs.pop("alpha", None)  # Keras 2's name of the argument
         super().__init__(**kwargs)
-        self.negative_slope = alpha if alpha is not None else negative_slope
+        negative_slope = alpha if alpha is not None else negative_slope
+        if negative_slope is None or negative_slope < 0:
+            raise ValueError(f'LeakyReLU "{self.name}": negative_slope must be a number >= 0 '
+                             f"(the slope below zero); received negative_slope={negative_slope}.")
+        self.negative_slope = negative_slope
 
     def call(self, inputs):
         return activations.leaky_relu(inputs, self.negative_slope)

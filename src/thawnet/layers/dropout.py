@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import numbers
+
 import jax
 import jax.numpy as jnp
 
+from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.layer import Layer, register
+
+
+def _check_noise_shape(who, noise_shape):
+    """``noise_shape`` as a tuple of positive ints and Nones (None stays None)."""
+    if noise_shape is None:
+        return None
+    if isinstance(noise_shape, str) or not hasattr(noise_shape, "__iter__"):
+        raise ValueError(f"{who}: noise_shape must be a tuple or list of integers (or None "
+                         f"for the input's size); received noise_shape={noise_shape!r}.")
+    noise_shape = tuple(noise_shape)
+    for i, dim in enumerate(noise_shape):
+        if dim is None:
+            continue
+        if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+            raise ValueError(f"{who}: every entry of noise_shape must be an integer or None; "
+                             f"received noise_shape={noise_shape!r} (entry {i} is {dim!r}).")
+        if dim <= 0:
+            raise ValueError(f"{who}: every entry of noise_shape must be a positive integer or "
+                             f"None; received noise_shape={noise_shape!r} (entry {i} is {dim}).")
+    return noise_shape
 
 
 @register
@@ -20,10 +43,17 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        who = f'Dropout "{self.name}"'
+        if not isinstance(rate, numbers.Real) or isinstance(rate, bool):
+            raise ArgumentTypeError(f"{who}: rate must be a float in [0, 1) (the fraction of "
+                                    f"inputs to drop); received rate={rate!r}.")
         if not 0 <= rate < 1:
-            raise ValueError(f'Dropout "{self.name}": rate must be in [0, 1); received '
-                             f"rate={rate}.")
-        self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
+            raise ValueError(f"{who}: rate must be in [0, 1); received rate={rate}. (A rate "
+                             "of 1 would drop everything; remove the layer's input instead.)")
+        if isinstance(seed, (str, float, bool)):
+            raise ValueError(f"{who}: seed must be an integer or None; received seed={seed!r}.")
+        self.rate, self.seed = rate, seed
+        self.noise_shape = _check_noise_shape(who, noise_shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape

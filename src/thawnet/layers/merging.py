@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from thawnet.backend.shapes import TensorSpec
+from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.layer import Layer, register
 
 
@@ -278,9 +279,11 @@ class Dot(_Merge):
             isinstance(axes, (list, tuple)) and len(axes) == 2
             and all(isinstance(a, int) and not isinstance(a, bool) for a in axes))
         if not ok:
-            raise ValueError(f'Dot "{self.name}": axes must be an int or a pair of ints '
-                             f"(axis of the first input, axis of the second); received "
-                             f"axes={axes!r}.")
+            # Keras raises TypeError for a value that is neither an int nor a sequence.
+            error = ValueError if isinstance(axes, (list, tuple)) else ArgumentTypeError
+            raise error(f'Dot "{self.name}": axes must be an int or a pair of ints '
+                        f"(axis of the first input, axis of the second); received "
+                        f"axes={axes!r}.")
         self.axes = axes if isinstance(axes, int) else tuple(axes)
         self.normalize = bool(normalize)
 

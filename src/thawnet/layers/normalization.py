@@ -85,8 +85,8 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         who = f'BatchNormalization "{self.name}"'
         if not _is_int(axis):
-            raise ValueError(f"{who}: axis must be an integer (the feature axis); received "
-                             f"axis={axis!r}.")
+            raise ArgumentTypeError(f"{who}: axis must be an integer (the feature axis); "
+                                    f"received axis={axis!r}.")
         if (not isinstance(momentum, numbers.Real) or isinstance(momentum, bool)
                 or not 0.0 <= momentum <= 1.0):
             raise ValueError(f"{who}: momentum must be a number in [0, 1]; received "
