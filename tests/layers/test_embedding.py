@@ -66,10 +66,13 @@ def test_embedding_default_initializer_is_uniform_005():
     assert isinstance(tl.Embedding(4, 2).embeddings_initializer, initializers.RandomUniform)
 
 
-def test_embedding_clamps_out_of_range_indices():
+def test_embedding_refuses_out_of_range_indices_in_eager_calls():
+    # Issue #10: indices used to be clamped silently (row 3 for index 100); now an eager call
+    # names the layer and the range (compiled code: see test_embedding_range.py).
     emb = tl.Embedding(4, 2, weights=[np.arange(8, dtype="f4").reshape(4, 2)])
-    out = np.asarray(emb(np.array([[-3, 0, 3, 4, 100]])))
-    np.testing.assert_array_equal(out[0], [[0, 1], [0, 1], [6, 7], [6, 7], [6, 7]])
+    with pytest.raises(ValueError, match="input_dim"):
+        emb(np.array([[-3, 0, 3, 4, 100]]))
+    np.testing.assert_array_equal(np.asarray(emb(np.array([[0, 3]])))[0], [[0, 1], [6, 7]])
 
 
 def test_embedding_mask_zero_gives_mask_and_input_length_is_accepted():

@@ -35,8 +35,8 @@ class Dense(Layer):
         super().__init__(**kwargs)
         who = f'Dense "{self.name}"'
         if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
-            raise ValueError(f"{who}: units must be a positive integer (the size of the output's "
-                             f"last axis); received units={units!r}.")
+            raise ValueError(f"{who}: units must be a positive integer; received units={units!r}. "
+                             "It is the size of the output's last axis, e.g. Dense(64).")
         if not isinstance(use_bias, bool):
             raise ValueError(f"{who}: use_bias must be True or False; received "
                              f"use_bias={use_bias!r}.")

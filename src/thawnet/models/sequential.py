@@ -26,7 +26,9 @@ class Sequential(Model):
     """
 
     def __init__(self, layers=None, name=None, trainable=True):
-        super().__init__(name=name or naming.unique_name("sequential"))
+        base = "sequential" if type(self) is Sequential else naming.to_snake_case(
+            type(self).__name__)
+        super().__init__(name=name or naming.unique_name(base))
         self._stack = []
         self._input = None
         self._outputs = []
