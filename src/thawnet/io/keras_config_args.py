@@ -110,6 +110,9 @@ def layer_kwargs(cls, config, custom=False):
             cannot be converted.
     """
     layer = config.get("name", "?")
+    if not isinstance(layer, str):
+        raise _config_error(repr(layer)[:40], f"a layer's name must be a string; received "
+                                              f"{type(layer).__name__}.")
     if custom:
         return {k: (_dtype(v, layer) if k == "dtype" else v) for k, v in config.items()}
     accepted = _accepted(cls)

@@ -114,6 +114,7 @@ def _model_from(config: dict, custom_objects, source: str):
     try:
         count_layers(config)
         model = build_from_config(config, custom_objects)
+        weights_bound(model)   # walks the weights: a model that cannot list them fails here
     except KerasConfigError as err:
         raise KerasConfigError(f"load_model({source}): {err}") from err
     except MemoryError:
@@ -153,13 +154,13 @@ def _compile_from(model, compile_config):
     """Compile with the archive's optimizer/loss/metrics when thawnet knows them; else warn."""
     if not isinstance(compile_config, dict) or compile_config.get("loss") is None:
         return
-    optimizer = compile_config.get("optimizer") or "rmsprop"
-    if isinstance(optimizer, dict):
-        config = optimizer.get("config") or {}
-        optimizer = {"class_name": optimizer.get("class_name"),
-                     "config": {k: v for k, v in config.items() if v is not None and k != "name"}}
     try:
         from thawnet import optimizers
+        optimizer = compile_config.get("optimizer") or "rmsprop"
+        if isinstance(optimizer, dict):
+            config = optimizer.get("config") or {}
+            optimizer = {"class_name": optimizer.get("class_name"), "config": {
+                k: v for k, v in config.items() if v is not None and k != "name"}}
         model.compile(optimizer=optimizers.get(optimizer), loss=compile_config.get("loss"),
                       metrics=compile_config.get("metrics"),
                       loss_weights=compile_config.get("loss_weights"))
