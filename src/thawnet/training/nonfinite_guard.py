@@ -7,6 +7,10 @@ carried through the ``lax.scan`` of ``steps_per_execution`` steps masks them. Th
 with the weights, statistics, optimizer state and RNG of the last finite step, whatever
 ``steps_per_execution`` is, and the host learns which step stopped from the guard's report.
 
+The guarded step is its own compiled program: XLA may fuse it, and so round a few values
+(BatchNormalization's moving statistics) in the last bits, unlike the unguarded step. Runs with
+the guard are bit-identical among themselves for any ``steps_per_execution``.
+
 The guard lives in the step state under :data:`GUARD_KEY` only inside one device call:
 :func:`with_fresh_guard` adds it, the step updates it, :func:`take_report` removes it, so the
 state the trainer carries between calls keeps its usual structure (no retracing).

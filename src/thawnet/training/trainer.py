@@ -18,6 +18,8 @@ import jax
 import numpy as np
 
 from thawnet import optimizers as optimizers_lib
+from thawnet.training import checkpoint as checkpoint_lib
+from thawnet.training import nonfinite_guard
 from thawnet.training import weight_audit as audit_lib
 from thawnet.training.compile_utils import CompiledLoss, MetricSet
 from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights,
@@ -135,7 +137,9 @@ class Trainer(TrainerState):
         Args are Keras's, plus: ``audit=False`` skips the before/after weight comparison (it
         costs one host copy of the weights); ``resume_from`` is a checkpoint folder (written by
         :class:`thawnet.callbacks.BackupAndRestore` or
-        :func:`thawnet.training.checkpoint.save_checkpoint`) to continue from exactly.
+        :func:`thawnet.training.checkpoint.save_checkpoint`) to continue from exactly: its
+        weights, optimizer state, RNG, callback states, History and the running epoch's
+        metric accumulators are restored.
         """
         from thawnet.callbacks import CallbackList, History, TerminateOnNaN
 
@@ -167,7 +171,9 @@ class Trainer(TrainerState):
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=epochs, steps=steps)
         history = next(cb for cb in cbs.callbacks if isinstance(cb, History))
-        guard_nan = any(isinstance(cb, TerminateOnNaN) for cb in cbs.callbacks)
+        # TerminateOnNaN is exact: the compiled step masks a non-finite step and the rest
+        # of its block, and these callbacks hear where (nonfinite_guard).
+        guard_nan = [cb for cb in cbs.callbacks if isinstance(cb, TerminateOnNaN)]
         policy = _BatchLogPolicy(cbs, verbose)
         trained_paths = set()
         self.stop_training = False
@@ -175,15 +181,20 @@ class Trainer(TrainerState):
         self._active_callbacks = cbs.callbacks
         self._resume_point = None
         if resume_from is not None:
-            from thawnet.training.checkpoint import load_checkpoint
-            self._resume_point = load_checkpoint(self, resume_from)[:2]
+            self._resume_point = checkpoint_lib.resume_training(self, resume_from, cbs.callbacks)
         cbs.on_train_begin()
+        resume = self._resume_point  # set by resume_from or by BackupAndRestore
+        if resume is not None:
+            checkpoint_lib.restore_history(history, resume.history)
         before = audit_lib.snapshot(self) if audit else None
-        resume_epoch, skip = self._resume_point or (initial_epoch, 0)
+        resume_epoch, skip = (resume.epoch, resume.step) if resume else (initial_epoch, 0)
         for epoch in range(max(initial_epoch, resume_epoch), epochs):
             key = self._split_key()
             trained_paths |= set(key[0])
             holder = {"state": self._start_state(key, with_optimizer=True)}
+            if resume is not None and epoch == resume_epoch and resume.metrics is not None:
+                # Mid-epoch resume: the epoch's logs average all its batches, as uninterrupted.
+                holder["state"]["metrics"] = self._place(resume.metrics)
             by_path = self.variables_by_path()
             cbs.on_epoch_begin(epoch)
             try:
@@ -221,9 +232,15 @@ class Trainer(TrainerState):
                 step = first + start + size - 1
                 if hooks:
                     cbs.on_train_batch_begin(step)
-                fn = self._function("train", key, guard_nan=guard_nan, steps=size)
+                fn = self._function("train", key, guard_nan=bool(guard_nan), steps=size)
                 batches = gather_rows(train.device_data, idx_device, np.int32(start), size)
                 holder["state"] = fn(holder["state"], batches)
+                if guard_nan:
+                    stop = nonfinite_guard.take_report(holder["state"], epoch, first + start)
+                    if stop is not None:
+                        self._write_back(holder["state"], by_path)
+                        for guard in guard_nan:
+                            guard.on_nonfinite_step(stop)
                 if self._distribute is not None and self._distribute.sync_each_step:
                     jax.block_until_ready(holder["state"]["metrics"])
                 clock["calls"] += 1

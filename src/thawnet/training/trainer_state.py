@@ -85,6 +85,8 @@ class TrainerState:
         if "opt_state" in state:
             self._opt_state = state["opt_state"]
             self._rng = state["rng"]
+            # The running epoch's metric accumulators: mid-epoch checkpoints save them.
+            self._epoch_metrics = state.get("metrics")
 
     def _function(self, kind, key, **options):
         cache_key = (kind, key, tuple(sorted(options.items())))
