@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from thawnet import initializers
+from thawnet import constraints, initializers
 from thawnet import layers as tl
 from thawnet.layers.adaptive_pooling import adaptive_bins
-from thawnet.models import Model, Sequential
+from thawnet.models import Model, Sequential, load_model
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -255,3 +255,24 @@ def test_batch_renorm_fit_matches_keras():
         m.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_new_layers_and_constraints_survive_a_native_save_and_load(tmp_path):
+    model = Sequential([
+        tl.Input(shape=(4, 6)),
+        tl.TimeDistributed(tl.Dense(3, kernel_constraint="non_neg")),
+        tl.PReLU(alpha_constraint=constraints.MaxNorm(0.5), alpha_initializer="ones"),
+        tl.BatchNormalization(renorm=True, renorm_clipping={"rmax": 2.0}),
+        tl.ZeroPadding1D(1), tl.AdaptiveAveragePooling1D(3), tl.Identity()])
+    x = _x((5, 4, 6))
+    model(x, training=True)  # moves the renorm statistics away from their initial values
+    path = str(tmp_path / "m.thawnet")
+    model.save(path)
+    loaded = load_model(path)
+    np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
+                               np.asarray(model.predict(x, verbose=0)), **TOL)
+    assert [v.path for v in loaded.weights] == [v.path for v in model.weights]
+    inner = loaded.layers[0].layer
+    assert isinstance(inner.kernel.constraint, constraints.NonNeg)
+    assert loaded.layers[1].alpha.constraint.get_config() == {"max_value": 0.5, "axis": 0}
+    assert loaded.layers[2].renorm_clipping == {"rmax": 2.0}
