@@ -146,6 +146,9 @@ def world(tmp_path_factory):
         p, "layers/batch_normalization/vars/1",
         lambda g, leaf: g.__setitem__(leaf, h5py.SoftLink(
             "/layers/batch_normalization/vars/2"))), "is a soft link")
+    case("hard_link_alias", w3, lambda p: _replace(   # the same, with a second hard link
+        p, "layers/batch_normalization/vars/1",
+        lambda g, leaf: g.__setitem__(leaf, g["2"])), "hard link alias")
     case("virtual_dataset", w3, lambda p: _replace(p, KERNEL, _virtual(str(other))),
          "virtual dataset")
     case("user_filter", w3, lambda p: _replace(p, KERNEL, _user_filter),
@@ -189,9 +192,10 @@ def test_the_hostile_files_really_reach_outside_when_read_naively(world):
     for name in ("external_storage", "external_link", "virtual_dataset"):
         with h5py.File(world["cases"][name][0], "r") as f:
             np.testing.assert_array_equal(f[KERNEL][()], expected)
-    with h5py.File(world["cases"]["soft_link"][0], "r") as f:
-        bn = "layers/batch_normalization/vars"
-        np.testing.assert_array_equal(f[f"{bn}/1"][()], f[f"{bn}/2"][()])
+    for name in ("soft_link", "hard_link_alias"):   # beta would be read as moving_mean
+        with h5py.File(world["cases"][name][0], "r") as f:
+            bn = "layers/batch_normalization/vars"
+            np.testing.assert_array_equal(f[f"{bn}/1"][()], f[f"{bn}/2"][()])
     assert os.path.getsize(world["cases"]["huge_chunked"][0]) < 64 * 1024   # declares 2.5 GB
 
 
@@ -210,7 +214,7 @@ def test_each_hostile_file_is_refused_quickly_small_and_without_touching_the_mod
         f"valid_{k}": (v, "load_model" if k == "keras" else "load_weights", None, "small")
         for k, v in world["valid"].items()}}, world["root"])
     hostile = [n for n in world["cases"]]
-    assert len(hostile) == 14
+    assert len(hostile) == 15
     for name in hostile:
         outcome = report["cases"][name]
         assert outcome["error"] == "FileFormatError", (name, outcome)

@@ -7,8 +7,8 @@ header can declare huge shapes, attribute arrays or numbers of links. :class:`H5
 the few things a weight loader needs and refuses, with :class:`FileFormatError`, anything else:
 
 - links: only hard links are followed; soft, external and user-defined links are refused
-  where they are met (never resolved), and so is a hard link that loops back to a group on the
-  current path;
+  where they are met (never resolved), and so are hard links that give one object two names
+  or loop back to a group on the current path;
 - datasets: contiguous, chunked or compact storage inside the file only (no external storage,
   no virtual datasets); filters limited to HDF5's and h5py's standard ones (gzip/deflate,
   shuffle, fletcher32, scaleoffset, lzf). SZIP is refused: Keras never writes it and it needs
@@ -145,29 +145,31 @@ class H5Reader:
         return obj
 
     def walk(self) -> Iterator[tuple[str, h5py.Group | h5py.Dataset]]:
-        """Every object reachable from the root by hard links, depth first, each once.
+        """Every object reachable from the root by hard links, depth first.
 
         Every link met is checked (see :meth:`child`) and every dataset's storage too
         (:meth:`check_storage`), whether or not the loader needs it later, so a file that
-        refers outside itself anywhere is refused.
+        refers outside itself anywhere is refused; so is an object reached under two names.
 
         Yields:
             ``(path, object)``; the root is ``("", file)``.
         """
         stack = [("", self.handle, ())]
-        seen = set()
+        seen = {}
         while stack:
             path, obj, ancestors = stack.pop()
-            if isinstance(obj, h5py.Dataset):
-                self.check_storage(obj, path)
-                yield path, obj
-                continue
             address = h5py.h5o.get_info(obj.id).addr
             if address in ancestors:
                 raise self.error(path, "a hard link loops back to a group that contains it.")
             if address in seen:
-                continue   # one group linked twice: visit it once
-            seen.add(address)
+                # Two names for one object: a hard-link alias (one weight loaded as another).
+                raise self.error(path, f"is the same object as {seen[address] or '/'!r} (a hard "
+                                       "link alias). Keras gives every object one name.")
+            seen[address] = path
+            if isinstance(obj, h5py.Dataset):
+                self.check_storage(obj, path)
+                yield path, obj
+                continue
             if len(ancestors) >= MAX_DEPTH:
                 raise self.error(path, f"groups are nested more than {MAX_DEPTH} deep.")
             yield path, obj
