@@ -67,9 +67,6 @@ trunc = elementwise(jnp.trunc, "trunc")
 # -- binary --------------------------------------------------------------------------------
 add = elementwise(jnp.add, "add", 2)
 arctan2 = elementwise(jnp.arctan2, "arctan2", 2)
-bitwise_and = elementwise(jnp.bitwise_and, "bitwise_and", 2)
-bitwise_or = elementwise(jnp.bitwise_or, "bitwise_or", 2)
-bitwise_xor = elementwise(jnp.bitwise_xor, "bitwise_xor", 2)
 divide = elementwise(jnp.true_divide, "divide", 2)
 equal = elementwise(jnp.equal, "equal", 2)
 floor_divide = elementwise(jnp.floor_divide, "floor_divide", 2)
@@ -99,6 +96,48 @@ not_equal = elementwise(jnp.not_equal, "not_equal", 2)
 power = elementwise(jnp.power, "power", 2)
 subtract = elementwise(jnp.subtract, "subtract", 2)
 true_divide = elementwise(jnp.true_divide, "true_divide", 2)
+
+
+@op
+def bitwise_and(x, y):
+    """Bitwise AND of integer or bool tensors.
+
+    Args:
+        x: a tensor.
+        y: a tensor.
+
+    Returns:
+        A tensor.
+    """
+    return jnp.bitwise_and(x, y)
+
+
+@op
+def bitwise_or(x, y):
+    """Bitwise OR of integer or bool tensors.
+
+    Args:
+        x: a tensor.
+        y: a tensor.
+
+    Returns:
+        A tensor.
+    """
+    return jnp.bitwise_or(x, y)
+
+
+@op
+def bitwise_xor(x, y):
+    """Bitwise XOR of integer or bool tensors.
+
+    Args:
+        x: a tensor.
+        y: a tensor.
+
+    Returns:
+        A tensor.
+    """
+    return jnp.bitwise_xor(x, y)
 
 
 @op
