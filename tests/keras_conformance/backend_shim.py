@@ -9,6 +9,7 @@ placeholder ("thawnet has no backend.X").
 
 from __future__ import annotations
 
+import importlib
 import sys
 import unittest
 
@@ -41,8 +42,15 @@ def floatx() -> str:
 
 
 def image_data_format() -> str:
-    """thawnet layers default to channels_last, as Keras does."""
-    return "channels_last"
+    """``thawnet.config.image_data_format()`` when thawnet has it; else channels_last, the
+    default of thawnet's layers (as of Keras)."""
+    config = thawnet_module("config")
+    return "channels_last" if isinstance(config, Missing) else config.image_data_format()
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Keras's ``keras.config.set_image_data_format``: needs ``thawnet.config``."""
+    thawnet_module("config").set_image_data_format(data_format)
 
 
 def standardize_data_format(data_format):
@@ -147,7 +155,14 @@ _SELF_SUBMODULES = {"common", "config", "keras_tensor", "global_state", "dtypes"
                     "variables"}
 
 
+# Keras's pure helper modules that tests use to compute *expected* values (output sizes of
+# transposed convolutions): taken from the real Keras, the oracle, never from thawnet.
+_ORACLE_HELPERS = {"backend_utils": "keras.src.backend.common.backend_utils"}
+
+
 def __getattr__(name: str):
+    if name in _ORACLE_HELPERS:
+        return importlib.import_module(_ORACLE_HELPERS[name])
     if name == "numpy":
         return thawnet_module("ops")
     if name == "random":

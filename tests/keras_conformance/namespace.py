@@ -43,8 +43,8 @@ SKIPPED_PACKAGES = {
     "torch": "torch: another backend's library, not installed",
     "grain": "grain data loaders: not installed",
 }
-# Keras top-level modules whose thawnet counterpart has a different name (none so far).
-_RENAMED: dict[str, str] = {}
+# Keras modules whose public home is elsewhere: ``PyDataset`` is ``keras.utils.PyDataset``.
+_RENAMED: dict[str, str] = {"trainers": "utils"}
 # Keras modules answered by our own shims (they are test utilities, not layer behaviour).
 _SHIMS = {"backend": backend_shim, "testing": testing_shim}
 
@@ -60,11 +60,14 @@ class ThawnetProxy:
     """
 
     def __init__(self, keras_path: str, target, label: str,
-                 load_test_module: Callable[[str], types.ModuleType]):
+                 load_test_module: Callable[[str], types.ModuleType], fallbacks=()):
         self._keras_path = keras_path
         self._target = target
         self._label = label
         self._load_test_module = load_test_module
+        # Enclosing thawnet namespaces, searched after ``target``: Keras's
+        # ``layers.convolutional.conv1d.Conv1D`` is ``thawnet.layers.Conv1D`` too.
+        self._fallbacks = tuple(fallbacks)
 
     def __getattr__(self, name: str):
         if name.startswith("__"):
@@ -72,10 +75,19 @@ class ThawnetProxy:
         sub_path = f"{self._keras_path}.{name}"
         if name.endswith("_test") and keras_module_exists(sub_path):
             return self._load_test_module(sub_path)
-        if not isinstance(self._target, Missing) and hasattr(self._target, name):
-            return getattr(self._target, name)
+        targets = [t for t in (self._target,) + self._fallbacks if not isinstance(t, Missing)]
         if keras_module_exists(sub_path):
-            return ThawnetProxy(sub_path, self._target, self._label, self._load_test_module)
+            # A Keras submodule: a proxy over thawnet's module of that name, if there is one.
+            inner = [getattr(t, name) for t in targets
+                     if isinstance(getattr(t, name, None), types.ModuleType)]
+            if inner:
+                return ThawnetProxy(sub_path, inner[0], f"{self._label}.{name}",
+                                    self._load_test_module, targets)
+            return ThawnetProxy(sub_path, self._target, self._label, self._load_test_module,
+                                self._fallbacks)
+        for target in targets:
+            if hasattr(target, name):
+                return getattr(target, name)
         if isinstance(self._target, Missing):
             return getattr(self._target, name)
         return Missing(f"{self._label}.{name}")

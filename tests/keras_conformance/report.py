@@ -6,6 +6,11 @@ Usage (from the repository root)::
         --junitxml=/tmp/conformance.xml
     python -m tests.keras_conformance.report /tmp/conformance.xml --tables   # README tables
     python -m tests.keras_conformance.report /tmp/conformance.xml --failures # grouped causes
+    python -m tests.keras_conformance.report /tmp/conformance.xml --write   # update the files
+
+``--write`` replaces the generated part of README.md (between its ``tables`` markers) and
+of FAILURES.md (between its ``groups`` markers) in this folder; the text around them is
+written by hand.
 
 Failures are grouped by a *signature*: the first line of the failure with numbers and
 numbered layer names blanked (``dense_12`` -> ``dense_N``), so one root cause is one group.
@@ -14,6 +19,7 @@ numbered layer names blanked (``dense_12`` -> ``dense_N``), so one root cause is
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -34,6 +40,7 @@ class Outcome:
     file: str
     status: str  # "pass", "fail" or "skip"
     message: str
+    details: str = ""  # the failure's traceback text
 
 
 def read_outcomes(xml_path: str) -> list[Outcome]:
@@ -44,24 +51,44 @@ def read_outcomes(xml_path: str) -> list[Outcome]:
         if not match:
             continue
         case_id = match.group("id")
-        status, message = "pass", ""
+        status, message, details = "pass", "", ""
         for child in testcase:
             if child.tag in ("failure", "error"):
                 status, message = "fail", child.get("message") or (child.text or "")
+                details = child.text or ""
             elif child.tag == "skipped":
                 status, message = "skip", child.get("message") or ""
-        outcomes.append(Outcome(case_id, case_id.split("::", 1)[0], status, message))
+        outcomes.append(Outcome(case_id, case_id.split("::", 1)[0], status, message, details))
     return outcomes
 
 
-def signature(message: str) -> str:
-    """The grouping key of a failure message (see the module docstring)."""
-    text = message.strip().splitlines()[0] if message.strip() else "(no message)"
+_FIRST_STAGE = re.compile(r"run_layer_test stage \[([^\]]+)\] failed first")
+
+def _blank(text: str) -> str:
     text = re.sub(r"^[\w.]+\.(\w+(Error|Exception|Failure|Missing)\b)", r"\1", text)
     text = re.sub(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)*)_\d+\b", r"\1_N", text)
     text = re.sub(r"0x[0-9a-f]+", "0x…", text)
     text = re.sub(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?\b", "N", text)
     return text[:220]
+
+
+def signature(message: str) -> str:
+    """The grouping key of a failure message (see the module docstring); a
+    ``run_layer_test`` failure is prefixed with the stage that failed first."""
+    text = message.strip().splitlines()[0] if message.strip() else "(no message)"
+    stage = _FIRST_STAGE.search(message)
+    return (f"[{stage.group(1)}] " if stage else "") + _blank(text)
+
+
+def stage_failures(message: str) -> list[str]:
+    """``"[stage] signature"`` for every failed stage of a ``run_layer_test`` failure."""
+    first = _FIRST_STAGE.search(message)
+    if not first:
+        return []
+    found = [f"[{first.group(1)}] {_blank(message.strip().splitlines()[0])}"]
+    for match in re.finditer(r"^also \[([^\]]+)\] (.*)$", message, re.M):
+        found.append(f"[{match.group(1)}] {_blank(match.group(2))}")
+    return found
 
 
 def _skip_reason(message: str) -> str:
@@ -116,19 +143,62 @@ def _row(name: str, c: Counter) -> str:
             f"| {_rate(c)} |")
 
 
+_SRC_FRAME = re.compile(r'(src/thawnet/[\w/]+\.py)(?:", line |:)(\d+)(?:, in |: in )(\w+)')
+
+
+def src_pointer(text: str) -> str:
+    """The deepest ``src/thawnet`` frame of a failure (``layers/layer.py:128 add_weight``)."""
+    # run_layer_test: the notes after the first failure hold the other stages' tracebacks.
+    text = text.split("run_layer_test stage [", 1)[0]
+    frames = _SRC_FRAME.findall(text)
+    if not frames:
+        return ""
+    path, line, func = frames[-1]
+    return f"{path[len('src/thawnet/'):]}:{line} {func}"
+
+
 def failure_groups(outcomes: list[Outcome], target_only: bool = True) -> str:
-    """Markdown list of failure signatures, most frequent first, one example case each."""
+    """Markdown list of failure signatures, most frequent first, one example case each.
+
+    The signature of a ``run_layer_test`` failure is its *first* failed stage; the stage
+    table after it counts every failed stage, so one sees what still fails once the first
+    cause is fixed.
+    """
     groups: dict[str, list[Outcome]] = defaultdict(list)
+    stage_groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
         if o.status == "fail" and (is_target(o.file) or not target_only):
             groups[signature(o.message)].append(o)
+            for key in stage_failures(o.message):
+                stage_groups[key].append(o)
     lines = []
     for sig, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         files = Counter(m.file for m in members)
         top = ", ".join(f"{f} ({n})" for f, n in files.most_common(4))
-        lines.append(f"- **{len(members)}**: `{sig}`  \n  e.g. `{members[0].case_id}`; "
+        where = Counter(src_pointer(m.details) for m in members).most_common(1)
+        at = f"; raised at `{where[0][0]}`" if where and where[0][0] else ""
+        lines.append(f"- **{len(members)}**: `{sig}`  \n  e.g. `{members[0].case_id}`{at}; "
                      f"files: {top}")
+    lines += ["", "#### Every failed stage of run_layer_test (a case may count in several)", ""]
+    for sig, members in sorted(stage_groups.items(), key=lambda kv: -len(kv[1])):
+        lines.append(f"- **{len(members)}**: `{sig}`  \n  e.g. `{members[0].case_id}`")
     return "\n".join(lines)
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def replace_between(path: str, marker: str, body: str) -> None:
+    """Replace the text between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"{path} has no {start} ... {end} region to replace")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{head}{start}\n{body}\n{end}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,10 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("xml")
     parser.add_argument("--tables", action="store_true")
     parser.add_argument("--failures", action="store_true")
+    parser.add_argument("--write", action="store_true",
+                        help="rewrite the generated parts of README.md and FAILURES.md")
     parser.add_argument("--all-files", action="store_true",
                         help="group failures of non-target files too")
     args = parser.parse_args(argv)
     outcomes = read_outcomes(args.xml)
+    if args.write:
+        replace_between(os.path.join(HERE, "README.md"), "tables", tables(outcomes))
+        replace_between(os.path.join(HERE, "FAILURES.md"), "groups", failure_groups(outcomes))
+        return 0
     if args.tables or not args.failures:
         print(tables(outcomes))
     if args.failures:
