@@ -30,7 +30,8 @@ MAX_JSON_CONTAINERS = 500_000  # ~40 objects and lists per layer: room for 10,00
 MAX_LAYERS = 20_000
 # A JSON string literal (possessive, so an unterminated one cannot backtrack).
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
-_OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
+_BRACKET_STEP = np.zeros(256, np.int8)   # +1 for [ and {, -1 for ] and }, 0 otherwise
+_BRACKET_STEP[list(b"[{")], _BRACKET_STEP[list(b"]}")] = 1, -1
 
 
 class KerasConfigError(FileFormatError):
@@ -54,10 +55,9 @@ def parse_config_json(data: bytes, source: str) -> dict:
         raise KerasConfigError(f"{source}: {len(data)} bytes, over the limit of "
                                f"{MAX_CONFIG_BYTES}.")
     # Count brackets outside string literals, vectorised: the depth is the running sum.
-    codes = np.frombuffer(_STRING.sub(b'""', data), np.uint8)
-    steps = np.isin(codes, _OPEN).astype(np.int32) - np.isin(codes, _CLOSE).astype(np.int32)
-    depth = int(np.cumsum(steps).max()) if steps.size else 0
-    containers = int(np.count_nonzero(steps > 0))
+    steps = _BRACKET_STEP[np.frombuffer(_STRING.sub(b'""', data), np.uint8)]
+    depth = int(np.cumsum(steps, dtype=np.int32).max()) if steps.size else 0
+    containers = int(np.count_nonzero(steps == 1))
     if depth > MAX_JSON_DEPTH:
         raise KerasConfigError(f"{source}: the JSON nests {depth} levels deep (limit "
                                f"{MAX_JSON_DEPTH}); a Keras config nests far less. The file "
