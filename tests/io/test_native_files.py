@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+import thawnet
 from thawnet import layers as L
 from thawnet.io import archive as archive_lib
 from thawnet.io import native
@@ -18,6 +19,12 @@ from thawnet.layers.layer import Layer
 from thawnet.models import Model, Sequential, load_model
 
 TWO = "two inputs"
+@thawnet.saving.register_keras_serializable(package="NativeFileTests")
+def _halve(x):
+    """A registered function: a Lambda holding it saves by name."""
+    return x / 2.0
+
+
 CASES = {  # class name -> (factory, sample shape or TWO, input dtype)
     "Activation": (lambda: L.Activation("tanh"), (4,), "float32"),
     "ReLU": (lambda: L.ReLU(max_value=0.5, negative_slope=0.1, threshold=0.1), (4,), "float32"),
@@ -68,6 +75,18 @@ CASES = {  # class name -> (factory, sample shape or TWO, input dtype)
        for name in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
                     "Concatenate")},
     "Dot": (lambda: L.Dot(axes=1, normalize=True), TWO, "float32"),
+    "Cropping3D": (lambda: L.Cropping3D(((1, 0), (0, 1), (1, 1))), (3, 3, 3, 1), "float32"),
+    "ZeroPadding3D": (lambda: L.ZeroPadding3D(((1, 0), (0, 1), (1, 1))), (2, 2, 2, 1),
+                      "float32"),
+    "UpSampling3D": (lambda: L.UpSampling3D((2, 1, 2)), (2, 2, 2, 1), "float32"),
+    "PReLU": (lambda: L.PReLU(alpha_initializer="ones", shared_axes=[1]), (3, 2), "float32"),
+    **{f"Adaptive{kind}Pooling{d}D": (
+        lambda kind=kind, d=d: getattr(L, f"Adaptive{kind}Pooling{d}D")((2,) * d),
+        (4,) * d + (1,), "float32") for kind in ("Average", "Max") for d in (1, 2, 3)},
+    "TimeDistributed": (lambda: L.TimeDistributed(L.Dense(2)), (3, 4), "float32"),
+    "Identity": (lambda: L.Identity(), (3,), "float32"),
+    "ActivityRegularization": (lambda: L.ActivityRegularization(l1=0.1), (3,), "float32"),
+    "Lambda": (lambda: L.Lambda(_halve), (3,), "float32"),
 }
 
 

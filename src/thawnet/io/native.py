@@ -151,7 +151,7 @@ def load_model(path, custom_objects=None, compile=True):
 
     config, arrays, table, source = _read_archive(path)
     model = model_config.build_model(config.get("model"), custom_objects, f"{source} config.json")
-    _assign(model, arrays, table, source)
+    table = _assign(model, arrays, table, source)
     by_path = model.variables_by_path()
     for entry in table:
         v = by_path[entry["path"]]
@@ -296,9 +296,11 @@ def _check_header_against_table(header, table, source):
 
 
 def _assign(model, arrays, table, source):
-    """Check every weight of ``model`` against ``arrays``, then assign them all."""
+    """Check every weight of ``model`` against ``arrays``, then assign them all; returns the
+    weight table with the model's paths."""
     import jax.numpy as jnp
 
+    _adopt_inner_layer_names(model, arrays, table)
     by_path = model.variables_by_path()
     roles = {e["path"]: e["role"] for e in table} if table is not None else {}
     problems = []
@@ -329,6 +331,37 @@ def _assign(model, arrays, table, source):
     values = {p: jnp.asarray(arrays[p]) for p in by_path}
     for p, v in by_path.items():
         v.assign(values[p])
+    return table
+
+
+def _adopt_inner_layer_names(model, arrays, table):
+    """Give layers *inside* a layer the names the file has for them, when the file holds the
+    same weights in the same order under other automatic names (a custom layer's ``Dense``
+    rebuilt in the same session is ``dense_3`` where the saving one was ``dense_1``).
+
+    Paired in weight order, each pair must agree on the top-level layer, the weight's own
+    name, shape, dtype and role, and each inner layer must get one name: otherwise nothing
+    is renamed and the usual mismatch error follows. Returns whether names were adopted.
+    """
+    walked = list(model._walk())
+    if table is None or len(table) != len(walked) or {p for p, _, _ in walked} == set(arrays):
+        return False
+    renames = {}
+    for (model_path, v, owners), entry in zip(walked, table):
+        file_path = entry.get("path")
+        arr = arrays.get(file_path)
+        m_parts, f_parts = model_path.split("/"), str(file_path).split("/")
+        if (arr is None or len(m_parts) != len(f_parts) or len(m_parts) != len(owners)
+                or m_parts[0] != f_parts[0] or m_parts[-1] != f_parts[-1]
+                or tuple(arr.shape) != v.shape or arr.dtype.name != v.dtype.name
+                or entry.get("role", v.role) != v.role):
+            return False
+        for layer, mine, theirs in zip(owners[1:], m_parts[:-1], f_parts[:-1]):
+            if mine != theirs and renames.setdefault(id(layer), (layer, theirs))[1] != theirs:
+                return False
+    for layer, name in renames.values():
+        layer.name = name
+    return bool(renames)
 
 
 def _few(items, n=5):
