@@ -226,7 +226,8 @@ class H5Reader:
             raise self.error(where, "declares more than 32 dimensions.")
         return tuple(int(d) for d in space.get_simple_extent_dims())
 
-    def read(self, dataset: h5py.Dataset, where: str, expected_shape: tuple[int, ...]) -> np.ndarray:
+    def read(self, dataset: h5py.Dataset, where: str,
+             expected_shape: tuple[int, ...]) -> np.ndarray:
         """Read a dataset whose shape the caller checked; refuse a dataset that stores far less
         than it declares (a chunked "shape bomb").
 
