@@ -253,6 +253,13 @@ def _take_tree(arrays, prefix, like, folder, what):
                              f"{key} missing or of another shape. Resume with the same model, "
                              "optimizer and metrics that wrote it.")
         restored.append(jnp.asarray(arrays[key], dtype=jnp.asarray(leaf).dtype))
+    expected = {prefix + jax.tree_util.keystr(path) for path, _ in leaves}
+    extra = sorted(k for k in arrays if k not in expected and (
+        k == prefix or (k.startswith(prefix) and k[len(prefix):][:1] in "[.")))
+    if extra:
+        raise ValueError(f"Checkpoint {folder!r} does not match this model's {what}: it holds "
+                         f"{len(extra)} value(s) this model has no place for (first {extra[0]})."
+                         " Resume with the same model, optimizer and metrics that wrote it.")
     return jax.tree_util.tree_unflatten(treedef, restored)
 
 
@@ -274,16 +281,17 @@ def load_checkpoint(model, directory) -> Checkpoint:
     with open(os.path.join(folder, "state.json")) as f:
         meta = json.load(f)
     arrays = load_file(os.path.join(folder, "trainer.safetensors"))
-    model.load_weights(os.path.join(folder, "weights.safetensors"))
+    # Check everything against the model before changing any of it.
     by_path = model.variables_by_path()
     paths = tuple(meta["opt_paths"])
-    model._opt_state = _take_tree(arrays, "opt", model._tx.init(
-        {p: by_path[p].value for p in paths}), folder, "optimizer")
-    model._opt_paths = paths
-    model._rng = jnp.asarray(arrays["__rng__"])
+    opt_state = _take_tree(arrays, "opt", model._tx.init({p: by_path[p].value for p in paths}),
+                           folder, "optimizer")
     metrics = None
     if meta.get("has_metrics"):
         metrics = _take_tree(arrays, "metrics", model._metric_set.init(), folder, "metrics")
+    model.load_weights(os.path.join(folder, "weights.safetensors"))
+    model._opt_state, model._opt_paths = opt_state, paths
+    model._rng = jnp.asarray(arrays["__rng__"])
     states = {name: _join_state(f"callback:{name}", plain, arrays)
               for name, plain in meta.get("callbacks", {}).items()}
     return Checkpoint(meta["epoch"], meta["step"], states, metrics, meta.get("history"))
