@@ -295,6 +295,7 @@ class LayerNormalization(Layer):
             raise ValueError(
                 f'LayerNormalization "{self.name}" needs known sizes on the normalised axes '
                 f"{self._axes}; received shape {input_shape}.")
+        # gamma and beta are parameters, trained by the optimizer.
         if self.scale or self.rms_scaling:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
                                          regularizer=self.gamma_regularizer,
