@@ -36,7 +36,7 @@ class TerminateOnNaN(Callback):
         ...                             thawnet.layers.Dense(1)])
         >>> model.compile(optimizer=thawnet.optimizers.SGD(1e38), loss="mse")
         >>> guard = thawnet.callbacks.TerminateOnNaN()
-        >>> _ = model.fit(np.ones((8, 2)), np.ones((8, 1)), batch_size=4, verbose=0,
+        >>> _ = model.fit(np.ones((8, 2)), np.full((8, 1), 100.0), batch_size=4, verbose=0,
         ...               callbacks=[guard])  # doctest: +ELLIPSIS
         Epoch 1, batch 0: non-finite update, ...
         >>> guard.stopped_at.batch, guard.stopped_at.reason
