@@ -24,6 +24,7 @@ from thawnet.backend import scope as scope_lib
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import node as node_lib
 from thawnet.backend.registry import register, registered
+from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.call_inspection import accepts_argument, check_weight_maps, shapes_of
 from thawnet.layers.weight_arguments import weight_arguments
 from thawnet.variables import (PARAMETER, STATISTIC, Variable, is_effectively_trainable,
@@ -48,9 +49,17 @@ class Layer:
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None,
                  activity_regularizer=None, **kwargs):
+        who = type(self).__name__
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
-                            f"{sorted(kwargs)}. Check the spelling against the documentation.")
+            raise ArgumentTypeError(f"{who}: unexpected keyword argument(s) {sorted(kwargs)}. "
+                                    "Check the spelling against the documentation.")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{who}: name must be a string; received name={name!r}.")
+        try:
+            dtype = jnp.dtype(dtype or "float32")
+        except TypeError:
+            raise ValueError(f"{who}: dtype must be a dtype name such as 'float32'; received "
+                             f"dtype={dtype!r}.") from None
         if not isinstance(trainable, (bool, np.bool_)):
             raise ValueError(
                 f"{type(self).__name__}: expected the `trainable` argument to be a boolean "
@@ -60,7 +69,7 @@ class Layer:
         self._losses: list = []  # add_loss values of the last eager call
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = jnp.dtype(dtype or "float32")
+        self.dtype = dtype
         # A layer without a build() of its own has no weights to create: built at once (Keras).
         self.built = type(self).build is Layer.build
         self._build_input_shape = None
@@ -275,10 +284,18 @@ class Layer:
     @property
     def losses(self) -> list:
         """The losses of the last eager call (this layer's and its sublayers'), then the
-        regularization penalties of the effectively trainable weights."""
-        out = list(self._losses)
-        for layer in _all_sublayers(self):
-            out.extend(layer._losses)
+        regularization penalties of the effectively trainable weights. Inside a stateless scope
+        that collects losses (``compute_loss`` in a custom train step), the losses of that
+        scope's forward pass instead, and the penalties of the values it binds."""
+        scope = scope_lib.current()
+        if scope is not None and scope.collect_losses:
+            mine = {id(self)} | {id(layer) for layer in _all_sublayers(self)}
+            out = [loss for loss, owner in zip(scope.losses, scope.loss_owners)
+                   if id(owner) in mine]
+        else:
+            out = list(self._losses)
+            for layer in _all_sublayers(self):
+                out.extend(layer._losses)
         for _, v, owners in self._walk():
             if v.regularizer is not None and is_effectively_trainable(v, owners):
                 out.append(v.regularizer(v.value))
@@ -447,8 +464,10 @@ class Layer:
         """Run as a pure function of explicit weight values.
 
         Args:
-            trainable: ``{path: array}`` for the weights to differentiate.
-            non_trainable: ``{path: array}`` for all other weights.
+            trainable: ``{path: array}`` for the weights to differentiate, or a list in the
+                order of ``trainable_variables`` (Keras 3's form).
+            non_trainable: ``{path: array}`` for all other weights, or a list in the order
+                of ``non_trainable_variables``.
             inputs: the inputs, as for ``__call__``.
             training: training mode (Dropout active, BatchNormalization on batch statistics).
             rng: JAX key for stochastic layers; required under ``jit`` when ``training`` and
@@ -458,10 +477,20 @@ class Layer:
         Returns:
             ``(outputs, new_non_trainable)``, or ``(outputs, new_non_trainable, losses)``: the
             non-trainable values after this call (statistics updated in training mode), with the
-            same paths as ``non_trainable``.
+            same paths as ``non_trainable``. Given lists, the new values are a list in the same
+            order and ``losses`` is a list (the ``add_loss`` values, then the weight penalties).
         """
+        as_lists = isinstance(trainable, (list, tuple)) or isinstance(non_trainable,
+                                                                     (list, tuple))
+        if as_lists:
+            trainable, non_trainable = keras_lists_to_maps(self, trainable, non_trainable)
         outputs, new_nt, reg, added, _ = self._run_stateless(
             trainable, non_trainable, inputs, training, rng, return_losses, kwargs)
+        if as_lists:
+            new_nt = [new_nt[p] for p in non_trainable]
+            if return_losses:
+                penalized = any(v.regularizer is not None for v in self.trainable_weights)
+                return outputs, new_nt, list(added) + ([reg] if penalized else [])
         if return_losses:
             return outputs, new_nt, reg + sum(added)
         return outputs, new_nt
@@ -474,6 +503,9 @@ class Layer:
         check_weight_maps(self, by_path, trainable, non_trainable)
         bound = {by_path[p]: v for p, v in trainable.items()}
         bound.update({by_path[p]: v for p, v in non_trainable.items()})
+        if rng is None and scope_lib.current() is not None:
+            # Inside an enclosing scope (fit running a custom train_step): draw from its key.
+            rng = scope_lib.current().next_rng(self.name)
         with scope_lib.StatelessScope(bound, rng=rng, collect_losses=collect_losses) as scope:
             scope.traced = any(isinstance(leaf, jax.core.Tracer) for leaf in
                                jax.tree_util.tree_leaves((trainable, non_trainable, inputs)))
@@ -526,6 +558,27 @@ def _marking_built(build):
 
     build_and_mark.marks_built = True
     return build_and_mark
+
+
+def keras_lists_to_maps(layer, trainable, non_trainable):
+    """``{path: value}`` maps from lists in Keras's order (``trainable_variables``,
+    ``non_trainable_variables``); a map given for either side is kept as it is."""
+    train_paths, frozen_paths = layer.trainable_split()
+    maps = []
+    for what, paths, values in (("trainable", train_paths, trainable),
+                                ("non_trainable", frozen_paths, non_trainable)):
+        if isinstance(values, dict):
+            maps.append(values)
+            continue
+        if len(values) != len(paths):
+            raise ValueError(
+                f'stateless_call of "{layer.name}": {what}_variables has {len(values)} '
+                f"value(s), but the layer has {len(paths)} {what} weight(s) {paths[:5]}"
+                f"{' ...' if len(paths) > 5 else ''}. Pass one value per entry of "
+                f"layer.{what}_variables, in that order (a trainable flag changed since "
+                "the lists were made?).")
+        maps.append(dict(zip(paths, values)))
+    return maps[0], maps[1]
 
 
 def _all_sublayers(layer):
