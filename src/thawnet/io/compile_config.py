@@ -73,28 +73,34 @@ def _serialize_metric(metric, loss_arg):
 
 
 def _metrics_config(model):
+    """``(metrics, weighted_metrics)`` as compile() takes them: a list for one output, a
+    dict by output name for several; None where there are none."""
     compiled_loss, metric_set = model._compiled_loss, model._metric_set
     names = metric_set.output_names
     raw = None if compiled_loss is None else compiled_loss.raw
-    per_output = {n: [] for n in names}
-    for i, metric, _ in metric_set.entries:
+    weighted = list(getattr(metric_set, "weighted", ())) or [False] * len(metric_set.entries)
+    groups = {False: {n: [] for n in names}, True: {n: [] for n in names}}
+    for (i, metric, _), is_weighted in zip(metric_set.entries, weighted):
         loss_i = None if compiled_loss is None else compiled_loss.losses[i]
         loss_arg = raw if (raw is None or isinstance(raw, str)) else loss_i
-        per_output[names[i]].append(_serialize_metric(metric, loss_arg))
-    if not any(per_output.values()):
-        return None
-    return per_output[names[0]] if len(names) == 1 else per_output
+        groups[is_weighted][names[i]].append(_serialize_metric(metric, loss_arg))
+    out = []
+    for per_output in (groups[False], groups[True]):
+        if not any(per_output.values()):
+            out.append(None)
+        else:
+            out.append(per_output[names[0]] if len(names) == 1 else per_output)
+    return tuple(out)
 
 
 def _optimizer_config(optimizer) -> dict:
     if isinstance(optimizer, optimizers_lib.OptaxOptimizer):
         raise NotSerializable("the optimizer is a raw optax transformation, which has no config")
     config = dict(optimizer.get_config())
-    if isinstance(config.get("learning_rate"), dict):
-        schedule = optimizer.learning_rate
-        module, registered = class_identity(type(schedule), "keras.optimizers.schedules")
-        config["learning_rate"] = keras_object(module, type(schedule).__name__,
-                                               schedule.get_config(), registered)
+    schedule = config.get("learning_rate")
+    if isinstance(schedule, dict):   # {"class_name", "config"} of a thawnet schedule
+        config["learning_rate"] = keras_object("keras.optimizers.schedules",
+                                               schedule["class_name"], schedule["config"])
     for key, default in (("use_ema", False), ("ema_momentum", 0.99),
                          ("ema_overwrite_frequency", None), ("loss_scale_factor", None),
                          ("gradient_accumulation_steps", None)):
@@ -128,10 +134,11 @@ def compile_config(model) -> dict | None:
         elif weights is not None and len(weights) == 1:
             weights = weights[0]
         steps = getattr(model, "_steps_per_execution", 1)
+        metrics, weighted_metrics = _metrics_config(model)
         return {"optimizer": _optimizer_config(model.optimizer),
                 "loss": None if loss is None else _serialize_loss(loss.raw),
-                "loss_weights": weights, "metrics": _metrics_config(model),
-                "weighted_metrics": None, "run_eagerly": False,
+                "loss_weights": weights, "metrics": metrics,
+                "weighted_metrics": weighted_metrics, "run_eagerly": False,
                 "steps_per_execution": steps if isinstance(steps, int) else 1,
                 "jit_compile": True}
     except NotSerializable as err:
@@ -196,21 +203,25 @@ def compile_from_config(model, config: dict, source: str) -> bool:
 
     Args:
         model: the freshly loaded model.
-        config: Keras's or thawnet's ``compile_config``; None or without a loss: nothing.
+        config: Keras's or thawnet's ``compile_config``; None (or with neither optimizer
+            nor loss): nothing.
         source: the file, for messages.
 
     Returns:
         True when the model was compiled. A class thawnet does not know gives a warning
         naming it (as Keras warns) and an uncompiled model.
     """
-    if not isinstance(config, dict) or config.get("loss") is None:
+    if not isinstance(config, dict) or (config.get("loss") is None
+                                        and config.get("optimizer") is None):
         return False
     where = f"{source} compile_config"
     try:
         optimizer = _deserialize_optimizer(config.get("optimizer") or "rmsprop", where)
-        kwargs = {"optimizer": optimizer, "loss": _deserialize_loss(config["loss"], where),
+        kwargs = {"optimizer": optimizer, "loss": _deserialize_loss(config.get("loss"), where),
                   "metrics": _deserialize_metrics(config.get("metrics"), where),
                   "loss_weights": config.get("loss_weights")}
+        if config.get("weighted_metrics") is not None:
+            kwargs["weighted_metrics"] = _deserialize_metrics(config["weighted_metrics"], where)
         extra = config.get("thawnet") or {}
         steps = extra.get("steps_per_execution", config.get("steps_per_execution", 1))
         if steps == "auto" or (isinstance(steps, int) and steps > 1):

@@ -149,7 +149,8 @@ def _keras_layout(model, state, paths):
     order = _keras_order(model, paths)
     if blocks is None or order is None:
         return None
-    return order, blocks, kinds, flat, treedef, not callable(model.optimizer.learning_rate)
+    scheduled = isinstance(model.optimizer.get_config().get("learning_rate"), dict)
+    return order, blocks, kinds, flat, treedef, not scheduled
 
 
 def keras_optimizer_variables(model) -> list | None:
@@ -201,7 +202,11 @@ def restore_keras_optimizer_variables(model, arrays: list, source: str) -> bool:
     slots = [(kinds[k][path]) for block in blocks for path in order for k in block]
     offset = 1 + int(uses_lr)
     problem = None
-    if len(arrays) != expected:
+    if any(np.ndim(a) for a in arrays[:offset]):
+        problem = "its iterations / learning_rate variables are not scalars"
+    elif len(arrays) == offset and len(arrays) < expected:
+        slots = []   # saved before the optimizer was built (never trained): no slots yet
+    elif len(arrays) != expected:
         problem = f"it holds {len(arrays)} variables, the optimizer has {expected}"
     else:
         for n, index in enumerate(slots):
@@ -222,8 +227,6 @@ def restore_keras_optimizer_variables(model, arrays: list, source: str) -> bool:
         state = optimizers_lib.set_learning_rate(state, np.float32(arrays[1]))
     model._opt_state, model._opt_paths = state, paths
     return True
-
-
 
 
 # -- the native file's parts ---------------------------------------------------------------
