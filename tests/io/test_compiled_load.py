@@ -142,3 +142,40 @@ def test_model_checkpoint_writes_keras_files_and_resumes(tmp_path):
         assert np.array_equal(np.asarray(v.value), np.asarray(w.value))
     assert restored.fit(X, Y, epochs=1, **FIT).history["loss"] == \
         model.fit(X, Y, epochs=1, **FIT).history["loss"]
+
+
+def test_multi_output_losses_metrics_and_schedules_round_trip(tmp_path):
+    from thawnet import losses, metrics
+    from thawnet.models import Model
+    from thawnet.optimizers import schedules
+
+    x = tl.Input((4,))
+    h = tl.Dense(8, activation="relu")(x)
+    model = Model(x, [tl.Dense(3, activation="softmax", name="cls")(h), tl.Dense(1, name="reg")(h)])
+    model.compile(optimizer=optimizers.Adam(schedules.ExponentialDecay(0.01, 10, 0.9)),
+                  loss=["sparse_categorical_crossentropy", losses.Huber(delta=2.0)],
+                  metrics={"cls": ["accuracy"], "reg": [metrics.MeanAbsoluteError()]},
+                  loss_weights=[1.0, 0.5])
+    labels = RNG.randint(0, 3, 32)
+    model.fit(X, [labels, X[:, :1]], epochs=1, **FIT)
+    for suffix in (".thawnet", ".keras"):
+        model.save(tmp_path / f"m{suffix}")
+        again = load_model(tmp_path / f"m{suffix}")
+        assert again._metric_set.metric_names == model._metric_set.metric_names
+        assert again._compiled_loss.weights == [1.0, 0.5]
+        assert type(again._compiled_loss.losses[1]) is losses.Huber
+        assert again._compiled_loss.losses[1].get_config() == \
+            model._compiled_loss.losses[1].get_config()
+        assert again.optimizer.get_config() == model.optimizer.get_config()
+    theirs = keras.saving.load_model(tmp_path / "m.keras")
+    assert theirs.compiled and int(theirs.optimizer.iterations) == 4
+    # Keras evaluates the schedule at its iterations: ExponentialDecay(0.01, 10, 0.9) at step 4.
+    assert float(theirs.optimizer.learning_rate) == pytest.approx(0.01 * 0.9 ** 0.4, rel=1e-6)
+
+
+def test_compile_settings_a_file_cannot_hold_warn_and_load_uncompiled(tmp_path):
+    model = Sequential([tl.Input((4,)), tl.Dense(2)])
+    model.compile(optimizer="adam", loss=lambda y, p: (y - p) ** 2)
+    with pytest.warns(UserWarning, match="compile settings are not written.*Python function"):
+        model.save(tmp_path / "m.keras")
+    assert not load_model(tmp_path / "m.keras").compiled

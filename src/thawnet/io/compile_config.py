@@ -41,9 +41,10 @@ def _serialize_loss(value):
         return [_serialize_loss(v) for v in value]
     if isinstance(value, dict):
         return {k: _serialize_loss(v) for k, v in value.items()}
-    if isinstance(value, losses_lib.Loss) and not isinstance(
-            value, losses_lib.LossFunctionWrapper) or type(value).__name__ in losses_lib.__all__:
-        return _serialize_object(value, "keras.losses")
+    if isinstance(value, losses_lib.Loss) and type(value) is not losses_lib.LossFunctionWrapper:
+        return _serialize_object(value, "keras.losses")   # built-in or your own Loss class
+    if type(value) is losses_lib.LossFunctionWrapper and not value.fn_kwargs:
+        value = value.fn   # a wrapped function is saved like the function itself
     name = getattr(value, "__name__", None)
     if name is not None and _resolves(losses_lib.get, name):
         return name
