@@ -137,3 +137,19 @@ def test_bad_seed_is_named():
         trandom.normal((2,), seed="x")
     with pytest.raises(ValueError, match=r"rate must be in \[0, 1\); received rate=1.5"):
         trandom.dropout(np.ones(3), 1.5)
+
+
+class Drop(thawnet.Layer):
+    def call(self, x, training=False):
+        return trandom.dropout(x, 0.5) if training else x
+
+
+def test_unseeded_draw_in_a_compiled_call_uses_the_step_key():
+    model = thawnet.Sequential([thawnet.Input(shape=(64,)), Drop()])
+    x = np.ones((2, 64), "float32")
+    step = jax.jit(lambda v, key: model.stateless_call({}, {}, v, training=True, rng=key)[0])
+    a, b = step(x, jax.random.PRNGKey(0)), step(x, jax.random.PRNGKey(1))
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(a, step(x, jax.random.PRNGKey(0)))
+    with pytest.raises(ValueError, match=r"seed=None ran in a compiled call without a key"):
+        jax.jit(lambda v: model.stateless_call({}, {}, v, training=True)[0])(x)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import thawnet
-from thawnet import layers, ops
+from thawnet import ops
 
 _rng = np.random.default_rng(0)
 A = _rng.normal(size=(4, 3)).astype("float32")

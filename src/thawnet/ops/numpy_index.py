@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from thawnet.ops.dispatch import _axis, op
+from thawnet.ops.dispatch import op
 
 
 @op
