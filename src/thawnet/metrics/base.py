@@ -10,8 +10,17 @@ A metric object holds only configuration. Its state is a pytree of
 so ``update``/``compute`` can run inside ``jax.jit`` (the trainer keeps the
 state on the device). The Keras object API (``update_state``, ``result``,
 ``reset_state``) is a thin eager layer that stores one state on the object.
+
+Keras 3's stateless API works on the state as a flat list (``metric.variables``
+in Keras), which is what a custom ``train_step`` holds in its
+``metrics_variables``::
+
+    values = metric.stateless_reset_state()
+    values = metric.stateless_update_state(values, y_true, y_pred)
+    value = metric.stateless_result(values)
 """
 
+import jax
 import jax.numpy as jnp
 
 from thawnet.losses.base import match_rank, to_snake_case
@@ -90,6 +99,60 @@ class Metric:
     def reset_state(self):
         """Resets the object's own state (to ``init_state()``, lazily)."""
         self._state = None
+
+    # -- Keras 3 stateless API (state as a flat list) ---------------------------
+    @property
+    def variables(self):
+        """The object's state as a flat list of arrays, in the order the
+        ``stateless_*`` methods take it (``len(metric.variables)`` slices a
+        model's ``metrics_variables``)."""
+        return jax.tree_util.tree_leaves(self.state)
+
+    def _state_from(self, metric_variables):
+        treedef = jax.tree_util.tree_structure(self.state)
+        values = list(metric_variables)
+        if len(values) != treedef.num_leaves:
+            raise ValueError(
+                f'Metric "{self.name}": expected {treedef.num_leaves} state '
+                f"value(s) (len(metric.variables)); received {len(values)}. "
+                "Pass the slice of metrics_variables that belongs to this "
+                "metric, e.g. metrics_variables[i:i + len(metric.variables)]."
+            )
+        return jax.tree_util.tree_unflatten(treedef, values)
+
+    def stateless_update_state(self, metric_variables, *args, **kwargs):
+        """Accumulates a batch into explicit state (pure; Keras 3's API).
+
+        Args:
+            metric_variables: the state as a list (``metric.variables`` order).
+            *args, **kwargs: what ``update_state`` takes (``y_true, y_pred``,
+                ``sample_weight=``; a ``Mean`` takes the values).
+
+        Returns:
+            The new state, as a list of the same length.
+
+        >>> m = Mean()
+        >>> values = m.stateless_update_state(m.stateless_reset_state(), 3.0)
+        >>> float(m.stateless_result(values))
+        3.0
+        """
+        state = self._state_from(metric_variables)
+        return jax.tree_util.tree_leaves(self.update(state, *args, **kwargs))
+
+    def stateless_result(self, metric_variables):
+        """The metric value of explicit state (pure; Keras 3's API).
+
+        Args:
+            metric_variables: the state as a list (``metric.variables`` order).
+
+        Returns:
+            The value, as ``result()`` gives it.
+        """
+        return self.compute(self._state_from(metric_variables))
+
+    def stateless_reset_state(self):
+        """The initial state as a list (``metric.variables`` order)."""
+        return jax.tree_util.tree_leaves(self.init_state())
 
     def __call__(self, *args, **kwargs):
         """Updates the state with a batch, then returns ``result()``."""

@@ -33,6 +33,7 @@ Keras's ``iterations``).
 import math
 import numbers
 import re
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -72,6 +73,22 @@ def _checked_learning_rate(optimizer, value):
             f"learning_rate={abs(value) if math.isfinite(value) else 0.001}."
         )
     return float(value)  # keep the state float32, whatever number came in
+
+
+class StatelessLayout(NamedTuple):
+    """What :meth:`Optimizer.stateless_apply` needs to read Keras-style lists.
+
+    Attributes:
+        transformation: the ``optax.GradientTransformation`` of the model.
+        treedef: the structure of its state (flattened into the list).
+        trainable_paths: the path of each trainable variable, in order.
+        constraints: ``{path: constraint}`` for the weights that have one.
+    """
+
+    transformation: Any
+    treedef: Any
+    trainable_paths: tuple
+    constraints: dict[str, Callable]
 
 
 def _path_name(path):
@@ -216,6 +233,61 @@ class Optimizer:
         return optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)(
             learning_rate=self.learning_rate
         )
+
+    # -- Keras 3 stateless API (custom train_step) ---------------------------
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """One optimizer step on explicit state (pure; Keras 3's JAX API).
+
+        The lists are in the order of ``model.trainable_variables``; the
+        optimizer state is the flat list a custom ``train_step`` receives in
+        ``state[2]``. The weights' constraints are applied after the update,
+        as Keras does. ``fit`` binds the layout (which path each list entry
+        is, the state's structure) before it calls the model's ``train_step``.
+
+        Args:
+            optimizer_variables: the optimizer state as a flat list.
+            grads: gradients, one per trainable variable.
+            trainable_variables: the current values, one per trainable
+                variable.
+
+        Returns:
+            ``(new_trainable_variables, new_optimizer_variables)``, as lists.
+        """
+        layout = getattr(self, "_stateless_layout", None)
+        who = f'Optimizer "{self.name}"'
+        if layout is None:
+            raise ValueError(
+                f"{who}: stateless_apply() needs the optimizer state of a "
+                "compiled model; call it inside a train_step that fit() or "
+                "train_on_batch() runs (after model.compile(optimizer=...)).")
+        paths = layout.trainable_paths
+        for what, values in (("grads", grads),
+                             ("trainable_variables", trainable_variables)):
+            if len(values) != len(paths):
+                raise ValueError(
+                    f"{who}: stateless_apply() expected {len(paths)} {what} "
+                    f"(one per entry of model.trainable_variables: "
+                    f"{list(paths)}); received {len(values)}.")
+        if len(optimizer_variables) != layout.treedef.num_leaves:
+            raise ValueError(
+                f"{who}: stateless_apply() expected {layout.treedef.num_leaves} "
+                f"optimizer variables (state[2] of train_step); received "
+                f"{len(optimizer_variables)}. Pass the optimizer_variables of "
+                "the state unchanged.")
+        params = dict(zip(paths, trainable_variables))
+        opt_state = jax.tree_util.tree_unflatten(layout.treedef,
+                                                 list(optimizer_variables))
+        updates, opt_state = layout.transformation.update(
+            dict(zip(paths, grads)), opt_state, params)
+        params = optax.apply_updates(params, updates)
+        out = []
+        for path in paths:
+            value = params[path]
+            constraint = layout.constraints.get(path)
+            if constraint is not None:
+                value = constraint(value).astype(value.dtype)
+            out.append(value)
+        return out, jax.tree_util.tree_leaves(opt_state)
 
     # -- config -------------------------------------------------------------
     def get_config(self):

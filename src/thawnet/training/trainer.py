@@ -26,6 +26,8 @@ from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights
                                    gather_rows, split_validation, to_arrays)
 from thawnet.training.argument_checks import check_evaluate_arguments, check_fit_arguments
 from thawnet.training.data_checks import check_training_data
+from thawnet.training.custom_step_functions import make_custom_predict_function, overrides
+from thawnet.training.custom_steps import KerasSteps
 from thawnet.training.trainer_state import TrainerState
 
 
@@ -85,7 +87,7 @@ def _blocks(idx, k):
         yield start, idx[start:start + 1]
 
 
-class Trainer(TrainerState):
+class Trainer(KerasSteps, TrainerState):
     """The training methods of :class:`thawnet.models.Model`."""
 
     # -- compile -------------------------------------------------------------------------------
@@ -328,7 +330,10 @@ class Trainer(TrainerState):
     def _format_logs(self, logs, return_dict):
         if return_dict:
             return logs
-        values = [logs[name] for name in self._metric_set.metric_names if name in logs]
+        names = self._metric_set.metric_names
+        # Then what a custom step logs beyond the compiled names, in its order (Keras).
+        names = [n for n in names if n in logs] + [n for n in logs if n not in names]
+        values = [logs[name] for name in names]
         return values[0] if len(values) == 1 else values
 
     # -- predict -----------------------------------------------------------------------------
@@ -338,7 +343,7 @@ class Trainer(TrainerState):
 
         verbose = 1 if verbose == "auto" else verbose
         if (verbose == 0 and not callbacks and steps is None and self.built
-                and _fits_one_batch(x, batch_size)):
+                and _fits_one_batch(x, batch_size) and not overrides(self, "predict")):
             # One batch, nothing to report: the compiled model(x) path, no dataset plumbing.
             out = self._compiled_eager_call(x, False)
             return np.asarray(out) if hasattr(out, "shape") else jax.device_get(out)
@@ -371,7 +376,8 @@ class Trainer(TrainerState):
         key = ("predict", tuple(layer.trainable for layer in self._all_layers()))
         cache = self.__dict__.setdefault("_predict_cache", {})
         if key not in cache:
-            cache[key] = make_predict_function(self)
+            cache[key] = (make_custom_predict_function(self) if overrides(self, "predict")
+                          else make_predict_function(self))
         return cache[key]
 
     # -- single batches ----------------------------------------------------------------------

@@ -14,7 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from thawnet import optimizers as optimizers_lib
+from thawnet.training import custom_step_functions as custom_lib
 from thawnet.training import steps as steps_lib
+from thawnet.training.keras_state import (CustomMetricState, fresh_metric_state,
+                                          logs_to_floats, write_back_metrics)
 from thawnet.training.opt_state import transfer_opt_state
 from thawnet.variables import materialize_all
 
@@ -35,7 +38,8 @@ class TrainerState:
         if not self.compiled:
             raise RuntimeError(f'Model "{self.name}": call compile() before {what}(), e.g. '
                                "model.compile(optimizer='adam', loss='mse').")
-        if what in ("fit", "train_on_batch") and self._compiled_loss is None:
+        if what in ("fit", "train_on_batch") and self._compiled_loss is None \
+                and not custom_lib.overrides(self, "train"):  # a custom step has its loss
             raise ValueError(f'Model "{self.name}" was compiled without a loss; {what}() needs '
                              "one: model.compile(optimizer=..., loss=...).")
 
@@ -60,7 +64,8 @@ class TrainerState:
                 self._opt_paths = trainable_paths
             state["opt_state"] = self._opt_state
             state["rng"] = self._rng
-        state["metrics"] = self._metric_set.init()
+        custom = custom_lib.overrides(self, "train" if with_optimizer else "test")
+        state["metrics"] = fresh_metric_state(self) if custom else self._metric_set.init()
         state = _distinct_buffers(state)
         if self._distribute is not None:
             state = self._distribute.replicate(state)
@@ -87,12 +92,20 @@ class TrainerState:
             self._rng = state["rng"]
             # The running epoch's metric accumulators: mid-epoch checkpoints save them.
             self._epoch_metrics = state.get("metrics")
+        if isinstance(state.get("metrics"), CustomMetricState):
+            write_back_metrics(self, state["metrics"])  # metric.result() reads the step's
 
     def _function(self, kind, key, **options):
         cache_key = (kind, key, tuple(sorted(options.items())))
         fn = self._fn_cache.get(cache_key)
         if fn is None:
-            if kind == "train":
+            if kind in ("train", "test") and custom_lib.overrides(self, kind):
+                # The model's own train_step / test_step (Keras 3's JAX signatures).
+                fn = (custom_lib.make_custom_train_function(
+                    self, key, self._tx, distribute=self._distribute, **options)
+                      if kind == "train" else custom_lib.make_custom_test_function(
+                          self, key, distribute=self._distribute))
+            elif kind == "train":
                 fn = steps_lib.make_train_function(self, self._tx, self._compiled_loss,
                                                    self._metric_set, distribute=self._distribute,
                                                    **options)
@@ -107,6 +120,8 @@ class TrainerState:
         return fn
 
     def _results(self, metric_state):
+        if isinstance(metric_state, CustomMetricState):
+            return logs_to_floats(metric_state.logs)  # what the model's own step returned
         fn = self._function("results", None)
         return {k: float(v) for k, v in jax.device_get(fn(metric_state)).items()}
 
