@@ -277,3 +277,20 @@ def test_custom_layers_go_through_the_registry(tmp_path):
     assert text   # the original file is untouched
     with pytest.raises(FileFormatError, match=r"'Unknown'.*custom_objects"):
         load_model(tmp_path / "u.keras")
+
+
+def test_wrapped_layers_and_regularizers_are_serialized_as_keras_objects(tmp_path):
+    model = Sequential([tl.Input((3, 4)), tl.TimeDistributed(tl.Dense(2, kernel_regularizer="l2")),
+                        tl.LayerNormalization(), tl.GlobalAveragePooling1D()])
+    _randomize(model)
+    model.save(tmp_path / "w.keras")
+    with zipfile.ZipFile(tmp_path / "w.keras") as zf:
+        wrapper = json.loads(zf.read("config.json"))["config"]["layers"][1]["config"]
+    inner = wrapper["layer"]
+    assert (inner["module"], inner["class_name"], inner["registered_name"]) == \
+        ("keras.layers", "Dense", None)
+    assert inner["config"]["kernel_regularizer"]["module"] == "keras.regularizers"
+    assert inner["config"]["dtype"]["class_name"] == "DTypePolicy"
+    x = RNG.randn(2, 3, 4).astype("float32")
+    theirs = keras.saving.load_model(tmp_path / "w.keras")
+    np.testing.assert_allclose(np.asarray(theirs(x)), np.asarray(model(x)), atol=1e-5)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from thawnet.io.keras_objects import class_identity, dtype_policy, keras_object
 from thawnet.io.model_config import plain
 from thawnet.layers.input_layer import InputLayer
+from thawnet.layers.layer import Layer, registered
 from thawnet.layers.node import SymbolicTensor
 from thawnet.models.model import Model
 from thawnet.models.sequential import Sequential
@@ -35,14 +36,33 @@ _OBJECT_MODULES = (("_initializer", "keras.initializers"), ("_regularizer", "ker
 
 
 def _wrap_nested(key: str, value, where: str):
-    """Wrap ``{"class_name", "config"}`` dicts of initializers/regularizers/constraints."""
+    """Wrap the ``{"class_name", "config"}`` dicts of a config as Keras does: initializers,
+    regularizers and constraints by the argument's suffix, and layers held by wrapper layers
+    (``TimeDistributed(layer=...)``, ``Bidirectional``) as serialized layers."""
     if not (isinstance(value, dict) and "class_name" in value and "module" not in value):
         return value
     for suffix, module in _OBJECT_MODULES:
         if key.endswith(suffix) or key == suffix[1:]:
             return keras_object(module, value["class_name"], plain(value.get("config") or {},
                                                                    where))
+    cls = registered(value["class_name"]) if isinstance(value["class_name"], str) else None
+    if isinstance(cls, type) and issubclass(cls, Layer) and isinstance(value.get("config"), dict):
+        module, registered_name = class_identity(cls, "keras.layers")
+        return keras_object(module, value["class_name"],
+                            _keras_config(value["config"], where), registered_name)
     return value
+
+
+def _keras_config(config: dict, where: str, dtype_as_policy: bool = True) -> dict:
+    """A thawnet config dict in Keras's notation (DTypePolicy, wrapped nested objects)."""
+    out = {}
+    for key, value in config.items():
+        if key in _THAWNET_ONLY_KEYS:
+            continue
+        if key == "dtype" and isinstance(value, str) and dtype_as_policy:
+            value = dtype_policy(value)
+        out[key] = _wrap_nested(key, value, where)
+    return out
 
 
 def layer_config(layer) -> dict:
@@ -56,14 +76,8 @@ def layer_config(layer) -> dict:
         ``DTypePolicy`` and Keras-wrapped nested objects.
     """
     where = f'layer "{layer.name}"'
-    config = plain(layer.get_config(), where)
-    out = {}
-    for key, value in config.items():
-        if key in _THAWNET_ONLY_KEYS:
-            continue
-        if key == "dtype" and isinstance(value, str) and not isinstance(layer, InputLayer):
-            value = dtype_policy(value)
-        out[key] = _wrap_nested(key, value, where)
+    out = _keras_config(plain(layer.get_config(), where), where,
+                        dtype_as_policy=not isinstance(layer, InputLayer))
     if "trainable" in out:
         out["trainable"] = bool(layer._trainable)   # the layer's own flag, not the effective one
     return out
