@@ -28,6 +28,7 @@ from .skip_rules import static_skip_reason
 
 SAMPLE_EVERY = 4
 LOAD_CASE = "<file fails to load>"
+PYTEST_FUNCTION = "<module function>"
 
 LOADER = TestFileLoader()
 
@@ -74,12 +75,33 @@ def cases_of_file(rel_path: str) -> list[Case]:
         module = LOADER.load(rel_path)
     except Exception:  # noqa: BLE001 - reported by the LOAD_CASE case
         return [Case(rel_path, LOAD_CASE, "load")]
+    return cases_of_module(module, rel_path)
+
+
+def _parametrize_ids(function) -> list[str]:
+    """``["0", "1", ...]`` for a pytest function's ``parametrize`` combinations, or ``[""]``."""
+    counts = [len(mark.args[1]) for mark in getattr(function, "pytestmark", [])
+              if mark.name == "parametrize"]
+    total = 1
+    for n in counts:
+        total *= n
+    return [str(i) for i in range(total)] if counts else [""]
+
+
+def cases_of_module(module, rel_path: str) -> list[Case]:
+    """The cases of an executed test module: unittest/absl ``TestCase`` methods (absl's
+    expansions included) and pytest-style module-level ``test_*`` functions (one case per
+    ``parametrize`` combination), sorted by id."""
     found = []
     loader = unittest.TestLoader()
     for name, obj in vars(module).items():
-        if (isinstance(obj, type) and issubclass(obj, unittest.TestCase)
-                and obj.__module__ == module.__name__):
+        if getattr(obj, "__module__", None) != module.__name__:
+            continue
+        if isinstance(obj, type) and issubclass(obj, unittest.TestCase):
             found += [Case(rel_path, name, m) for m in loader.getTestCaseNames(obj)]
+        elif callable(obj) and name.startswith("test") and not isinstance(obj, type):
+            found += [Case(rel_path, PYTEST_FUNCTION, f"{name}[{i}]" if i else name)
+                      for i in _parametrize_ids(obj)]
     return sorted(found)
 
 
@@ -135,7 +157,11 @@ def run_case(case: Case) -> None:
     """Run one case; raises its failure, or ``pytest.skip`` with the reason."""
     if case.cls == LOAD_CASE:
         raise LOADER.load_errors[case.file]
-    test_class = getattr(LOADER.load(case.file), case.cls)
+    module = LOADER.load(case.file)
+    if case.cls == PYTEST_FUNCTION:
+        _run_pytest_function(module, case)
+        return
+    test_class = getattr(module, case.cls)
     method = getattr(test_class, case.method)
     reason = (_mark_skip_reason(getattr(method, "pytestmark", []))
               or _mark_skip_reason(getattr(test_class, "pytestmark", []))
@@ -150,6 +176,23 @@ def run_case(case: Case) -> None:
     for kind, detail in result.outcomes:
         if kind == "skip":
             pytest.skip(str(detail))
+
+
+def _run_pytest_function(module, case: Case) -> None:
+    """A module-level pytest test: its marks honoured, its parametrize combination applied."""
+    name, _, index = case.method.partition("[")
+    function = getattr(module, name)
+    marks = getattr(function, "pytestmark", [])
+    reason = _mark_skip_reason(marks) or static_skip_reason(name, function)
+    if reason:
+        pytest.skip(reason)
+    combos = [{}]
+    for mark in reversed([m for m in marks if m.name == "parametrize"]):
+        names = [n.strip() for n in (mark.args[0].split(",") if isinstance(mark.args[0], str)
+                                     else mark.args[0])]
+        values = [v if len(names) > 1 else (v,) for v in mark.args[1]]
+        combos = [dict(c, **dict(zip(names, v))) for c in combos for v in values]
+    function(**combos[int(index.rstrip("]")) if index else 0])
 
 
 def family(case: Case) -> str:

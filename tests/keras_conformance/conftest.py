@@ -5,14 +5,19 @@ import sys
 import pytest
 
 import thawnet
+from thawnet.backend.random import current_seed
 
 
 @pytest.fixture(autouse=True)
 def _fresh_thawnet_session():
-    """Layer names and seeds never leak from one case into the next (or into other tests)."""
+    """Layer names and random streams never leak from one case into the next (or into other
+    tests): names restart at ``_1`` and the eager random stream restarts from the seed."""
+    seed = current_seed()
     thawnet.clear_session()
+    thawnet.set_random_seed(seed)
     yield
     thawnet.clear_session()
+    thawnet.set_random_seed(seed)
 
 
 @pytest.fixture(autouse=True, scope="module")

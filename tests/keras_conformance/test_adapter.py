@@ -1,6 +1,7 @@
 """The instrument itself: imports re-pointed, nothing leaked, skips and failures honest."""
 
 import sys
+import types
 import unittest
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import thawnet
 from thawnet import layers
 
-from .cases import LOADER, Case, cases_of_file, run_case
+from .cases import LOADER, PYTEST_FUNCTION, Case, cases_of_file, cases_of_module, run_case
 from .missing import Missing, ThawnetMissing
 from .named_product import named_product
 from .report import signature
@@ -112,3 +113,14 @@ def test_named_product_names_and_merges():
 def test_failure_signature_blanks_numbers_not_layer_classes():
     sig = signature('ValueError: Layer "dense_12" got shape (3, 4); ZeroPadding3D axis 2')
     assert sig == 'ValueError: Layer "dense_N" got shape (N, N); ZeroPadding3D axis N'
+
+
+def test_pytest_style_functions_are_cases_too():
+    module = types.ModuleType("keras_conformance_run.synthetic_test")
+    exec("import pytest\n"
+         "@pytest.mark.parametrize('x', [1, 2, 3])\n"
+         "def test_p(x):\n    assert x < 3\n"
+         "def test_plain():\n    pass\n", module.__dict__)
+    cases = cases_of_module(module, "synthetic_test.py")
+    assert [c.method for c in cases] == ["test_p[0]", "test_p[1]", "test_p[2]", "test_plain"]
+    assert {c.cls for c in cases} == {PYTEST_FUNCTION}
