@@ -156,6 +156,11 @@ def check_training_data(model, compiled_loss, dataset, what=""):
         what: a prefix for the names in messages (``"validation_data "``), empty for the
             data of the call itself.
     """
+    if getattr(dataset, "streamed", False):
+        # A stream (generator, PyDataset...) is checked batch by batch as it is read, with
+        # these same checks: give it the model to check against.
+        dataset.attach(model, compiled_loss)
+        return
     check_finite(dataset.x, f"{what}x")
     check_finite(dataset.y, f"{what}y")
     if dataset.sample_weight is not None:

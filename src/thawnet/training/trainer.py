@@ -29,6 +29,9 @@ from thawnet.training.data_checks import check_training_data
 from thawnet.training.custom_step_functions import make_custom_predict_function, overrides
 from thawnet.training.custom_steps import KerasSteps
 from thawnet.training.trainer_state import TrainerState
+from thawnet.training import stream_loop
+from thawnet.training.data_sources import is_stream
+from thawnet.training.stream_dataset import StreamDataset, make_stream
 
 
 class _BatchLogPolicy:
@@ -148,24 +151,33 @@ class Trainer(KerasSteps, TrainerState):
         self._require_compiled("fit")
         check_fit_arguments(
             self, x, y, sample_weight, epochs=epochs, batch_size=batch_size,
-            validation_split=validation_split, validation_data=validation_data,
+            validation_split=validation_split,
+            validation_data=None if is_stream(validation_data) else validation_data,
             class_weight=class_weight, initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
             validation_batch_size=validation_batch_size, validation_freq=validation_freq)
         verbose = 1 if verbose == "auto" else verbose
-        if validation_split and validation_data is None:
-            (x, y, sample_weight), validation_data = split_validation(
-                x, y, sample_weight, validation_split)
-        if class_weight is not None:
-            sample_weight = class_weights_to_sample_weights(y, class_weight, sample_weight)
-        train = ArrayDataset(x, y, sample_weight, batch_size, shuffle=shuffle, seed=self._seed)
+        if is_stream(x):  # generators, PyDataset, tf.data / DataLoader-like: streamed
+            train = make_stream(x, y, sample_weight, where="fit()",
+                                validation_split=validation_split, steps=steps_per_epoch,
+                                shuffle=shuffle, seed=self._seed, class_weight=class_weight,
+                                epochs=epochs, place=stream_loop.placer(self))
+        else:
+            if validation_split and validation_data is None:
+                (x, y, sample_weight), validation_data = split_validation(
+                    x, y, sample_weight, validation_split)
+            if class_weight is not None:
+                sample_weight = class_weights_to_sample_weights(y, class_weight, sample_weight)
+            train = ArrayDataset(x, y, sample_weight, batch_size, shuffle=shuffle,
+                                 seed=self._seed)
         self._build_for(train.x)
         check_training_data(self, self._compiled_loss, train)
         if self._distribute is not None:
             self._distribute.check_batch_size(train.batch_size)
             verbose = verbose if self._distribute.is_main_process else 0
         self._place_data(train)
-        val = self._validation_dataset(validation_data, validation_batch_size or batch_size)
+        val = self._validation_dataset(validation_data, validation_batch_size or batch_size,
+                                       steps=validation_steps)
         if val is not None:
             check_training_data(self, self._compiled_loss, val, "validation_data ")
         steps = train.steps if steps_per_epoch is None else min(steps_per_epoch, train.steps)
@@ -222,6 +234,9 @@ class Trainer(KerasSteps, TrainerState):
                      skip=0):
         """Run one epoch's steps (from batch ``skip`` on, when resuming);
         ``holder["state"]`` always has the latest state."""
+        if isinstance(train, StreamDataset):
+            return stream_loop.train_epoch(self, train, epoch, steps, key, holder, cbs, policy,
+                                           guard_nan, by_path, skip)
         auto = self._steps_per_execution == "auto"
         k = self._auto_steps if auto else self._steps_per_execution
         hooks = cbs.needs_batch_logs  # no batch-level callback: skip the per-batch Python
@@ -281,9 +296,13 @@ class Trainer(KerasSteps, TrainerState):
                                             is_leaf=lambda a: hasattr(a, "shape"))
             self._maybe_build(shapes)
 
-    def _validation_dataset(self, validation_data, batch_size):
+    def _validation_dataset(self, validation_data, batch_size, steps=None):
         if validation_data is None:
             return None
+        if is_stream(validation_data):
+            return make_stream(validation_data, where="fit()", what="validation_data",
+                               steps=steps, steps_name="validation_steps",
+                               place=stream_loop.placer(self))
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
                              f"sample_weight_val); received {type(validation_data).__name__} "
@@ -293,6 +312,8 @@ class Trainer(KerasSteps, TrainerState):
 
     # -- evaluate ----------------------------------------------------------------------------
     def _evaluate_dataset(self, dataset, steps, callbacks, policy=None):
+        if isinstance(dataset, StreamDataset):  # its steps were given when it was made
+            return stream_loop.evaluate(self, dataset, callbacks, policy)
         key = self._split_key()
         state = self._start_state(key, with_optimizer=False)
         weights = {"trainable": state["trainable"], "non_trainable": state["non_trainable"]}
@@ -317,7 +338,10 @@ class Trainer(KerasSteps, TrainerState):
         self._require_compiled("evaluate")
         check_evaluate_arguments(x, y, sample_weight, batch_size=batch_size, steps=steps)
         verbose = 1 if verbose == "auto" else verbose
-        dataset = self._place_data(ArrayDataset(x, y, sample_weight, batch_size))
+        dataset = self._place_data(
+            make_stream(x, y, sample_weight, where="evaluate()", steps=steps,
+                        steps_name="steps", place=stream_loop.placer(self)) if is_stream(x)
+            else ArrayDataset(x, y, sample_weight, batch_size))
         self._build_for(dataset.x)
         check_training_data(self, self._compiled_loss, dataset)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
@@ -343,10 +367,17 @@ class Trainer(KerasSteps, TrainerState):
 
         verbose = 1 if verbose == "auto" else verbose
         if (verbose == 0 and not callbacks and steps is None and self.built
-                and _fits_one_batch(x, batch_size) and not overrides(self, "predict")):
+                and not is_stream(x) and _fits_one_batch(x, batch_size) and not overrides(self, "predict")):
             # One batch, nothing to report: the compiled model(x) path, no dataset plumbing.
             out = self._compiled_eager_call(x, False)
             return np.asarray(out) if hasattr(out, "shape") else jax.device_get(out)
+        if is_stream(x):
+            dataset = make_stream(x, where="predict()", steps=steps, steps_name="steps",
+                                  place=stream_loop.placer(self))
+            self._build_for(dataset.x)
+            cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                               verbose=verbose, epochs=1, steps=dataset.steps)
+            return stream_loop.predict(self, dataset, cbs)
         dataset = ArrayDataset(x, batch_size=batch_size)
         self._build_for(dataset.x)
         values = self._all_values()
