@@ -88,7 +88,14 @@ def test_a_learning_rate_set_during_training_is_saved_as_state(tmp_path):
 
 @pytest.mark.parametrize("optimizer,check_fresh", [
     (lambda: optimizers.Adam(0.01), True), (lambda: optimizers.Adam(0.01, amsgrad=True), False),
-    (lambda: optimizers.SGD(0.05, momentum=0.9), False)], ids=["adam", "amsgrad", "sgd_momentum"])
+    (lambda: optimizers.SGD(0.05, momentum=0.9), False),
+    (lambda: optimizers.RMSprop(0.01, centered=True), False),
+    (lambda: optimizers.Adadelta(0.5), False),
+    pytest.param(lambda: optimizers.Adagrad(0.05), False, marks=pytest.mark.slow),
+    pytest.param(lambda: optimizers.Lion(0.001), False, marks=pytest.mark.slow),
+    pytest.param(lambda: optimizers.RMSprop(0.01), False, marks=pytest.mark.slow)],
+    ids=["adam", "amsgrad", "sgd_momentum", "rmsprop_centered", "adadelta", "adagrad", "lion",
+         "rmsprop"])
 def test_keras_restores_the_optimizer_thawnet_wrote(tmp_path, optimizer, check_fresh):
     model = _model(False, optimizer())
     model.fit(X, Y, epochs=2, **FIT)

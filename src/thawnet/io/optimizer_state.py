@@ -127,6 +127,14 @@ def _keras_blocks(optimizer, n_kinds):
         blocks = [[0, 1]]
     elif isinstance(optimizer, optimizers_lib.SGD):
         blocks = [[0]] if optimizer.momentum else []
+    elif isinstance(optimizer, (optimizers_lib.Adagrad, optimizers_lib.Lion)):
+        blocks = [[0]]
+    elif isinstance(optimizer, optimizers_lib.Adadelta):
+        blocks = [[0, 1]]
+    elif isinstance(optimizer, optimizers_lib.RMSprop) and not optimizer.momentum:
+        # velocity, then (centered) the average gradient; thawnet's momentum trace is the
+        # negative of Keras's momentum, so RMSprop with momentum is not mapped.
+        blocks = [[1], [0]] if optimizer.centered else [[0]]
     else:
         return None
     return blocks if sum(len(b) for b in blocks) == n_kinds else None
