@@ -9,7 +9,10 @@ The state is the Optax state in ``model._opt_state`` (keyed by weight path) for 
   list: ``iterations``, ``learning_rate`` (unless a schedule drives it), then the slots in
   Keras's order: one block per ``add_optimizer_variables`` call, interleaved per trainable
   variable (Adam: momentum and velocity of the first weight, then of the second...). Keras
-  restores its optimizer from it, and so does thawnet (also from files Keras wrote).
+  restores its optimizer from it, and so does thawnet (also from files Keras wrote). Mapped:
+  Adam/AdamW (AMSGrad too), Adamax, SGD, Adagrad, Adadelta, Lion, RMSprop without momentum.
+  Others (Nadam, RMSprop with momentum, raw optax) write no ``optimizer/vars``: Keras then
+  warns and starts its optimizer fresh, and a ``.thawnet`` file is the exact format for them.
 """
 
 from __future__ import annotations
