@@ -203,6 +203,10 @@ CASES.update({
     "segment_prod": ((X, np.array([0, 1])), {"num_segments": 2}),
     "cdist": ((X, Y), {}),
     "extract_sequences": ((np.arange(20, dtype="float32").reshape(2, 10), 4, 2), {}),
+    "stft": ((_rng.normal(size=(2, 32)).astype("float32"), 8, 4, 16), {}),
+    "stft:hamming_no_center": ((_rng.normal(size=(32,)).astype("float32"), 10, 3, 10),
+                               {"window": "hamming", "center": False}),
+    "stft:no_window": ((_rng.normal(size=(32,)).astype("float32"), 8, 8, 8), {"window": None}),
     "fft": (((X, Y),), {}),
     "fft2": (((X, Y),), {}),
     "ifft2": (((X, Y),), {}),
@@ -235,6 +239,10 @@ CASES.update({
     "unfold": ((np.moveaxis(IMG, -1, 1), 2), {"stride": 2, "padding": 1}),
     "fold": ((_rng.normal(size=(1, 12, 9)).astype("float32"), (4, 4), 2), {}),
     # Explicit strides: Keras 3's JAX pools fail when strides=None (pool_size wrapped twice).
+    "ctc_loss": ((np.array([[1, 2, 2], [3, 1, 0]], "int32"), _rng.normal(size=(2, 6, 4)).astype(
+        "float32"), np.array([3, 2], "int32"), np.array([6, 5], "int32")), {}),
+    "ctc_decode": ((_rng.normal(size=(2, 6, 4)).astype("float32"), np.array([6, 4], "int32")),
+                   {}),
     "max_pool": ((IMG, (2, 2), (2, 2)), {}),
     "max_pool:same": ((IMG, 3), {"strides": 2, "padding": "same"}),
     "average_pool": ((IMG, (2, 2), (2, 2)), {}),

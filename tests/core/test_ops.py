@@ -35,9 +35,9 @@ REQUIRED = [
     "isnan", "isfinite", "nan_to_num", "floor", "round", "power", "sign", "softplus", "elu",
     "selu", "leaky_relu", "relu6", "hard_sigmoid", "custom_gradient",
 ]
-# Reached by this implementation: 336 of 341 names (98.5%); stft/istft, ctc_loss/ctc_decode
-# and rearrange are missing.
-MIN_COVERAGE = 0.985
+# Reached by this implementation: 339 of 341 names (99.4%); istft and rearrange (einops) are
+# missing.
+MIN_COVERAGE = 0.994
 
 
 def test_coverage_of_keras_ops_names():
@@ -90,7 +90,8 @@ def _leaves(tree):
 _FAMILIES = {"arccos", "log1p", "gcd", "bitwise_and", "logical_xor", "nanmean", "quantile",
              "kron", "vander", "hamming", "diagonal", "hsplit", "fft", "det", "solve", "resize",
              "rgb_to_grayscale", "crop_images", "adaptive_max_pool", "unfold", "glu",
-             "sparse_plus", "extract_sequences", "segment_max", "saturate_cast"}
+             "sparse_plus", "extract_sequences", "segment_max", "saturate_cast", "ctc_loss",
+             "stft"}
 _DEFAULT = set(REQUIRED) | _FAMILIES
 PARITY = [n if n in _DEFAULT else pytest.param(n, marks=pytest.mark.slow)
           for n in sorted(CASES)]

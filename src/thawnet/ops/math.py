@@ -205,6 +205,55 @@ def irfft(x, fft_length=None):
     return jnp.fft.irfft(_complex(x, "irfft"), n=fft_length, axis=-1)
 
 
+def _window_of(window, sequence_length, dtype):
+    if window is None:
+        return jnp.ones((sequence_length,), dtype)
+    if isinstance(window, str):
+        # Periodic windows, as scipy.signal.get_window gives them for spectral analysis.
+        n = jnp.arange(sequence_length, dtype=dtype)
+        phase = 2 * jnp.pi * n / sequence_length
+        if window == "hann":
+            return 0.5 - 0.5 * jnp.cos(phase)
+        if window == "hamming":
+            return 0.54 - 0.46 * jnp.cos(phase)
+        raise ValueError(f"ops.stft: window must be 'hann', 'hamming', a tensor or None; "
+                         f"received window={window!r}.")
+    window = jnp.asarray(window, dtype)
+    if window.shape != (sequence_length,):
+        raise ValueError(f"ops.stft: window must have shape ({sequence_length},); received "
+                         f"{window.shape}.")
+    return window
+
+
+@op
+def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+    """Short-time Fourier transform along the last axis.
+
+    Args:
+        x: ``(..., samples)`` float32/float64 signal.
+        sequence_length: frame length.
+        sequence_stride: hop between frames.
+        fft_length: FFT size (>= ``sequence_length``; the window is centred in it).
+        window: ``"hann"``, ``"hamming"``, a ``(sequence_length,)`` tensor or None.
+        center: pad ``fft_length // 2`` samples on both sides (reflection) first.
+
+    Returns:
+        ``(real, imag)``, each ``(..., frames, fft_length // 2 + 1)``.
+    """
+    x = jnp.asarray(x)
+    if fft_length < sequence_length:
+        raise ValueError(f"ops.stft: fft_length must be >= sequence_length; received "
+                         f"fft_length={fft_length}, sequence_length={sequence_length}.")
+    if center:
+        pads = [(0, 0)] * (x.ndim - 1) + [(fft_length // 2, fft_length // 2)]
+        x = jnp.pad(x, pads, mode="reflect")
+    left = (fft_length - sequence_length) // 2
+    win = jnp.pad(_window_of(window, sequence_length, x.dtype),
+                  (left, fft_length - sequence_length - left))
+    frames = extract_sequences.raw(x, fft_length, sequence_stride)
+    return _pair(jnp.fft.rfft(frames * win, n=fft_length, axis=-1))
+
+
 @op
 def logdet(x):
     """``log(det(x))`` of Hermitian positive-definite matrices.
@@ -250,6 +299,6 @@ def view_as_real(x):
 
 __all__ = [
     "cdist", "extract_sequences", "fft", "fft2", "ifft2", "in_top_k", "irfft", "logdet",
-    "logsumexp", "rfft", "segment_max", "segment_min", "segment_prod", "segment_sum", "top_k",
-    "view_as_complex", "view_as_real",
+    "logsumexp", "rfft", "segment_max", "segment_min", "segment_prod", "segment_sum", "stft",
+    "top_k", "view_as_complex", "view_as_real",
 ]
