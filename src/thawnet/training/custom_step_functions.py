@@ -12,7 +12,9 @@ built-in step; only the step in the middle is the model's. Around it:
 * the step runs inside a stateless scope holding the step's RNG key, so ``stateless_call``
   in training mode draws fresh Dropout masks at every step without an ``rng=`` argument;
 * the logs the step returns travel in the metric state (:class:`CustomMetricState`) and are
-  what ``fit`` reports.
+  what ``fit`` reports. (Keras reports its metric objects' results instead when their names
+  match the logs' keys, so a step that logs ``{"loss": loss}`` without updating the loss
+  tracker shows ``loss: 0.0`` there; thawnet shows the step's value.)
 
 A frozen weight is in ``non_trainable_variables``, never in ``trainable_variables``: an
 override can only change it by returning another value there, which the audit after ``fit``
