@@ -95,7 +95,8 @@ class KerasSteps:
             metric.reset_state()
 
     # -- losses ------------------------------------------------------------------------------
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training=True) -> jax.Array:
         """The total loss: the compiled loss, plus every loss in ``self.losses`` (``add_loss``
         values and weight penalties), each summed to a scalar.
 
@@ -121,7 +122,7 @@ class KerasSteps:
 
     def compute_loss_and_updates(self, trainable_variables, non_trainable_variables,
                                  metrics_variables, x, y, sample_weight, training=False,
-                                 optimizer_variables=None):
+                                 optimizer_variables=None) -> tuple:
         """The forward pass and the loss, as a pure function of the weights (for
         ``jax.value_and_grad(..., has_aux=True)``).
 
@@ -154,8 +155,8 @@ class KerasSteps:
         return loss, (loss, y_pred, new_values, list(metrics_variables))
 
     # -- the steps ---------------------------------------------------------------------------
-    def stateless_update_metrics(self, metrics_variables, loss, x, y, y_pred,
-                                 sample_weight=None):
+    def _stateless_update_metrics(self, metrics_variables, loss, x, y, y_pred,
+                                  sample_weight=None) -> tuple:
         """Update the compiled metrics of :attr:`metrics` on one batch (pure).
 
         The loss tracker takes ``loss`` (weighted by the batch size), per-output trackers
@@ -191,7 +192,7 @@ class KerasSteps:
             out.extend(values)
         return logs, out
 
-    def train_step(self, state, data):
+    def train_step(self, state: tuple, data) -> tuple:
         """One training step in Keras 3's JAX form (override it; see the module docstring).
 
         Args:
@@ -210,11 +211,11 @@ class KerasSteps:
             optimizer_variables=optimizer_values)
         trainable, optimizer_values = self.optimizer.stateless_apply(
             optimizer_values, grads, trainable)
-        logs, metric_values = self.stateless_update_metrics(
+        logs, metric_values = self._stateless_update_metrics(
             metric_values, loss, x, y, y_pred, sample_weight)
         return logs, (trainable, non_trainable, optimizer_values, metric_values)
 
-    def test_step(self, state, data):
+    def test_step(self, state: tuple, data) -> tuple:
         """One evaluation step in Keras 3's JAX form.
 
         Args:
@@ -228,11 +229,11 @@ class KerasSteps:
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         loss, (_, y_pred, non_trainable, metric_values) = self.compute_loss_and_updates(
             trainable, non_trainable, metric_values, x, y, sample_weight, training=False)
-        logs, metric_values = self.stateless_update_metrics(
+        logs, metric_values = self._stateless_update_metrics(
             metric_values, loss, x, y, y_pred, sample_weight)
         return logs, (trainable, non_trainable, metric_values)
 
-    def predict_step(self, state, data):
+    def predict_step(self, state: tuple, data):
         """One prediction step in Keras 3's JAX form.
 
         Args:
