@@ -205,6 +205,29 @@ def test_keras_compute_loss_and_updates_adds_add_loss_and_penalties_as_keras():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def doubled_loss_model_class(lib):
+    """Only ``compute_loss`` overridden: Keras's default train_step calls it."""
+
+    class CustomModel(lib.Model):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         training=True):
+            return 2.0 * super().compute_loss(x=x, y=y, y_pred=y_pred,
+                                              sample_weight=sample_weight, training=training)
+
+    return CustomModel
+
+
+def test_a_compute_loss_override_is_used_by_fit_and_evaluate_as_in_keras():
+    ours, theirs = _pair(doubled_loss_model_class)
+    for m, lib in ((ours, thawnet), (theirs, keras)):
+        m.compile(optimizer=lib.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    h_ours = ours.fit(X, Y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    h_theirs = theirs.fit(X, Y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    _assert_history_close(h_ours, h_theirs)
+    np.testing.assert_allclose(ours.evaluate(X, Y, verbose=0),
+                               theirs.evaluate(X, Y, verbose=0), rtol=1e-5)
+
+
 def test_custom_test_step_runs_in_evaluate_and_validation():
     ours, theirs = _pair(guide_model_class)
     for m in (ours, theirs):

@@ -150,7 +150,8 @@ class KerasSteps:
         with scope_lib.StatelessScope(bound, collect_losses=True) as scope:
             scope.losses.extend(added)
             scope.loss_owners.extend(owners)
-            loss = self.compute_loss(x, y, y_pred, sample_weight, training)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                     training=training)
         new_values = [new_nt[p] for p in non_trainable]
         return loss, (loss, y_pred, new_values, list(metrics_variables))
 
