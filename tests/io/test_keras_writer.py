@@ -236,7 +236,7 @@ def test_subclassed_and_unbuilt_models_are_refused_with_the_fix(tmp_path):
 
 
 @register
-class Scale(Layer):
+class WriterTestScale(Layer):
     """A custom layer registered with thawnet: multiplies by a learned per-feature factor."""
 
     def __init__(self, init=2.0, **kwargs):
@@ -255,20 +255,20 @@ class Scale(Layer):
 
 
 def test_custom_layers_go_through_the_registry(tmp_path):
-    model = Sequential([tl.Input((4,)), tl.Dense(3), Scale(init=3.0)])
+    model = Sequential([tl.Input((4,)), tl.Dense(3), WriterTestScale(init=3.0)])
     model.save(tmp_path / "c.keras")
     with zipfile.ZipFile(tmp_path / "c.keras") as zf:
         entry = json.loads(zf.read("config.json"))["config"]["layers"][-1]
     assert (entry["module"], entry["class_name"], entry["registered_name"]) == \
-        (Scale.__module__, "Scale", "Custom>Scale")
+        (WriterTestScale.__module__, "WriterTestScale", "Custom>WriterTestScale")
     again = load_model(tmp_path / "c.keras")
-    assert isinstance(again.layers[-1], Scale) and again.layers[-1].init == 3.0
+    assert isinstance(again.layers[-1], WriterTestScale) and again.layers[-1].init == 3.0
     np.testing.assert_array_equal(np.asarray(again(X_VEC)), np.asarray(model(X_VEC)))
 
     # A class this process does not know: refused, naming the class and the fix.
     text = (tmp_path / "c.keras").read_bytes()
     with zipfile.ZipFile(tmp_path / "c.keras") as zf:
-        config = zf.read("config.json").replace(b'"Scale"', b'"Unknown"')
+        config = zf.read("config.json").replace(b'"WriterTestScale"', b'"Unknown"')
         members = {n: zf.read(n) for n in zf.namelist()}
     members["config.json"] = config
     with zipfile.ZipFile(tmp_path / "u.keras", "w") as zf:
