@@ -415,3 +415,15 @@ def test_wrong_state_from_a_custom_step_is_reported():
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="train_step must return .*4 lists.*3 parts"):
         model.fit(X, Y, verbose=0)
+
+
+def test_a_learning_rate_set_by_a_callback_reaches_stateless_apply():
+    """The learning rate is in optimizer_variables: a callback's change is the next step's."""
+    model = _functional(thawnet, guide_model_class(thawnet))
+    model.compile(optimizer=thawnet.optimizers.SGD(0.1), loss="mse")
+    model.fit(X, Y, epochs=1, verbose=0, shuffle=False)
+    before = model.get_weights()
+    to_zero = thawnet.callbacks.LearningRateScheduler(lambda epoch, lr: 0.0)
+    model.fit(X, Y, epochs=2, verbose=0, shuffle=False, callbacks=[to_zero])
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(before, model.get_weights()))
+    assert float(model.optimizer.learning_rate) == 0.0
