@@ -416,6 +416,15 @@ def test_wrong_state_from_a_custom_step_is_reported():
     with pytest.raises(ValueError, match="train_step must return .*4 lists.*3 parts"):
         model.fit(X, Y, verbose=0)
 
+    class ForgetsLogs(thawnet.Model):
+        def train_step(self, state, data):
+            return state
+
+    model = ForgetsLogs(inputs, tl.Dense(1)(inputs))
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"must return \(logs, state\).*tuple of length 4"):
+        model.fit(X, Y, verbose=0)
+
 
 def test_a_learning_rate_set_by_a_callback_reaches_stateless_apply():
     """The learning rate is in optimizer_variables: a callback's change is the next step's."""

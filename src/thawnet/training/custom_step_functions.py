@@ -163,14 +163,16 @@ def make_custom_predict_function(model):
 
 
 def _split_result(step_name, result):
-    if not isinstance(result, (tuple, list)) or len(result) != 2 or \
-            not isinstance(result[0], dict):
-        raise ValueError(
-            f"{step_name} must return (logs, state): a dict of scalars and the new state; "
-            f"received {type(result).__name__}"
-            f"{f' of length {len(result)}' if isinstance(result, (tuple, list)) else ''}"
-            f"{f' starting with {type(result[0]).__name__}' if isinstance(result, (tuple, list)) and result else ''}.")
-    return result
+    """``(logs, state)`` from what a step returned, or an error saying what came back."""
+    if isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[0], dict):
+        return result
+    received = type(result).__name__
+    if isinstance(result, (tuple, list)):
+        received += f" of length {len(result)}"
+        if result:
+            received += f" starting with a {type(result[0]).__name__}"
+    raise ValueError(f"{step_name} must return (logs, state): a dict of scalars and the new "
+                     f"state; received a {received}.")
 
 
 def _outputs_of(result, non_trainable):
