@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.backend import random as random_lib
 
@@ -92,7 +93,15 @@ class Variable:
 
     @property
     def value(self):
-        """The current value: the one bound by an active stateless scope, else the stored one."""
+        """The current value: the one bound by an active stateless scope, else the stored one.
+        While a mixed-precision layer runs, a float weight reads in its compute dtype."""
+        value = self._current_value()
+        cast = dtype_policy_lib.autocast_dtype()
+        if cast is not None and value.dtype != cast and jnp.issubdtype(value.dtype, jnp.floating):
+            return value.astype(cast)
+        return value
+
+    def _current_value(self):
         scope = scope_lib.current()
         if scope is not None:
             bound = scope.read(self)

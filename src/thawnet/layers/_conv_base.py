@@ -112,7 +112,7 @@ class BaseConv(Layer):
 
     # -- calling -----------------------------------------------------------------------------
     def call(self, inputs):
-        x = inputs if inputs.dtype == self.dtype else inputs.astype(self.dtype)
+        x = inputs if inputs.dtype == self.compute_dtype else inputs.astype(self.compute_dtype)
         out = self._convolve(x)
         if self.use_bias:
             shape = [1] * (self.rank + 2)

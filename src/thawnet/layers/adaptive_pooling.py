@@ -79,12 +79,12 @@ class _AdaptivePooling(Layer):
         return tuple(out)
 
     def output_dtype(self, inputs):
-        return inputs.dtype if self.mode == "max" else self.dtype
+        return inputs.dtype if self.mode == "max" else self.compute_dtype
 
     def call(self, inputs):
         x = inputs
         if self.mode == "average" and not jnp.issubdtype(x.dtype, jnp.floating):
-            x = x.astype(self.dtype)
+            x = x.astype(self.compute_dtype)
         for axis, size in zip(cu.spatial_axes(self.data_format, self.rank), self.output_size):
             x = _reduce_axis(x, axis, size, self.mode)
         return x

@@ -18,6 +18,7 @@ import numpy as np
 from thawnet import constraints as constraints_lib
 from thawnet import initializers as initializers_lib
 from thawnet import regularizers as regularizers_lib
+from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import naming, shapes
 from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
@@ -56,10 +57,10 @@ class Layer:
         if name is not None and not isinstance(name, str):
             raise ValueError(f"{who}: name must be a string; received name={name!r}.")
         try:
-            dtype = jnp.dtype(dtype or "float32")
-        except TypeError:
-            raise ValueError(f"{who}: dtype must be a dtype name such as 'float32'; received "
-                             f"dtype={dtype!r}.") from None
+            policy = dtype_policy_lib.get(dtype)
+        except ValueError:
+            raise ValueError(f"{who}: dtype must be a dtype name such as 'float32' or a dtype "
+                             f"policy such as 'mixed_float16'; received dtype={dtype!r}.") from None
         if not isinstance(trainable, (bool, np.bool_)):
             raise ValueError(
                 f"{type(self).__name__}: expected the `trainable` argument to be a boolean "
@@ -69,7 +70,7 @@ class Layer:
         self._losses: list = []  # add_loss values of the last eager call
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = dtype
+        self.dtype_policy = policy
         # A layer without a build() of its own has no weights to create: built at once (Keras).
         self.built = type(self).build is Layer.build
         self._build_input_shape = None
@@ -131,6 +132,22 @@ class Layer:
         self._trainable = bool(value)
         for child in self._children():
             child.trainable = value
+
+    # -- dtypes (a policy: compute dtype and variable dtype) --------------------------------
+    @property
+    def dtype(self):
+        """The dtype of the layer's weights (the policy's variable dtype, as in Keras)."""
+        return jnp.dtype(self.dtype_policy.variable_dtype)
+
+    @property
+    def variable_dtype(self):
+        return jnp.dtype(self.dtype_policy.variable_dtype)
+
+    @property
+    def compute_dtype(self):
+        """The dtype ``call`` computes in: floating inputs are cast to it, float weights are
+        read in it (``"mixed_float16"``: float16 compute, float32 weights)."""
+        return jnp.dtype(self.dtype_policy.compute_dtype)
 
     # -- weights -----------------------------------------------------------------------------
     def add_weight(self, *args, **kwargs) -> Variable:
@@ -357,12 +374,19 @@ class Layer:
         if training is None:
             training = _training_context.get()
         training = bool(training)
+        compute = self.compute_dtype
+        inputs = jax.tree_util.tree_map(
+            lambda x: x.astype(compute) if hasattr(x, "dtype") and x.dtype != compute
+            and jnp.issubdtype(x.dtype, jnp.floating) else x, inputs)
         token = _training_context.set(training)
+        cast_token = dtype_policy_lib.autocasting(
+            compute if self.dtype_policy.is_mixed else None)
         try:
             if accepts_argument(self.call, "training"):
                 kwargs["training"] = training
             outputs = self.call(inputs, *args, **kwargs)
         finally:
+            dtype_policy_lib.reset_autocast(cast_token)
             _training_context.reset(token)
         if self.activity_regularizer is not None:
             for out in jax.tree_util.tree_leaves(outputs):
@@ -413,7 +437,7 @@ class Layer:
 
     def output_dtype(self, inputs):
         """Dtype of outputs when ``compute_output_shape`` gives the shape (float layers)."""
-        return self.dtype
+        return self.compute_dtype
 
     def compute_output_shape(self, input_shape):
         """Output shape(s) for ``input_shape``; by default by abstract evaluation of ``call``.
@@ -530,7 +554,8 @@ class Layer:
 
     # -- config ------------------------------------------------------------------------------
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": self.dtype_policy.name}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         if self.activity_regularizer is not None:

@@ -189,7 +189,7 @@ class BatchNormalization(Layer):
         if beta is not None:
             shift = shift + beta
         out = x * inv.reshape(bshape) + shift.reshape(bshape)
-        return out.astype(self.dtype)
+        return out.astype(self.compute_dtype)
 
     def _renorm_step(self, mean, variance, gamma, beta):
         """Update the renorm statistics; return the corrected ``(gamma, beta)``."""
@@ -322,14 +322,14 @@ class LayerNormalization(Layer):
             out = x * inv
             if self.gamma is not None:
                 out = out * self.gamma.value.astype(x.dtype).reshape(self._bshape)
-            return out.astype(self.dtype)
+            return out.astype(self.compute_dtype)
         mean = jnp.mean(x, axis=self._axes, keepdims=True)
         if self.gamma is not None:
             inv = inv * self.gamma.value.astype(x.dtype).reshape(self._bshape)
         shift = -mean * inv
         if self.beta is not None:
             shift = shift + self.beta.value.astype(x.dtype).reshape(self._bshape)
-        return (x * inv + shift).astype(self.dtype)
+        return (x * inv + shift).astype(self.compute_dtype)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,

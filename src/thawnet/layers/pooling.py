@@ -55,7 +55,7 @@ class _Pooling(Layer):
         return tuple(out)
 
     def output_dtype(self, inputs):
-        return inputs.dtype if self.mode == "max" else self.dtype
+        return inputs.dtype if self.mode == "max" else self.compute_dtype
 
     def _window(self, sizes):
         full = [1] * (self.rank + 2)
@@ -74,7 +74,7 @@ class _Pooling(Layer):
             else:
                 lowest = int(jnp.iinfo(inputs.dtype).min)
             return jax.lax.reduce_window(inputs, lowest, jax.lax.max, window, strides, padding)
-        x = inputs if jnp.issubdtype(inputs.dtype, jnp.floating) else inputs.astype(self.dtype)
+        x = inputs if jnp.issubdtype(inputs.dtype, jnp.floating) else inputs.astype(self.compute_dtype)
         zero = 0.0  # a Python scalar: JAX's differentiable reduce_window_sum
         total = jax.lax.reduce_window(x, zero, jax.lax.add, window, strides, padding)
         if self.padding == "valid":

@@ -205,7 +205,7 @@ class Normalization(Layer):
 
     # -- call --------------------------------------------------------------------------------
     def call(self, inputs):
-        x = inputs.astype(self.dtype) if inputs.dtype != self.dtype else inputs
+        x = inputs.astype(self.compute_dtype) if inputs.dtype != self.compute_dtype else inputs
         if self.input_mean is None:
             mean = self.adapt_mean.value.reshape(self._bshape)
             variance = self.adapt_variance.value.reshape(self._bshape)
@@ -261,9 +261,9 @@ class Rescaling(Layer):
         return input_shape
 
     def call(self, inputs):
-        x = inputs.astype(self.dtype)
-        scale = jnp.asarray(self.scale, self.dtype)
-        offset = jnp.asarray(self.offset, self.dtype)
+        x = inputs.astype(self.compute_dtype)
+        scale = jnp.asarray(self.scale, self.compute_dtype)
+        offset = jnp.asarray(self.offset, self.compute_dtype)
         return x * scale + offset
 
     def get_config(self):
