@@ -207,6 +207,8 @@ CASES.update({
     "stft:hamming_no_center": ((_rng.normal(size=(32,)).astype("float32"), 10, 3, 10),
                                {"window": "hamming", "center": False}),
     "stft:no_window": ((_rng.normal(size=(32,)).astype("float32"), 8, 8, 8), {"window": None}),
+    "rearrange": ((SEQ, "b t c -> c (b t)"), {}),
+    "rearrange:split": ((SEQ, "b t (c one) -> one c b t"), {"one": 1}),
     "fft": (((X, Y),), {}),
     "fft2": (((X, Y),), {}),
     "ifft2": (((X, Y),), {}),

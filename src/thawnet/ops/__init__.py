@@ -12,12 +12,13 @@ here at the top level, as in Keras.
 [0.5, 0.5]
 """
 
-from thawnet.ops import core, image, linalg, math, nn, numpy
+from thawnet.ops import core, einops, image, linalg, math, nn, numpy
 from thawnet.ops.core import *  # noqa: F401,F403
+from thawnet.ops.einops import rearrange
 from thawnet.ops.linalg import *  # noqa: F401,F403
 from thawnet.ops.math import *  # noqa: F401,F403
 from thawnet.ops.nn import *  # noqa: F401,F403
 from thawnet.ops.numpy import *  # noqa: F401,F403
 
-__all__ = sorted(set(core.__all__ + linalg.__all__ + math.__all__ + nn.__all__ + numpy.__all__)
+__all__ = sorted(set(core.__all__ + einops.__all__ + linalg.__all__ + math.__all__ + nn.__all__ + numpy.__all__)
                  | {"core", "image", "linalg", "math", "nn", "numpy"})
