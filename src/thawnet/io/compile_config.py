@@ -16,6 +16,7 @@ import warnings
 from thawnet import losses as losses_lib
 from thawnet import metrics as metrics_lib
 from thawnet import optimizers as optimizers_lib
+from thawnet.backend.plain_json import plain
 from thawnet.io.errors import FileFormatError
 from thawnet.io.keras_objects import class_identity, keras_object
 from thawnet.optimizers import schedules as schedules_lib
@@ -28,9 +29,9 @@ class NotSerializable(ValueError):
 
 
 # -- compile config: writing ---------------------------------------------------------------
-def _serialize_object(obj, keras_module: str) -> dict:
+def _serialize_object(obj, keras_module: str, config: dict | None = None) -> dict:
     module, registered = class_identity(type(obj), keras_module)
-    config = {k: v for k, v in obj.get_config().items()}
+    config = dict(obj.get_config() if config is None else config)
     return keras_object(module, type(obj).__name__, config, registered)
 
 
@@ -106,12 +107,7 @@ def _optimizer_config(optimizer) -> dict:
                          ("ema_overwrite_frequency", None), ("loss_scale_factor", None),
                          ("gradient_accumulation_steps", None)):
         config.setdefault(key, default)
-    return _serialize_object_with_config(optimizer, config)
-
-
-def _serialize_object_with_config(obj, config):
-    module, registered = class_identity(type(obj), "keras.optimizers")
-    return keras_object(module, type(obj).__name__, config, registered)
+    return _serialize_object(optimizer, "keras.optimizers", config)
 
 
 def compile_config(model) -> dict | None:
@@ -136,13 +132,14 @@ def compile_config(model) -> dict | None:
             weights = weights[0]
         steps = getattr(model, "_steps_per_execution", 1)
         metrics, weighted_metrics = _metrics_config(model)
-        return {"optimizer": _optimizer_config(model.optimizer),
+        config = {"optimizer": _optimizer_config(model.optimizer),
                 "loss": None if loss is None else _serialize_loss(loss.raw),
                 "loss_weights": weights, "metrics": metrics,
                 "weighted_metrics": weighted_metrics, "run_eagerly": False,
                 "steps_per_execution": steps if isinstance(steps, int) else 1,
                 "jit_compile": True}
-    except NotSerializable as err:
+        return plain(config, "compile settings")   # raises for values JSON cannot hold
+    except (NotSerializable, ValueError) as err:
         warnings.warn(f'Saving model "{model.name}": its compile settings are not written '
                       f"({err}); the file loads uncompiled. Use names or thawnet "
                       "Loss/Metric/Optimizer objects in compile() to have them saved.",
@@ -152,8 +149,9 @@ def compile_config(model) -> dict | None:
 
 # -- compile config: reading ---------------------------------------------------------------
 def _plain_object(value, where):
-    """``{"class_name", "config"}`` of a serialized object; refuses classes from modules
-    outside Keras and thawnet unless thawnet knows the class by name (nothing is imported)."""
+    """``{"class_name", "config"}`` of a serialized object. Only the class name is used, and
+    only to look the class up in thawnet's own optimizers / losses / metrics / schedules:
+    ``module`` is never imported."""
     if not isinstance(value, dict) or not isinstance(value.get("class_name"), str):
         raise FileFormatError(f"{where}: expected a name or an object with 'class_name'; found "
                               f"{value!r:.80}.")

@@ -19,8 +19,8 @@ registry or ``custom_objects``) know what they are.
 
 from __future__ import annotations
 
+from thawnet.backend.plain_json import plain
 from thawnet.io.keras_objects import class_identity, dtype_policy, keras_object
-from thawnet.io.model_config import plain
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer, registered
 from thawnet.layers.node import SymbolicTensor
