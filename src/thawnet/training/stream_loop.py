@@ -92,6 +92,9 @@ def train_epoch(model, train: StreamDataset, epoch, steps, key, holder, cbs, pol
             cbs.on_train_batch_end(step, logs)
         if model.stop_training:
             return
+    if cbs.params.get("steps") is None and train.steps is not None:
+        # The length of a pass, learned now: the progress bar's target from here on.
+        cbs.set_params(dict(cbs.params, steps=train.steps))
     if train.no_more_epochs(epoch):
         model.stop_training = True
 
