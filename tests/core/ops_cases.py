@@ -25,6 +25,10 @@ IMG = _rng.uniform(size=(1, 6, 6, 3)).astype("float32")
 SEQ = _rng.normal(size=(2, 5, 3)).astype("float32")
 LOGITS = _rng.normal(size=(4, 5)).astype("float32")
 LABELS = np.array([0, 3, 1, 4], "int32")
+# Spectra shaped as keras.ops.stft returns them: (real, imag), (batch, frames, bins).
+_spectrum = np.fft.rfft(_rng.normal(size=(2, 5, 16)), axis=-1)
+_SPECTRUM = (_spectrum.real.astype("float32"), _spectrum.imag.astype("float32"))
+_SPECTRUM_H = tuple(v[0, :4, :6].copy() for v in _SPECTRUM)
 
 UNARY_FLOAT = [
     "abs", "absolute", "arctan", "arcsinh", "cbrt", "ceil", "conj", "conjugate", "copy", "cos",
@@ -207,6 +211,10 @@ CASES.update({
     "stft:hamming_no_center": ((_rng.normal(size=(32,)).astype("float32"), 10, 3, 10),
                                {"window": "hamming", "center": False}),
     "stft:no_window": ((_rng.normal(size=(32,)).astype("float32"), 8, 8, 8), {"window": None}),
+    "istft": ((_SPECTRUM, 8, 4, 16), {}),
+    "istft:length": ((_SPECTRUM, 8, 4, 16), {"length": 25}),
+    "istft:hamming_no_center": ((_SPECTRUM_H, 10, 3, 10), {"window": "hamming",
+                                                           "center": False}),
     "rearrange": ((SEQ, "b t c -> c (b t)"), {}),
     "rearrange:split": ((SEQ, "b t (c one) -> one c b t"), {"one": 1}),
     "fft": (((X, Y),), {}),

@@ -255,6 +255,44 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
 
 
 @op
+def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
+          center=True):
+    """Inverse of :func:`stft`: overlap-add of the inverse FFTs, normalised by the summed
+    squared windows.
+
+    Args:
+        x: ``(real, imag)``, each ``(..., frames, fft_length // 2 + 1)``.
+        sequence_length: frame length.
+        sequence_stride: hop between frames.
+        fft_length: FFT size.
+        length: output length (default: all samples, minus the centring padding).
+        window: ``"hann"``, ``"hamming"``, a ``(sequence_length,)`` tensor or None.
+        center: whether the forward transform padded the signal.
+
+    Returns:
+        ``(..., samples)``.
+    """
+    spectrum = _complex(x, "istft")
+    frames = jnp.fft.irfft(spectrum, n=fft_length, axis=-1)
+    left = (fft_length - sequence_length) // 2
+    win = jnp.pad(_window_of(window, sequence_length, frames.dtype),
+                  (left, fft_length - sequence_length - left))
+    count = frames.shape[-2]
+    total = fft_length + sequence_stride * (count - 1)
+    where = (jnp.arange(count)[:, None] * sequence_stride + jnp.arange(fft_length)).reshape(-1)
+    signal = jnp.zeros(frames.shape[:-2] + (total,), frames.dtype).at[..., where].add(
+        (frames * win).reshape(frames.shape[:-2] + (-1,)))
+    norm = jnp.zeros((total,), frames.dtype).at[where].add(jnp.tile(win * win, count))
+    signal = signal / jnp.where(norm > 1e-10, norm, 1.0)
+    if window is None:
+        signal = signal * fft_length / sequence_stride  # Keras's scaling without a window
+    start = fft_length // 2 if center else 0
+    if length is not None:
+        return signal[..., start:start + length]
+    return signal[..., start:total - start] if center else signal
+
+
+@op
 def logdet(x):
     """``log(det(x))`` of Hermitian positive-definite matrices.
 
@@ -298,7 +336,7 @@ def view_as_real(x):
 
 
 __all__ = [
-    "cdist", "extract_sequences", "fft", "fft2", "ifft2", "in_top_k", "irfft", "logdet",
+    "cdist", "extract_sequences", "fft", "fft2", "ifft2", "in_top_k", "irfft", "istft", "logdet",
     "logsumexp", "rfft", "segment_max", "segment_min", "segment_prod", "segment_sum", "stft",
     "top_k", "view_as_complex", "view_as_real",
 ]
