@@ -77,6 +77,9 @@ class Variable:
         self.owner = None  # the layer that created this variable (set by Layer.add_weight)
         # Keras 3's add_weight(trainable=False): state the layer updates itself.
         self.declared_untrainable = False
+        # What turned the own flag off, when a layer mechanism did (e.g. "enable_lora"):
+        # the summary's explanation names it; None when the user (or creation) did.
+        self.frozen_by = None
         self.path = path or name
         self.regularizer = regularizer
         self.constraint = constraint

@@ -58,7 +58,7 @@ def _model_entries(layer, prefix, out, seen):
     if id(layer) in seen:
         return
     seen.add(id(layer))
-    own = layer._own_weights_in_order()
+    own = layer._keras_file_weights()
     if own:
         out.append((f"{prefix}vars" if not prefix else f"{prefix}/vars", layer, own))
     base = f"{prefix}/" if prefix else ""

@@ -15,6 +15,7 @@ from thawnet.layers import _conv_utils as cu
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer
+from thawnet.layers.lora import LoraMixin
 
 
 class BaseConv(Layer):
@@ -153,14 +154,20 @@ class BaseConv(Layer):
         return cls(**config)
 
 
-class Conv(BaseConv):
-    """``rank``-D convolution with ``filters`` outputs, optionally grouped."""
+class Conv(LoraMixin, BaseConv):
+    """``rank``-D convolution with ``filters`` outputs, optionally grouped.
+
+    ``lora_rank`` / ``lora_alpha`` enable LoRA at build (see
+    :meth:`~thawnet.layers.lora.LoraMixin.enable_lora`): the kernel is frozen and factors
+    ``lora_kernel_a`` ``(*kernel_size, in_channels // groups, rank)`` and ``lora_kernel_b``
+    ``(rank, filters)`` are trained; the convolution uses ``kernel + alpha / rank * a @ b``.
+    """
 
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+                 bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
         super().__init__(rank, kernel_size, strides, padding, data_format, dilation_rate,
                          activation, use_bias, bias_initializer, bias_regularizer,
                          bias_constraint, **kwargs)
@@ -174,6 +181,16 @@ class Conv(BaseConv):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.kernel_constraint = self._constraint(kernel_constraint, "kernel_constraint")
+        self._init_lora(lora_rank, lora_alpha)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self._build_lora()  # after the bias: Keras's order is kernel, bias, lora_kernel_a/b
+
+    @property
+    def kernel(self):
+        """The kernel Variable; with LoRA enabled, the effective kernel (an array), as Keras."""
+        return self._lora_base_property()
 
     def _build_kernels(self, in_channels):
         if in_channels % self.groups:
@@ -182,9 +199,9 @@ class Conv(BaseConv):
                 f"by groups={self.groups}. Change groups or the previous layer's channels.")
         shape = self.kernel_size + (in_channels // self.groups, self.filters)
         # A parameter, trained by the optimizer.
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self._kernel = self.add_weight("kernel", shape, self.kernel_initializer,
+                                       regularizer=self.kernel_regularizer,
+                                       constraint=self.kernel_constraint)
 
     def _output_channels(self, in_channels):
         return self.filters
@@ -196,16 +213,18 @@ class Conv(BaseConv):
 
     def _convolve(self, x):
         return jax.lax.conv_general_dilated(
-            x, self.kernel.value, window_strides=self.strides, padding=self._lax_padding(),
+            x, self._lora_effective(self._kernel.value), window_strides=self.strides,
+            padding=self._lax_padding(),
             rhs_dilation=self.dilation_rate, dimension_numbers=self._dimension_numbers(),
             feature_group_count=self.groups)
 
     def get_config(self):
-        return self._config(head={"filters": self.filters},
-                            after_dilation={"groups": self.groups},
-                            initializers_={"kernel_initializer": self.kernel_initializer},
-                            regularizers_={"kernel_regularizer": self.kernel_regularizer},
-                            constraints_={"kernel_constraint": self.kernel_constraint})
+        return {**self._config(head={"filters": self.filters},
+                               after_dilation={"groups": self.groups},
+                               initializers_={"kernel_initializer": self.kernel_initializer},
+                               regularizers_={"kernel_regularizer": self.kernel_regularizer},
+                               constraints_={"kernel_constraint": self.kernel_constraint}),
+                **self._lora_config()}
 
 
 class ConvTranspose(BaseConv):

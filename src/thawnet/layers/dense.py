@@ -9,10 +9,11 @@ import jax.numpy as jnp
 from thawnet import activations, constraints, initializers, regularizers
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
+from thawnet.layers.lora import LoraMixin
 
 
 @register
-class Dense(Layer):
+class Dense(LoraMixin, Layer):
     """A fully connected layer.
 
     Args:
@@ -23,6 +24,10 @@ class Dense(Layer):
         kernel_regularizer, bias_regularizer: penalties added to the training loss.
         kernel_constraint, bias_constraint: projections applied after every optimizer step
             (names such as ``"non_neg"``, Constraint objects, or callables).
+        lora_rank: if set, LoRA is enabled at build (see :meth:`enable_lora`): the kernel is
+            frozen and two factors of this rank are trained instead.
+        lora_alpha: the LoRA scale's numerator (default ``lora_rank``): the kernel used is
+            ``kernel + lora_alpha / lora_rank * lora_kernel_a @ lora_kernel_b``.
 
     >>> from thawnet.layers import Dense
     >>> Dense(4).compute_output_shape((None, 3))
@@ -31,7 +36,8 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 lora_alpha=None, **kwargs):
         super().__init__(**kwargs)
         who = f'Dense "{self.name}"'
         if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
@@ -43,6 +49,7 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = activations.get(activation, who)
         self.use_bias = use_bias
+        self.bias = None  # a weight from build() when use_bias (Keras has the attribute too)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -50,6 +57,7 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint, f"{who}: kernel_constraint: ")
         self.bias_constraint = constraints.get(bias_constraint, f"{who}: bias_constraint: ")
         self.input_spec = InputSpec(min_ndim=2)
+        self._init_lora(lora_rank, lora_alpha)
 
     def build(self, input_shape):
         in_dim = input_shape[-1]
@@ -57,14 +65,20 @@ class Dense(Layer):
             raise ValueError(f'Dense "{self.name}" needs a known last input dimension; received '
                              f"shape {tuple(input_shape)}.")
         # Both weights are parameters, trained by the optimizer.
-        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
+        self._kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
+                                       regularizer=self.kernel_regularizer,
+                                       constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_dim})
+        self._build_lora()
+
+    @property
+    def kernel(self):
+        """The kernel Variable; with LoRA enabled, the effective kernel (an array), as Keras."""
+        return self._lora_base_property()
 
     def axis_hint(self, axis):
         return "Check the previous layer's units or the input_shape."
@@ -77,7 +91,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def call(self, inputs):
-        out = jnp.matmul(inputs, self.kernel.value)
+        out = jnp.matmul(inputs, self._lora_effective(self._kernel.value))
         if self.use_bias:
             out = out + self.bias.value
         return self.activation(out)
@@ -90,7 +104,8 @@ class Dense(Layer):
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                "bias_constraint": constraints.serialize(self.bias_constraint),
+                **self._lora_config()}
 
     @classmethod
     def from_config(cls, config):

@@ -10,6 +10,7 @@ import numpy as np
 
 from thawnet import initializers, regularizers
 from thawnet.layers.layer import Layer, register
+from thawnet.layers.lora import LoraMixin
 
 
 def _positive_int(value):
@@ -39,7 +40,7 @@ def out_of_range_message(layer_name: str, input_dim: int, low: int, high: int,
 
 
 @register
-class Embedding(Layer):
+class Embedding(LoraMixin, Layer):
     """Maps integer indices in ``[0, input_dim)`` to dense vectors of size ``output_dim``.
 
     An input of shape ``(batch, ...)`` gives an output of shape ``(batch, ..., output_dim)``.
@@ -68,6 +69,11 @@ class Embedding(Layer):
             ``inputs != 0`` (thawnet layers do not yet consume masks automatically).
         weights: optional initial ``(input_dim, output_dim)`` matrix.
         input_length: accepted and ignored, for Keras 2 compatibility.
+        lora_rank: if set, LoRA is enabled at build (see :meth:`enable_lora`): the matrix is
+            frozen and ``lora_embeddings_a`` ``(input_dim, rank)`` and ``lora_embeddings_b``
+            ``(rank, output_dim)`` are trained; lookups read
+            ``embeddings + lora_alpha / lora_rank * a @ b``.
+        lora_alpha: the LoRA scale's numerator (default ``lora_rank``).
 
     >>> import numpy as np
     >>> from thawnet.layers import Embedding
@@ -75,9 +81,15 @@ class Embedding(Layer):
     (1, 3, 4)
     """
 
+    # LoRA (lora.py) adapts the embeddings matrix under these names, as Keras 3 does.
+    _lora_base_name = "embeddings"
+    _lora_factor_names = ("lora_embeddings_a", "lora_embeddings_b")
+    _lora_constraint_name = "embeddings_constraint"
+    _lora_regularizer_name = "embeddings_regularizer"
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 weights=None, input_length=None, **kwargs):
+                 weights=None, input_length=None, lora_rank=None, lora_alpha=None, **kwargs):
         super().__init__(**kwargs)
         who = f'Embedding "{self.name}"'
         if not _positive_int(input_dim):
@@ -93,7 +105,8 @@ class Embedding(Layer):
         self.embeddings_constraint = embeddings_constraint
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
-        self.embeddings = None
+        self._embeddings = None
+        self._init_lora(lora_rank, lora_alpha)
         if weights is not None:
             if isinstance(weights, (list, tuple)) and len(weights) == 1:
                 weights = weights[0]
@@ -102,13 +115,22 @@ class Embedding(Layer):
                                  f"{(self.input_dim, self.output_dim)}; received shape "
                                  f"{tuple(np.shape(weights))}.")
             self._maybe_build(None)
-            self.embeddings.assign(jnp.asarray(weights, self.dtype))
+            self._embeddings.assign(jnp.asarray(weights, self.dtype))
 
     def build(self, input_shape=None):
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint)
+        self._embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                           self.embeddings_initializer,
+                                           regularizer=self.embeddings_regularizer,
+                                           constraint=self.embeddings_constraint)
+        self._build_lora()
+
+    @property
+    def embeddings(self):
+        """The matrix Variable (None before build); with LoRA enabled, the effective matrix
+        (an array), as in Keras."""
+        if self._embeddings is None:
+            return None
+        return self._lora_base_property()
 
     def call(self, inputs):
         if not jnp.issubdtype(inputs.dtype, jnp.integer):
@@ -118,7 +140,8 @@ class Embedding(Layer):
         # Negative indices would wrap around in jnp.take: send them out of range as well, so
         # that every bad index reads NaN (mode="fill") rather than another token's row.
         inputs = jnp.where(inputs < 0, self.input_dim, inputs)
-        return jnp.take(self.embeddings.value, inputs, axis=0, mode="fill")
+        table = self._lora_effective(self._embeddings.value)
+        return jnp.take(table, inputs, axis=0, mode="fill")
 
     def _check_indices(self, inputs):
         values = np.asarray(inputs)
@@ -142,7 +165,7 @@ class Embedding(Layer):
                   "mask_zero": self.mask_zero}
         if self.input_length is not None:
             config["input_length"] = self.input_length
-        return config
+        return {**config, **self._lora_config()}
 
 
 __all__ = ["Embedding"]

@@ -203,9 +203,16 @@ class Layer:
 
     def _own_weights_in_order(self):
         # Keras lists the weights created trainable first, then the others, each in creation
-        # order (BatchNormalization: gamma, beta, moving_mean, moving_variance).
-        first = [v for v in self._own_variables if v.role == PARAMETER and v.trainable]
-        return first + [v for v in self._own_variables if not (v.role == PARAMETER and v.trainable)]
+        # order (BatchNormalization: gamma, beta, moving_mean, moving_variance). A parameter
+        # frozen by a layer mechanism (frozen_by, e.g. LoRA's base kernel) keeps its place.
+        first = [v for v in self._own_variables
+                 if v.role == PARAMETER and (v.trainable or v.frozen_by is not None)]
+        return first + [v for v in self._own_variables if all(v is not f for f in first)]
+
+    def _keras_file_weights(self):
+        """This layer's own weights as Keras 3 weight files store them, in order (all own
+        weights by default; LoRA layers store their matrix merged, see ``lora.py``)."""
+        return self._own_weights_in_order()
 
     def _walk(self, prefix=None, owners=(), seen=None):
         """Yield ``(path, variable, owners)`` for every weight once, in Keras's weight order.

@@ -110,6 +110,9 @@ def explain_non_trainable(model):
                 reason = "statistics, updated by the layer, never by gradients"
             kind = "state" if v.declared_untrainable and not frozen else "statistic"
             key = (layer.name, kind, reason)
+        elif not v.own_trainable and v.frozen_by is not None:
+            # Frozen by a layer mechanism, e.g. LoRA's base kernel: "frozen by enable_lora".
+            key = (layer.name, "frozen", f"frozen by {v.frozen_by}")
         elif not v.own_trainable:
             key = (layer.name, "frozen", "parameter created with trainable=False")
         else:
