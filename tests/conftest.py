@@ -28,7 +28,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_names_and_seed():
-    """Every test starts from dense_1 and seed 0, whatever ran before it."""
+    """Every test starts from dense_1, seed 0 and the default config, whatever ran before."""
     thawnet.clear_session()
     thawnet.set_random_seed(0)
+    thawnet.config.set_image_data_format("channels_last")
+    thawnet.config.set_dtype_policy(None)
     yield

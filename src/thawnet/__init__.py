@@ -30,6 +30,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "applications": "thawnet.applications",
     "callbacks": "thawnet.callbacks",
+    "config": "thawnet.config",
+    "dtype_policies": "thawnet.dtype_policies",
     "constraints": "thawnet.constraints",
     "distribute": "thawnet.distribute",
     "io": "thawnet.io",

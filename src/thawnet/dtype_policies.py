@@ -2,4 +2,15 @@
 
 from thawnet.backend.dtype_policy import DTypePolicy, dtype_policy, get, set_dtype_policy
 
-__all__ = ["DTypePolicy", "dtype_policy", "get", "set_dtype_policy"]
+
+def serialize(policy: DTypePolicy) -> str:
+    """How configs store a policy: by name (``get`` also reads Keras's dict form)."""
+    return get(policy).name
+
+
+def deserialize(config) -> DTypePolicy:
+    return get(config)
+
+
+__all__ = ["DTypePolicy", "deserialize", "dtype_policy", "get", "serialize",
+           "set_dtype_policy"]

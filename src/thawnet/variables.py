@@ -63,8 +63,26 @@ class Variable:
         regularizer: optional callable ``value -> scalar`` added to the training loss.
     """
 
-    def __init__(self, name, shape, dtype="float32", initializer=None, role=PARAMETER,
-                 trainable=True, path=None, regularizer=None, value=None, constraint=None):
+    def __init__(self, name=None, shape=None, dtype=None, initializer=None, role=PARAMETER,
+                 trainable=True, path=None, regularizer=None, value=None, constraint=None,
+                 autocast=True, aggregation=None, synchronization=None):
+        if name is not None and not isinstance(name, str):
+            # Keras 3's form: Variable(initializer_or_value, shape=None, dtype=None, ...).
+            name, initializer = None, name
+        if initializer is not None and not callable(initializer) and not isinstance(
+                initializer, str):
+            value, initializer = initializer, None  # an array: the initial value itself
+        if isinstance(initializer, str):
+            initializer = _initializer_by_name(initializer)
+        if value is not None:
+            value = jnp.asarray(value) if dtype is None else jnp.asarray(value, dtype)
+            shape = value.shape if shape is None else shape
+            dtype = value.dtype if dtype is None else dtype
+        name = name or "variable"
+        if shape is None:
+            raise ValueError(f'Variable "{name}": give a shape, or an initial value to take it '
+                             "from.")
+        dtype = "float32" if dtype is None else dtype
         if role not in ROLES:
             raise ValueError(
                 f'Variable "{name}": role must be one of {ROLES}; received role={role!r}.')
@@ -233,6 +251,13 @@ Variable.__abs__ = lambda self: jnp.abs(self.value)
 Variable.__getitem__ = lambda self, index: self.value[index]
 Variable.__float__ = lambda self: float(self.value)
 Variable.__int__ = lambda self: int(self.value)
+
+
+def _initializer_by_name(name):
+    # Imported here: initializers sit above variables (they build Variables' values), and a
+    # Keras-style Variable("zeros", shape=...) is the one place that needs a name resolved.
+    from thawnet import initializers
+    return initializers.get(name)
 
 
 def path_hash(path: str) -> int:

@@ -40,6 +40,8 @@ def register_custom(obj: Any, registered_name: str) -> Any:
     """Register a user class or function under ``"package>Name"``."""
     CUSTOM_OBJECTS[registered_name] = obj
     _REGISTERED_NAMES[id(obj)] = registered_name
+    if isinstance(obj, type):
+        obj._keras_registered_name = registered_name  # what the .keras writer records
     return obj
 
 

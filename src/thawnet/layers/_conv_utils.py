@@ -9,6 +9,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from thawnet.backend import global_config
+
 _DATA_FORMATS = ("channels_last", "channels_first")
 
 
@@ -50,8 +52,8 @@ def padding_mode(value, who, allowed=("valid", "same")):
 
 
 def data_format(value, who):
-    """``None`` means channels_last (Keras's default image_data_format)."""
-    fmt = "channels_last" if value is None else value
+    """``None`` means the session's ``thawnet.config.image_data_format()`` (channels_last)."""
+    fmt = global_config.image_data_format() if value is None else value
     if isinstance(fmt, str):
         fmt = fmt.lower()
     if fmt not in _DATA_FORMATS:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from thawnet.layers.argument_errors import ArgumentTypeError
 
+from thawnet.backend import global_config
+
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _data_format(who, value):
-    value = "channels_last" if value is None else str(value).lower()
+    value = global_config.image_data_format() if value is None else str(value).lower()
     if value not in ("channels_last", "channels_first"):
         raise ValueError(f'{who}: data_format must be "channels_last" or "channels_first"; '
                          f"received data_format={value!r}.")

@@ -33,7 +33,9 @@ class _Pooling(Layer):
         self.data_format = cu.data_format(data_format, who)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
-    def build(self, input_shape):
+    # No weights, so no build(): built from construction, as in Keras. The window is checked
+    # against the input wherever a shape first meets the layer (symbolic or traced call).
+    def _check_windows(self, input_shape):
         input_shape = tuple(input_shape)
         input_spec_lib.check(self, self.input_spec, input_shape)
         spatial = [input_shape[a] for a in cu.spatial_axes(self.data_format, self.rank)]
@@ -48,6 +50,7 @@ class _Pooling(Layer):
         return cu.rank_hint(type(self).__name__, self.data_format, self.rank)
 
     def compute_output_shape(self, input_shape):
+        self._check_windows(input_shape)
         out = list(input_shape)
         for axis, k, s in zip(cu.spatial_axes(self.data_format, self.rank), self.pool_size,
                               self.strides):
@@ -64,6 +67,7 @@ class _Pooling(Layer):
         return tuple(full)
 
     def call(self, inputs):
+        self._check_windows(inputs.shape)
         window, strides = self._window(self.pool_size), self._window(self.strides)
         padding = self.padding.upper()
         if self.mode == "max":

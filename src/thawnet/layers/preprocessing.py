@@ -203,6 +203,23 @@ class Normalization(Layer):
                 f'Normalization "{self.name}" was built for inputs of shape {built} (kept axes '
                 f"{self._keep}); adapt received a batch of shape {tuple(shape)}.")
 
+    @property
+    def mean(self):
+        """The mean broadcast against inputs (adapted or given), or None before build."""
+        if not self.built:
+            return None
+        if self.input_mean is None:
+            return self.adapt_mean.value.reshape(self._bshape).astype(self.compute_dtype)
+        return self._const_mean
+
+    @property
+    def variance(self):
+        if not self.built:
+            return None
+        if self.input_mean is None:
+            return self.adapt_variance.value.reshape(self._bshape).astype(self.compute_dtype)
+        return self._const_variance
+
     # -- call --------------------------------------------------------------------------------
     def call(self, inputs):
         x = inputs.astype(self.compute_dtype) if inputs.dtype != self.compute_dtype else inputs
