@@ -55,6 +55,8 @@ def get(identifier):
     if identifier is None:
         return None
     if isinstance(identifier, str):
+        if identifier in _CLASSES:  # Keras also accepts the class names ("L1")
+            return _CLASSES[identifier]()
         if identifier not in _BY_NAME:
             raise ValueError(f"Unknown regularizer {identifier!r}; valid: {sorted(_BY_NAME)}.")
         return _BY_NAME[identifier]()
