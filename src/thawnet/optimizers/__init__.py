@@ -5,22 +5,27 @@ updates are added to the params. Params and gradients given to it are dicts
 ``{path: array}`` of the trainable weights only (so weight decay only
 touches trainable weights).
 
-The learning rate lives in the optimizer state (``optax.inject_hyperparams``)
-and can be read or replaced between steps without recompiling::
+The learning rate (and ``beta_1``, ``weight_decay``, ...) lives in the
+optimizer state (``optax.inject_hyperparams``) and can be read or replaced
+between steps without recompiling, on a state::
 
     lr = get_learning_rate(opt_state)
     opt_state = set_learning_rate(opt_state, lr * 0.1)
+
+or, once the optimizer is compiled into a model, on the optimizer, as in
+Keras: ``model.optimizer.learning_rate = 0.01`` (see ``hyperparameters.py``).
 """
 
 import inspect
 
-import jax.numpy as jnp
 import optax
 
 from thawnet.optimizers import schedules
 from thawnet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from thawnet.optimizers.base import Optimizer, OptaxOptimizer
 from thawnet.optimizers.classic import SGD, Adadelta, Adagrad, Lion, RMSprop
+from thawnet.optimizers.hyperparameters import HyperparameterValue, StateHyperparameter
+from thawnet.optimizers.injected_state import get_hyperparameter, set_hyperparameter
 
 _BY_NAME = {cls.__name__.lower(): cls for cls in (
     SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion,
@@ -79,49 +84,6 @@ def get(identifier):
     )
 
 
-def _is_injected(node):
-    hyperparams = getattr(node, "hyperparams", None)
-    return isinstance(node, tuple) and isinstance(hyperparams, dict) and (
-        _LR in hyperparams
-    )
-
-
-def _children(node):
-    if isinstance(node, dict):
-        return list(node.values())
-    if isinstance(node, (tuple, list)):
-        return list(node)
-    return []
-
-
-def _find_injected(node):
-    """First state node holding an injected learning rate, else None."""
-    if _is_injected(node):
-        return node
-    for child in _children(node):
-        found = _find_injected(child)
-        if found is not None:
-            return found
-    return None
-
-
-def _replace_injected(node, fn):
-    """Rebuilds ``node`` with ``fn`` applied to every injected state."""
-    if _is_injected(node):
-        return fn(node)
-    if isinstance(node, dict):
-        return type(node)(
-            (k, _replace_injected(v, fn)) for k, v in node.items()
-        )
-    if isinstance(node, tuple):
-        items = [_replace_injected(c, fn) for c in node]
-        return type(node)(*items) if hasattr(node, "_fields") else \
-            type(node)(items)
-    if isinstance(node, list):
-        return [_replace_injected(c, fn) for c in node]
-    return node
-
-
 def get_learning_rate(opt_state):
     """Returns the current learning rate stored in an optimizer state.
 
@@ -139,13 +101,7 @@ def get_learning_rate(opt_state):
     Raises:
         ValueError: if the state holds no injected learning rate.
     """
-    node = _find_injected(opt_state)
-    if node is None:
-        raise ValueError(
-            "This optimizer state has no injected learning rate (build the "
-            "transformation with optax.inject_hyperparams)."
-        )
-    return node.hyperparams[_LR]
+    return get_hyperparameter(opt_state, _LR)
 
 
 def set_learning_rate(opt_state, value):
@@ -167,29 +123,13 @@ def set_learning_rate(opt_state, value):
         TypeError: if the learning rate is driven by a schedule (it would be
             overwritten at the next step).
     """
-
-    def replace(node):
-        schedule_states = getattr(node, "hyperparams_states", None) or {}
-        if _LR in schedule_states:
-            raise TypeError(
-                "The learning rate is driven by a schedule; it cannot be set."
-            )
-        old = node.hyperparams[_LR]
-        new = jnp.asarray(value, dtype=jnp.result_type(old)).reshape(
-            jnp.shape(old)
-        )
-        return node._replace(hyperparams={**node.hyperparams, _LR: new})
-
-    if _find_injected(opt_state) is None:
-        raise ValueError(
-            "This optimizer state has no injected learning rate (build the "
-            "transformation with optax.inject_hyperparams)."
-        )
-    return _replace_injected(opt_state, replace)
+    return set_hyperparameter(opt_state, _LR, value)
 
 
 __all__ = [
     "Optimizer", "OptaxOptimizer", "SGD", "Adam", "AdamW", "RMSprop",
     "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "schedules", "get",
-    "get_learning_rate", "set_learning_rate", "valid_names",
+    "get_learning_rate", "set_learning_rate", "get_hyperparameter",
+    "set_hyperparameter", "HyperparameterValue", "StateHyperparameter",
+    "valid_names",
 ]

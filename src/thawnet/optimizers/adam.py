@@ -10,7 +10,8 @@ rate, ``t`` the 1-based step and ``p <- p + update``. The rules come from
 
 import optax
 
-from thawnet.optimizers.base import Optimizer
+from thawnet.optimizers.base import Optimizer, checked_factor
+from thawnet.optimizers.hyperparameters import StateHyperparameter
 from thawnet.optimizers.transforms import (
     scale_by_keras_adam,
     scale_by_keras_adamax,
@@ -19,7 +20,13 @@ from thawnet.optimizers.transforms import (
 
 
 class _BetaOptimizer(Optimizer):
-    """Shared constructor of the Adam family."""
+    """Shared constructor of the Adam family; ``beta_1`` and ``beta_2`` are
+    kept in the optimizer state (assignable between steps)."""
+
+    beta_1 = StateHyperparameter(checked_factor("beta_1"))
+    beta_2 = StateHyperparameter(checked_factor("beta_2"))
+    state_hyperparameters = ("beta_1", "beta_2")
+    complemented = ("beta_1", "beta_2")
 
     def __init__(self, learning_rate, beta_1, beta_2, epsilon, weight_decay,
                  clipnorm, clipvalue, global_clipnorm, name, **kwargs):
@@ -30,8 +37,8 @@ class _BetaOptimizer(Optimizer):
         self.epsilon = epsilon
 
     def rule_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
+        return {"beta_1": self.config_value("beta_1"),
+                "beta_2": self.config_value("beta_2"), "epsilon": self.epsilon}
 
 
 class Adam(_BetaOptimizer):
@@ -63,8 +70,10 @@ class Adam(_BetaOptimizer):
 
     def update_rule(self, learning_rate):
         return optax.chain(
-            scale_by_keras_adam(self.beta_1, self.beta_2, self.epsilon,
-                                self.amsgrad),
+            scale_by_keras_adam(self._hp("beta_1"), self._hp("beta_2"),
+                                self.epsilon, self.amsgrad,
+                                self._hp("one_minus_beta_1"),
+                                self._hp("one_minus_beta_2")),
             optax.scale(-learning_rate),
         )
 
@@ -120,7 +129,8 @@ class Adamax(_BetaOptimizer):
 
     def update_rule(self, learning_rate):
         return optax.chain(
-            scale_by_keras_adamax(self.beta_1, self.beta_2, self.epsilon),
+            scale_by_keras_adamax(self._hp("beta_1"), self._hp("beta_2"),
+                                  self.epsilon, self._hp("one_minus_beta_1")),
             optax.scale(-learning_rate),
         )
 
@@ -151,6 +161,8 @@ class Nadam(_BetaOptimizer):
 
     def update_rule(self, learning_rate):
         return optax.chain(
-            scale_by_keras_nadam(self.beta_1, self.beta_2, self.epsilon),
+            scale_by_keras_nadam(self._hp("beta_1"), self._hp("beta_2"),
+                                 self.epsilon, self._hp("one_minus_beta_1"),
+                                 self._hp("one_minus_beta_2")),
             optax.scale(-learning_rate),
         )

@@ -30,16 +30,22 @@ schedule is evaluated at the step count (0 for the first update, like
 Keras's ``iterations``).
 """
 
+import inspect
 import math
 import numbers
 import re
 from typing import Any, Callable, NamedTuple
+import weakref
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from thawnet.optimizers import schedules as schedules_module
+from thawnet.optimizers.hyperparameters import StateHyperparameter
+from thawnet.optimizers.injected_state import get_hyperparameter, set_hyperparameter
+from thawnet.optimizers.state_hyperparameters import StateHyperparameters
 from thawnet.optimizers.transforms import clip_by_norm_per_tensor
 
 _UNSUPPORTED = {
@@ -75,6 +81,25 @@ def _checked_learning_rate(optimizer, value):
     return float(value)  # keep the state float32, whatever number came in
 
 
+def _checked_number(optimizer, value, name, optional=False):
+    who = type(optimizer).__name__
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not math.isfinite(value):
+        raise ValueError(
+            f"{who}: {name} must be a finite float; received {name}={value!r}."
+        )
+    return float(value)
+
+
+def checked_factor(name, optional=False):
+    """A ``check(optimizer, value)`` for :class:`StateHyperparameter`: a finite
+    float (or None when ``optional``)."""
+    return lambda optimizer, value: _checked_number(optimizer, value, name,
+                                                    optional)
+
+
 class StatelessLayout(NamedTuple):
     """What :meth:`Optimizer.stateless_apply` needs to read Keras-style lists.
 
@@ -97,7 +122,7 @@ def _path_name(path):
     return jax.tree_util.keystr(path)
 
 
-class Optimizer:
+class Optimizer(StateHyperparameters):
     """Base class of the Keras-style optimizers.
 
     Args:
@@ -114,6 +139,12 @@ class Optimizer:
             gradient_accumulation_steps: accepted for Keras compatibility;
             only their default values are supported.
     """
+
+    # Hyperparameters kept in the optimizer state (see hyperparameters.py): reading gives a
+    # variable-like value, assigning changes the next step without recompiling.
+    learning_rate = StateHyperparameter(_checked_learning_rate)
+    weight_decay = StateHyperparameter(checked_factor("weight_decay", optional=True))
+    # Subclasses list their other ones (beta_1, rho, momentum, ...) in state_hyperparameters.
 
     def __init__(
         self,
@@ -146,15 +177,6 @@ class Optimizer:
         self.global_clipnorm = global_clipnorm
         self.name = name or type(self).__name__.lower()
         self._exclude_pattern = None
-
-    @property
-    def learning_rate(self):
-        """The configured rate: a float ``>= 0`` or a schedule; checked when set."""
-        return self._learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value):
-        self._learning_rate = _checked_learning_rate(self, value)
 
     # -- to be provided by subclasses -------------------------------------
     def update_rule(self, learning_rate):
@@ -203,36 +225,56 @@ class Optimizer:
             lambda path, _: pattern.search(_path_name(path)) is None, params
         )
 
-    def _chain(self, learning_rate):
-        parts = []
-        clip = self.clipping()
-        if clip is not None:
-            parts.append(clip)
-        parts.append(self.update_rule(learning_rate))
-        if self.weight_decay:
-            mask = self._decay_mask if self._exclude_pattern else None
-            # Adds (-lr * wd) * param to the update.
-            parts.append(optax.add_decayed_weights(
-                -learning_rate * self.weight_decay, mask=mask
-            ))
-        return optax.chain(*parts)
+    def _chain(self, values):
+        # The rule reads its hyperparameters through self._hp(), which gives the
+        # injected scalars while this factory runs.
+        self._tracing = values
+        try:
+            learning_rate = values["learning_rate"]
+            parts = []
+            clip = self.clipping()
+            if clip is not None:
+                parts.append(clip)
+            parts.append(self.update_rule(learning_rate))
+            if self._has_term("weight_decay"):
+                mask = self._decay_mask if self._exclude_pattern else None
+                # Adds (-lr * wd) * param to the update.
+                parts.append(optax.add_decayed_weights(
+                    -learning_rate * self._hp("weight_decay"), mask=mask
+                ))
+            return optax.chain(*parts)
+        finally:
+            self._tracing = None
 
     def to_optax(self):
         """Builds the ``optax.GradientTransformation`` of this optimizer.
 
-        The learning rate is an injected hyperparameter (kept, as float32,
-        in ``opt_state.hyperparams["learning_rate"]``).
+        The learning rate and the other state hyperparameters
+        (``weight_decay``, ``beta_1``, ...) are injected: kept, as float32, in
+        ``opt_state.hyperparams[name]``, so assigning ``optimizer.<name>``
+        changes the next step without recompiling. ``init`` takes the values
+        current when it runs.
 
         Returns:
             An ``optax.GradientTransformation`` (with extra-args support).
         """
+        names = self._injected_names()
 
-        def factory(learning_rate):
-            return self._chain(learning_rate)
+        def factory(**values):
+            return self._chain(values)
 
-        return optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)(
-            learning_rate=self.learning_rate
-        )
+        # inject_hyperparams reads the factory's parameters by name.
+        factory.__signature__ = inspect.Signature(
+            [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names])
+
+        def build():
+            return optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)(
+                **{n: self._hyperparameter_config(n) for n in names})
+
+        template = build()
+        self._compiled_names = names
+        return optax.GradientTransformationExtraArgs(
+            lambda params: build().init(params), template.update)
 
     # -- Keras 3 stateless API (custom train_step) ---------------------------
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):
@@ -293,13 +335,15 @@ class Optimizer:
     def get_config(self):
         """Returns the constructor arguments as a dict (schedules as
         ``{"class_name", "config"}`` dicts)."""
-        lr = self.learning_rate
+        lr = self._hyperparameter_config("learning_rate")
         if isinstance(lr, schedules_module.LearningRateSchedule):
             lr = schedules_module.serialize(lr)
+        elif lr is not None:
+            lr = self.config_value("learning_rate")  # the current value
         return {
             "name": self.name,
             "learning_rate": lr,
-            "weight_decay": self.weight_decay,
+            "weight_decay": self.config_value("weight_decay"),
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
@@ -317,7 +361,8 @@ class Optimizer:
         return cls(**config)
 
     def __repr__(self):
-        return f"<{type(self).__name__} learning_rate={self.learning_rate!r}>"
+        lr = self.learning_rate_schedule or self.config_value("learning_rate")
+        return f"<{type(self).__name__} learning_rate={lr!r}>"
 
 
 class OptaxOptimizer(Optimizer):
@@ -334,11 +379,32 @@ class OptaxOptimizer(Optimizer):
 
     def __init__(self, transformation, name="optax"):
         self.transformation = transformation
-        self._learning_rate = None  # not known: set inside the transformation
-        self.weight_decay = None
+        self._hyper = {}  # not known: the values live inside the transformation
         self.clipnorm = self.clipvalue = self.global_clipnorm = None
         self.name = name
         self._exclude_pattern = None
+
+    def _state_may_hold(self, name):
+        return name == "learning_rate"
+
+    def _read_hyperparameter(self, name):
+        state = self._live_state(ensure=True)
+        if state is None:
+            raise ValueError(
+                f"The {name} of a raw optax transformation is read from its state: "
+                "compile a model with it first (and build it with "
+                "optax.inject_hyperparams to make the rate settable).")
+        return np.float32(jax.device_get(get_hyperparameter(state, name)))
+
+    def _write_hyperparameter(self, name, value):
+        state = self._live_state(ensure=True)
+        if state is None:
+            raise ValueError(
+                f"The {name} of a raw optax transformation lives in its state: "
+                "compile a model with it before setting it.")
+        set_hyperparameter(state, name, value)  # raises if it is not injected
+        self._owner_model()._update_opt_state(
+            lambda s, place: set_hyperparameter(s, name, value, place))
 
     def to_optax(self):
         return self.transformation

@@ -8,7 +8,8 @@ rate and ``p`` the parameter; ``p <- p + update``. Common arguments
 
 import optax
 
-from thawnet.optimizers.base import Optimizer
+from thawnet.optimizers.base import Optimizer, checked_factor
+from thawnet.optimizers.hyperparameters import StateHyperparameter
 
 
 class SGD(Optimizer):
@@ -22,9 +23,13 @@ class SGD(Optimizer):
 
     Args:
         learning_rate: float or schedule (default 0.01).
-        momentum: float >= 0 (default 0).
+        momentum: float >= 0 (default 0). A non-zero momentum is kept in the
+            optimizer state, so it can be assigned between steps.
         nesterov: use Nesterov momentum (default False).
     """
+
+    momentum = StateHyperparameter(checked_factor("momentum"))
+    state_hyperparameters = ("momentum",)
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False,
                  weight_decay=None, clipnorm=None, clipvalue=None,
@@ -38,12 +43,12 @@ class SGD(Optimizer):
 
     def update_rule(self, learning_rate):
         scale = optax.scale(-learning_rate)
-        if self.momentum == 0:
+        if not self._has_term("momentum"):
             return scale
-        return optax.chain(scale, optax.trace(self.momentum, self.nesterov))
+        return optax.chain(scale, optax.trace(self._hp("momentum"), self.nesterov))
 
     def rule_config(self):
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
+        return {"momentum": self.config_value("momentum"), "nesterov": self.nesterov}
 
 
 class RMSprop(Optimizer):
@@ -62,7 +67,13 @@ class RMSprop(Optimizer):
         momentum: float >= 0 (default 0).
         epsilon: added inside the square root (default 1e-7).
         centered: normalise by the estimated variance (default False).
+
+    ``rho`` and a non-zero ``momentum`` are kept in the optimizer state.
     """
+
+    rho = StateHyperparameter(checked_factor("rho"))
+    momentum = StateHyperparameter(checked_factor("momentum"))
+    state_hyperparameters = ("rho", "momentum")
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0,
                  epsilon=1e-7, centered=False, weight_decay=None,
@@ -79,16 +90,16 @@ class RMSprop(Optimizer):
         scale_by = optax.scale_by_stddev if self.centered else \
             optax.scale_by_rms
         parts = [
-            scale_by(decay=self.rho, eps=self.epsilon, initial_scale=0.0,
+            scale_by(decay=self._hp("rho"), eps=self.epsilon, initial_scale=0.0,
                      eps_in_sqrt=True, bias_correction=False),
             optax.scale(-learning_rate),
         ]
-        if self.momentum > 0:
-            parts.append(optax.trace(self.momentum))
+        if self._has_term("momentum"):
+            parts.append(optax.trace(self._hp("momentum")))
         return optax.chain(*parts)
 
     def rule_config(self):
-        return {"rho": self.rho, "momentum": self.momentum,
+        return {"rho": self.config_value("rho"), "momentum": self.config_value("momentum"),
                 "epsilon": self.epsilon, "centered": self.centered}
 
 
@@ -135,7 +146,12 @@ class Adadelta(Optimizer):
         learning_rate: float or schedule (default 0.001).
         rho: decay rate (default 0.95).
         epsilon: added inside the square roots (default 1e-7).
+
+    ``rho`` is kept in the optimizer state.
     """
+
+    rho = StateHyperparameter(checked_factor("rho"))
+    state_hyperparameters = ("rho",)
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None,
@@ -147,12 +163,12 @@ class Adadelta(Optimizer):
 
     def update_rule(self, learning_rate):
         return optax.chain(
-            optax.scale_by_adadelta(rho=self.rho, eps=self.epsilon),
+            optax.scale_by_adadelta(rho=self._hp("rho"), eps=self.epsilon),
             optax.scale(-learning_rate),
         )
 
     def rule_config(self):
-        return {"rho": self.rho, "epsilon": self.epsilon}
+        return {"rho": self.config_value("rho"), "epsilon": self.epsilon}
 
 
 class Lion(Optimizer):
@@ -165,7 +181,13 @@ class Lion(Optimizer):
         learning_rate: float or schedule (default 0.001).
         beta_1: interpolation for the update direction (default 0.9).
         beta_2: decay of the momentum (default 0.99).
+
+    ``beta_1`` and ``beta_2`` are kept in the optimizer state.
     """
+
+    beta_1 = StateHyperparameter(checked_factor("beta_1"))
+    beta_2 = StateHyperparameter(checked_factor("beta_2"))
+    state_hyperparameters = ("beta_1", "beta_2")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99,
                  weight_decay=None, clipnorm=None, clipvalue=None,
@@ -181,9 +203,10 @@ class Lion(Optimizer):
 
     def update_rule(self, learning_rate):
         return optax.chain(
-            optax.scale_by_lion(b1=self.beta_1, b2=self.beta_2),
+            optax.scale_by_lion(b1=self._hp("beta_1"), b2=self._hp("beta_2")),
             optax.scale(-learning_rate),
         )
 
     def rule_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2}
+        return {"beta_1": self.config_value("beta_1"),
+                "beta_2": self.config_value("beta_2")}

@@ -51,6 +51,16 @@ def clip_by_norm_per_tensor(max_norm):
     )
 
 
+def _moment(updates, moments, decay, complement, order):
+    """``decay * m + complement * g**order`` per leaf. ``complement`` is ``1 - decay``
+    computed on the host when given: in float32, ``1 - float32(0.999)`` is 5e-5 off the
+    float32 nearest to 0.001 that Keras uses, and that error shows in every step."""
+    if complement is None:
+        complement = 1.0 - decay
+    return jax.tree.map(lambda g, m: complement * (g ** order) + decay * m,
+                        updates, moments)
+
+
 def _step_powers(count, *betas):
     t = count.astype(jnp.float32)
     return [jnp.power(jnp.asarray(b, jnp.float32), t) for b in betas]
@@ -65,7 +75,8 @@ class KerasAdamState(NamedTuple):
     nu_max: Any  # running max of nu (AMSGrad), else None
 
 
-def scale_by_keras_adam(b1=0.9, b2=0.999, eps=1e-7, amsgrad=False):
+def scale_by_keras_adam(b1=0.9, b2=0.999, eps=1e-7, amsgrad=False, c1=None,
+                        c2=None):
     """Adam direction with Keras's epsilon placement.
 
     ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``; with AMSGrad
@@ -77,6 +88,7 @@ def scale_by_keras_adam(b1=0.9, b2=0.999, eps=1e-7, amsgrad=False):
         b2: decay of the second moment.
         eps: added to ``sqrt(v)``.
         amsgrad: use the running maximum of ``v``.
+        c1, c2: ``1 - b1`` and ``1 - b2`` when computed apart (see ``_moment``).
 
     Returns:
         An ``optax.GradientTransformation``.
@@ -92,8 +104,8 @@ def scale_by_keras_adam(b1=0.9, b2=0.999, eps=1e-7, amsgrad=False):
     def update_fn(updates, state, params=None):
         del params
         count = optax.safe_increment(state.count)
-        mu = optax.tree.update_moment(updates, state.mu, b1, 1)
-        nu = optax.tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        mu = _moment(updates, state.mu, b1, c1, 1)
+        nu = _moment(updates, state.nu, b2, c2, 2)
         nu_max, denom_v = None, nu
         if amsgrad:
             nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu)
@@ -116,7 +128,7 @@ class KerasAdamaxState(NamedTuple):
     nu: Any  # exponentially weighted infinity norm
 
 
-def scale_by_keras_adamax(b1=0.9, b2=0.999, eps=1e-7):
+def scale_by_keras_adamax(b1=0.9, b2=0.999, eps=1e-7, c1=None):
     """Adamax direction as Keras computes it.
 
     ``m = b1 m + (1 - b1) g``; ``u = max(b2 u, |g|)``;
@@ -126,6 +138,7 @@ def scale_by_keras_adamax(b1=0.9, b2=0.999, eps=1e-7):
         b1: decay of the first moment.
         b2: decay of the infinity norm.
         eps: added to ``u``.
+        c1: ``1 - b1`` when computed apart (see ``_moment``).
 
     Returns:
         An ``optax.GradientTransformation``.
@@ -139,7 +152,7 @@ def scale_by_keras_adamax(b1=0.9, b2=0.999, eps=1e-7):
     def update_fn(updates, state, params=None):
         del params
         count = optax.safe_increment(state.count)
-        mu = optax.tree.update_moment(updates, state.mu, b1, 1)
+        mu = _moment(updates, state.mu, b1, c1, 1)
         # eps=0: Keras keeps eps out of the running maximum.
         nu = optax.tree.update_infinity_moment(updates, state.nu, b2, 0.0)
         (b1_t,) = _step_powers(count, b1)
@@ -160,7 +173,7 @@ class KerasNadamState(NamedTuple):
     mu_product: jnp.ndarray  # prod_{s<=t} mu_s
 
 
-def scale_by_keras_nadam(b1=0.9, b2=0.999, eps=1e-7):
+def scale_by_keras_nadam(b1=0.9, b2=0.999, eps=1e-7, c1=None, c2=None):
     """Nadam direction with Dozat's momentum schedule (as in Keras).
 
     With ``mu_t = b1 (1 - 0.5 * 0.96^t)`` and ``P_t = prod_{s<=t} mu_s``:
@@ -172,6 +185,7 @@ def scale_by_keras_nadam(b1=0.9, b2=0.999, eps=1e-7):
         b1: decay of the first moment.
         b2: decay of the second moment.
         eps: added to ``sqrt(v_hat)``.
+        c1, c2: ``1 - b1`` and ``1 - b2`` when computed apart (see ``_moment``).
 
     Returns:
         An ``optax.GradientTransformation``.
@@ -191,8 +205,8 @@ def scale_by_keras_nadam(b1=0.9, b2=0.999, eps=1e-7):
         mu_next = b1 * (1.0 - 0.5 * jnp.power(decay, t + 1.0))
         product = state.mu_product * mu_t
         product_next = product * mu_next
-        mu = optax.tree.update_moment(updates, state.mu, b1, 1)
-        nu = optax.tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        mu = _moment(updates, state.mu, b1, c1, 1)
+        nu = _moment(updates, state.nu, b2, c2, 2)
         (b2_t,) = _step_powers(count, b2)
 
         def direction(g, m, v):

@@ -14,7 +14,10 @@ from thawnet import metrics as metrics_lib
 
 
 def _per_output(value, names, what):
-    """Spread a compile argument over the outputs: one for all, a list, or a dict by name."""
+    """Spread a compile argument over the outputs: one for all, a list, or a dict by name
+    (an empty list or None: nothing for any output)."""
+    if value is None or (isinstance(value, (list, tuple)) and not value):
+        return [None] * len(names)
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names))
         if unknown:
@@ -27,6 +30,20 @@ def _per_output(value, names, what):
                              f"{len(names)} outputs {names}.")
         return list(value)
     return [value] * len(names)
+
+
+def resolve_output_names(names, loss):
+    """The output names a compile argument refers to. A subclassed model's outputs are
+    unknown before its first call (``names == ["output"]``): a loss list of ``k`` entries
+    names them ``output_1..k``, a loss dict by its keys (Keras matches them to the
+    structure ``call`` returns)."""
+    if names != ["output"]:
+        return names
+    if isinstance(loss, dict) and len(loss) > 1:
+        return list(loss)
+    if isinstance(loss, (list, tuple)) and len(loss) > 1:
+        return [f"output_{i + 1}" for i in range(len(loss))]
+    return names
 
 
 class CompiledLoss:
@@ -68,25 +85,35 @@ class MetricSet:
     """The loss tracker, per-output loss trackers and the compiled metrics.
 
     ``init()``/``update()``/``results()`` are pure; names follow Keras's logs ("loss",
-    "accuracy", "dense_2_loss", "dense_2_accuracy" for several outputs).
+    "accuracy", "dense_2_loss", "dense_2_accuracy" for several outputs). As in Keras,
+    ``metrics`` ignore ``sample_weight`` (so ``class_weight`` changes the loss only) and
+    ``weighted_metrics`` receive it; a weighted metric whose name is taken is logged as
+    ``weighted_<name>``.
     """
 
-    def __init__(self, metrics, compiled_loss, output_names):
+    def __init__(self, metrics, compiled_loss, output_names, weighted_metrics=None):
         self.output_names = output_names
         self.loss_tracker = metrics_lib.Mean(name="loss")
         multi = len(output_names) > 1
         self.output_loss_trackers = [(n, metrics_lib.Mean(name=f"{n}_loss"))
                                      for n in output_names] if multi else []
         self.entries = []  # (output index, metric, log name)
-        per_output = _per_output(metrics or [], output_names, "metrics")
-        for i, (name, group) in enumerate(zip(output_names, per_output)):
-            group = [] if group is None else (group if isinstance(group, (list, tuple))
-                                              else [group])
-            loss_i = compiled_loss.losses[i] if compiled_loss is not None else None
-            for ident in group:
-                metric = metrics_lib.get(ident, loss=_loss_name(loss_i, compiled_loss))
-                log_name = f"{name}_{metric.name}" if multi else metric.name
-                self.entries.append((i, metric, log_name))
+        self.weighted = []  # whether each entry receives sample_weight
+        for weighted, given in ((False, metrics), (True, weighted_metrics)):
+            per_output = _per_output(given, output_names, "weighted_metrics" if weighted
+                                     else "metrics")
+            for i, (name, group) in enumerate(zip(output_names, per_output)):
+                group = [] if group is None else (group if isinstance(group, (list, tuple))
+                                                  else [group])
+                loss_i = compiled_loss.losses[i] if compiled_loss is not None else None
+                for ident in group:
+                    metric = metrics_lib.get(ident, loss=_loss_name(loss_i, compiled_loss))
+                    log_name = f"{name}_{metric.name}" if multi else metric.name
+                    if weighted and log_name in [n for _, _, n in self.entries]:
+                        log_name = (f"{name}_weighted_{metric.name}" if multi
+                                    else f"weighted_{metric.name}")
+                    self.entries.append((i, metric, log_name))
+                    self.weighted.append(weighted)
         names = [n for _, _, n in self.entries]
         if len(set(names)) != len(names):
             raise ValueError(f"compile(): two metrics would be logged under the same name: "
@@ -103,8 +130,9 @@ class MetricSet:
         new = {"loss": self.loss_tracker.update(state["loss"], loss, bs),
                "outputs": [m.update(s, parts.get(n, 0.0), bs) for (n, m), s in
                            zip(self.output_loss_trackers, state["outputs"])],
-               "metrics": [m.update(s, ys[i], ps[i], sample_weight) for (i, m, _), s in
-                           zip(self.entries, state["metrics"])]}
+               "metrics": [m.update(s, ys[i], ps[i], sample_weight if weighted else None)
+                           for (i, m, _), weighted, s in
+                           zip(self.entries, self.weighted, state["metrics"])]}
         return new
 
     def results(self, state):
@@ -120,6 +148,13 @@ class MetricSet:
         return ["loss"] + [m.name for _, m in self.output_loss_trackers] + [
             n for _, _, n in self.entries]
 
+    def keras_metrics_names(self):
+        """``model.metrics_names`` as Keras 3 gives it after training: "loss", then
+        "compile_metrics" (one container for all compiled metrics) when there are any,
+        then the per-output loss trackers."""
+        return (["loss"] + (["compile_metrics"] if self.entries else [])
+                + [m.name for _, m in self.output_loss_trackers])
+
 
 def _loss_name(loss_obj, compiled_loss):
     if compiled_loss is None:
@@ -132,3 +167,52 @@ def _loss_name(loss_obj, compiled_loss):
 
 def batch_size_of(x):
     return jax.tree_util.tree_leaves(x)[0].shape[0]
+
+
+def check_loss_source(model, x, call: str) -> None:
+    """``compile()`` without a loss is fine when the model's call adds one (``add_loss``) or
+    a weight has a regularizer, as in Keras; otherwise there is nothing to minimise, and
+    ``call`` (``"fit"``, ``"train_on_batch"``) is refused now, naming the fix.
+
+    The check traces the model once on one abstract sample (no compilation, no real
+    weights); a model found to add losses is not checked again.
+
+    Args:
+        model: the compiled model (its ``_compiled_loss`` is None).
+        x: the input arrays of this call.
+        call: the training call, for the message.
+
+    Raises:
+        ValueError: when neither a compiled loss nor any added loss exists.
+    """
+    leaves = jax.tree_util.tree_leaves(x, is_leaf=lambda a: hasattr(a, "shape"))
+    if model.__dict__.get("_adds_losses") or not leaves or not all(
+            hasattr(a, "shape") and hasattr(a, "dtype") for a in leaves):
+        return  # nothing to probe with (a stream not yet started): the step decides
+    by_path = model.variables_by_path()
+    if any(v.regularizer is not None for v in by_path.values()):
+        model._adds_losses = True
+        return
+    trainable, frozen = model.trainable_split()
+    spec = {p: jax.ShapeDtypeStruct(v.shape, v.dtype) for p, v in by_path.items()}
+    sample = jax.tree_util.tree_map(
+        lambda a: jax.ShapeDtypeStruct((1,) + tuple(a.shape[1:]), a.dtype), x,
+        is_leaf=lambda a: hasattr(a, "shape"))
+    found = {}
+
+    def probe(train_values, frozen_values, inputs):
+        _, _, _, added, _ = model._run_stateless(
+            train_values, frozen_values, inputs, True, jax.random.PRNGKey(0), True, {})
+        found["added"] = len(added)
+        return jnp.zeros(())
+
+    jax.eval_shape(probe, {p: spec[p] for p in trainable}, {p: spec[p] for p in frozen},
+                   sample)
+    if found.get("added"):
+        model._adds_losses = True
+        return
+    raise ValueError(
+        f'Model "{model.name}" was compiled without a loss and its call adds none '
+        f"(add_loss) and no weight has a regularizer, so {call}() has nothing to minimise. "
+        "Pass one: model.compile(optimizer=..., loss=...), call self.add_loss(...) in "
+        "call(), or override train_step.")

@@ -62,7 +62,9 @@ def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, s
             y_pred, new_nt, reg = model.stateless_call(
                 trainable, state["non_trainable"], x, training=True, rng=step_rng,
                 return_losses=True)
-            data_loss, parts = compiled_loss(y, y_pred, sw)
+            # compile() without a loss: add_loss / regularizer losses alone, as in Keras.
+            data_loss, parts = (compiled_loss(y, y_pred, sw) if compiled_loss is not None
+                                else (jnp.zeros((), jnp.float32), {}))
             return data_loss + reg, (y_pred, new_nt, parts)
 
         (loss, (y_pred, new_nt, parts)), grads = jax.value_and_grad(objective, has_aux=True)(

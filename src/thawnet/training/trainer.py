@@ -19,9 +19,11 @@ import numpy as np
 
 from thawnet import optimizers as optimizers_lib
 from thawnet.training import checkpoint as checkpoint_lib
+from thawnet.training import freeze_warning
 from thawnet.training import nonfinite_guard
 from thawnet.training import weight_audit as audit_lib
-from thawnet.training.compile_utils import CompiledLoss, MetricSet
+from thawnet.training.compile_utils import (CompiledLoss, MetricSet, check_loss_source,
+                                            resolve_output_names)
 from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights,
                                    gather_rows, split_validation, to_arrays)
 from thawnet.training.argument_checks import check_evaluate_arguments, check_fit_arguments
@@ -94,16 +96,22 @@ class Trainer(KerasSteps, TrainerState):
     """The training methods of :class:`thawnet.models.Model`."""
 
     # -- compile -------------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                steps_per_execution=1, jit_compile=True, seed=0, distribute=None):
-        """Configure training.
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile=True, auto_scale_loss=True, seed=0, distribute=None):
+        """Configure training (Keras 3's positional order, thawnet's extras last).
 
         Args:
             optimizer: a name (``"adam"``), a thawnet optimizer, or any
                 ``optax.GradientTransformation``.
-            loss: a name, Loss object or function; a list/dict for several outputs.
+            loss: a name, Loss object or function; a list/dict for several outputs. May
+                be None when ``add_loss`` (or a custom ``train_step``) gives the loss.
+            loss_weights: weights of the per-output losses (list, or dict by output name).
             metrics: list of names/Metric objects (list of lists or dict for several outputs).
-            loss_weights: weights of the per-output losses.
+            weighted_metrics: metrics that also receive ``sample_weight`` / ``class_weight``
+                (plain ``metrics`` ignore them, as in Keras).
+            run_eagerly, auto_scale_loss: accepted for Keras compatibility (steps are
+                always compiled; variables stay float32, so no loss scaling is needed).
             steps_per_execution: batches run per device call (``lax.scan``); raise it (8)
                 for small models, where Python between steps costs more than the step.
                 ``"auto"`` measures the first epoch and switches to 8 from the next epoch on
@@ -119,9 +127,11 @@ class Trainer(KerasSteps, TrainerState):
                              f"'auto'; received {steps_per_execution!r}.")
         self.optimizer = optimizers_lib.get(optimizer)
         self._tx = self.optimizer.to_optax()
-        names = self._output_names()
+        self.optimizer._attach(self)  # optimizer.learning_rate reads this model's state
+        names = resolve_output_names(self._output_names(), loss)
         self._compiled_loss = None if loss is None else CompiledLoss(loss, loss_weights, names)
-        self._metric_set = MetricSet(metrics, self._compiled_loss, names)
+        self._metric_set = MetricSet(metrics, self._compiled_loss, names, weighted_metrics)
+        freeze_warning.remember_compiled_split(self)
         self._steps_per_execution = steps_per_execution
         self._auto_steps = 1  # what "auto" chose so far
         self._distribute = distribute
@@ -131,6 +141,13 @@ class Trainer(KerasSteps, TrainerState):
         self._fn_cache = {}
         self.compiled = True
         self.stop_training = False
+
+    @property
+    def metrics_names(self) -> list:
+        """Keras 3's ``metrics_names``: ``["loss", "compile_metrics", <output>_loss ...]``
+        (the logs have one key per metric: see ``history.history``)."""
+        metric_set = self.__dict__.get("_metric_set")
+        return [] if metric_set is None else metric_set.keras_metrics_names()
 
     # -- fit ---------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -161,7 +178,8 @@ class Trainer(KerasSteps, TrainerState):
             train = make_stream(x, y, sample_weight, where="fit()",
                                 validation_split=validation_split, steps=steps_per_epoch,
                                 shuffle=shuffle, seed=self._seed, class_weight=class_weight,
-                                epochs=epochs, place=stream_loop.placer(self))
+                                epochs=epochs, place=stream_loop.placer(self),
+                                check_shapes=self.built)
         else:
             if validation_split and validation_data is None:
                 (x, y, sample_weight), validation_data = split_validation(
@@ -172,6 +190,8 @@ class Trainer(KerasSteps, TrainerState):
                                  seed=self._seed)
         self._build_for(train.x)
         check_training_data(self, self._compiled_loss, train)
+        if self._compiled_loss is None and not overrides(self, "train"):
+            check_loss_source(self, getattr(train, "x", None), "fit")
         if self._distribute is not None:
             self._distribute.check_batch_size(train.batch_size)
             verbose = verbose if self._distribute.is_main_process else 0
@@ -204,8 +224,11 @@ class Trainer(KerasSteps, TrainerState):
         resume_epoch, skip = (resume.epoch, resume.step) if resume else (initial_epoch, 0)
         for epoch in range(max(initial_epoch, resume_epoch), epochs):
             key = self._split_key()
+            freeze_warning.warn_if_frozen_since_compile(self, key, "fit")
             trained_paths |= set(key[0])
             holder = {"state": self._start_state(key, with_optimizer=True)}
+            # optimizer.learning_rate = x in a callback writes into this epoch's state.
+            self._live_train_state = holder
             if resume is not None and epoch == resume_epoch and resume.metrics is not None:
                 # Mid-epoch resume: the epoch's logs average all its batches, as uninterrupted.
                 holder["state"]["metrics"] = self._place(resume.metrics)
@@ -220,11 +243,16 @@ class Trainer(KerasSteps, TrainerState):
                 self._write_back(holder["state"], by_path)
             logs = self._results(holder["state"]["metrics"])
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_dataset(val, validation_steps, None)
+                # As Keras: validation is an evaluate() on fit's callbacks (test hooks fire).
+                self.stop_evaluating = False
+                cbs.on_test_begin()
+                val_logs = self._evaluate_dataset(val, validation_steps, cbs, policy)
+                cbs.on_test_end(val_logs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        self._live_train_state = None
         cbs.on_train_end(logs)
         if audit:
             history.audit = audit_lib.compare(self, before, trained_paths).check()
@@ -287,7 +315,7 @@ class Trainer(KerasSteps, TrainerState):
                 is_last = step == (steps or dataset.steps) - 1
                 logs = self._results(metric_state()) if policy and policy.wants(is_last) else None
                 on_end(step, logs)
-                if self.stop_training:
+                if getattr(self, "stop_evaluating", False):  # Keras: not stop_training
                     return
 
     def _build_for(self, x):
@@ -340,12 +368,14 @@ class Trainer(KerasSteps, TrainerState):
         verbose = 1 if verbose == "auto" else verbose
         dataset = self._place_data(
             make_stream(x, y, sample_weight, where="evaluate()", steps=steps,
-                        steps_name="steps", place=stream_loop.placer(self)) if is_stream(x)
+                        steps_name="steps", place=stream_loop.placer(self),
+                        check_shapes=self.built) if is_stream(x)
             else ArrayDataset(x, y, sample_weight, batch_size))
         self._build_for(dataset.x)
         check_training_data(self, self._compiled_loss, dataset)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=1, steps=dataset.steps)
+        self.stop_evaluating = False
         cbs.on_test_begin()
         logs = self._evaluate_dataset(dataset, steps, cbs, _BatchLogPolicy(cbs, verbose))
         cbs.on_test_end(logs)
@@ -384,14 +414,19 @@ class Trainer(KerasSteps, TrainerState):
         fn = self._predict_fn()
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=1, steps=dataset.steps)
+        self.stop_predicting = False
         cbs.on_predict_begin()
         chunks = []
-        for _, idx in dataset.index_batches(0, steps):
+        for first, idx in dataset.index_batches(0, steps):
             for i in range(idx.shape[0]):
-                cbs.on_predict_batch_begin(i)
+                cbs.on_predict_batch_begin(first + i)  # numbered 0..n-1 over all chunks
                 x_batch = gather_rows(dataset.device_data, idx, np.int32(i), 1)[0]
                 chunks.append(fn(values, x_batch))
-                cbs.on_predict_batch_end(i, None)
+                cbs.on_predict_batch_end(first + i, {"outputs": chunks[-1]})
+                if self.stop_predicting:
+                    break
+            if self.stop_predicting:
+                break
         cbs.on_predict_end()
         chunks = jax.device_get(chunks)
         return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *chunks)
@@ -422,7 +457,10 @@ class Trainer(KerasSteps, TrainerState):
             to_arrays(x, "x"))[0]))
         self._build_for(dataset.x)
         check_training_data(self, self._compiled_loss, dataset)
+        if self._compiled_loss is None and not overrides(self, "train"):
+            check_loss_source(self, dataset.x, "train_on_batch")
         key = self._split_key()
+        freeze_warning.warn_if_frozen_since_compile(self, key, "train_on_batch")
         state = self._start_state(key, with_optimizer=True)
         self._place_data(dataset)
         fn = self._function("train", key, guard_nan=False, steps=1)

@@ -38,10 +38,8 @@ class TrainerState:
         if not self.compiled:
             raise RuntimeError(f'Model "{self.name}": call compile() before {what}(), e.g. '
                                "model.compile(optimizer='adam', loss='mse').")
-        if what in ("fit", "train_on_batch") and self._compiled_loss is None \
-                and not custom_lib.overrides(self, "train"):  # a custom step has its loss
-            raise ValueError(f'Model "{self.name}" was compiled without a loss; {what}() needs '
-                             "one: model.compile(optimizer=..., loss=...).")
+        # compile() without a loss is accepted (Keras): add_loss, regularizers or a custom
+        # train_step give the loss.
 
     # -- state -------------------------------------------------------------------------------
     def _split_key(self):
@@ -125,18 +123,41 @@ class TrainerState:
         fn = self._function("results", None)
         return {k: float(v) for k, v in jax.device_get(fn(metric_state)).items()}
 
-    # -- learning rate (ReduceLROnPlateau, LearningRateScheduler) --------------------------
-    def get_learning_rate(self):
-        if self._opt_state is None:
+    # -- optimizer hyperparameters (optimizer.learning_rate = x, callbacks) ---------------
+    def _current_opt_state(self, ensure=False):
+        """The optimizer state the next step will use: inside ``fit`` the running epoch's
+        (``self._opt_state`` may point at buffers the last step donated), else the stored
+        one; ``ensure`` creates it for the current split when there is none yet."""
+        live = getattr(self, "_live_train_state", None)
+        if live is not None and "opt_state" in live.get("state", {}):
+            return live["state"]["opt_state"]
+        if getattr(self, "_opt_state", None) is None and ensure and self.built:
             self._opt_state = self._tx.init(self._start_state(self._split_key(), False)[
                 "trainable"])
             self._opt_paths = self._split_key()[0]
-        return float(optimizers_lib.get_learning_rate(self._opt_state))
+        return getattr(self, "_opt_state", None)
+
+    def _update_opt_state(self, fn):
+        """Replace the optimizer state by ``fn(state, place)`` where the next step reads it
+        (``place`` puts a new scalar on the devices of a data-parallel strategy). Nothing
+        to do before the first step: the state is then created from the optimizer's
+        current values."""
+        place = None if self._distribute is None else self._distribute.replicate
+        live = getattr(self, "_live_train_state", None)
+        if live is not None and "opt_state" in live.get("state", {}):
+            live["state"]["opt_state"] = fn(live["state"]["opt_state"], place)
+            self._opt_state = live["state"]["opt_state"]
+        elif getattr(self, "_opt_state", None) is not None:
+            self._opt_state = fn(self._opt_state, place)
+
+    def get_learning_rate(self):
+        """The learning rate of the next step (``float(model.optimizer.learning_rate)``)."""
+        return float(self.optimizer.learning_rate)
 
     def set_learning_rate(self, value):
-        """Set the learning rate used from the next step on (no recompilation)."""
-        self.get_learning_rate()
-        self._opt_state = optimizers_lib.set_learning_rate(self._opt_state, value)
+        """Set the learning rate used from the next step on (no recompilation); the same
+        as ``model.optimizer.learning_rate = value``."""
+        self.optimizer.learning_rate = value
 
     def optimizer_state_size(self):
         """Number of scalars in the optimizer state (reported apart from the model's counts)."""
