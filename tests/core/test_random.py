@@ -43,10 +43,16 @@ def test_draws_have_the_requested_shape_dtype_and_distribution():
     d = np.asarray(trandom.dropout(np.ones((1000,), "float32"), 0.25, seed=7))
     np.testing.assert_allclose(np.unique(d), [0.0, 4 / 3], rtol=1e-6)
     assert 0.2 < (d == 0).mean() < 0.3
+
+
+@pytest.mark.slow  # JAX's gamma/beta samplers take tens of seconds to compile on the CPU
+def test_gamma_and_beta_draws():
     g = np.asarray(trandom.gamma((2000,), 3.0, seed=8))
     assert abs(g.mean() - 3.0) < 0.2
     b = np.asarray(trandom.beta((2000,), 2.0, 2.0, seed=9))
     assert 0 <= b.min() and b.max() <= 1 and abs(b.mean() - 0.5) < 0.03
+    n = np.asarray(trandom.binomial((2000,), 10.0, 0.3, seed=10))
+    assert abs(n.mean() - 3.0) < 0.15 and n.min() >= 0 and n.max() <= 10
 
 
 def test_int_seed_repeats_and_generator_advances():
