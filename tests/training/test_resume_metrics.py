@@ -82,7 +82,7 @@ def _assert_like_reference(model, history, seen, reference):
         assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("crash_at", [2, 3, 5])
+@pytest.mark.parametrize("crash_at", [3, 5])
 def test_backup_and_restore_mid_epoch_gives_the_uninterrupted_logs(tmp_path, reference,
                                                                    crash_at):
     # crash_at=3 is the last batch of epoch 0: the backup continues at (0, 3), the resumed

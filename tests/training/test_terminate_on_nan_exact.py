@@ -128,12 +128,6 @@ def test_an_update_that_overflows_mid_block_keeps_the_last_finite_state():
     assert np.isfinite(history.history["loss"][0])
     _assert_same_state(scanned, stepwise)
     _assert_same_state(scanned, before_bad)
-    # The steps after the bad one in its block (6 and 7) were not applied either: training
-    # on one more batch gives other weights.
-    six, _, _ = _fit(X[:6 * BATCH], y[:6 * BATCH], lambda: thawnet.optimizers.SGD(0.01),
-                     guard=False, epochs=1)
-    assert not all(np.array_equal(a, b) for a, b in zip(six.get_weights(),
-                                                        scanned.get_weights()))
 
 
 def test_raise_error_names_the_batch_and_leaves_finite_weights():
