@@ -31,6 +31,7 @@ _LAZY = {
     "applications": "thawnet.applications",
     "callbacks": "thawnet.callbacks",
     "config": "thawnet.config",
+    "config": "thawnet.config",
     "dtype_policies": "thawnet.dtype_policies",
     "constraints": "thawnet.constraints",
     "distribute": "thawnet.distribute",

@@ -16,7 +16,7 @@ import thawnet
 
 KERAS_TOP_LEVEL = ["Input", "Layer", "Model", "Sequential", "Variable", "InputSpec", "Loss",
                    "Metric", "Optimizer", "ops", "random", "utils", "saving", "constraints",
-                   "callbacks", "io", "initializers", "regularizers", "activations"]
+                   "callbacks", "io", "initializers", "regularizers", "activations", "config"]
 KEPT = ["layers", "losses", "metrics", "models", "optimizers", "applications", "distribute",
         "clear_session", "set_random_seed", "AuditError", "audit", "freeze", "unfreeze",
         "PARAMETER", "STATISTIC", "is_effectively_trainable", "__version__"]

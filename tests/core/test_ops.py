@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+import thawnet
 from thawnet import ops
 from tests.core.ops_cases import CASES, IMAGE_OPS, X, Y
 
@@ -174,6 +175,23 @@ def test_custom_gradient_replaces_the_gradient():
         return x * 3.0, grad
 
     assert float(jax.grad(lambda v: clipped(v))(np.float32(2.0))) == 0.5
+
+
+def test_default_data_format_and_epsilon_follow_the_config():
+    images = np.moveaxis(np.random.default_rng(2).uniform(size=(1, 6, 6, 2)), -1, 1)
+    kernel = np.ones((3, 3, 2, 4), "float32")
+    probs = np.array([[0.0, 1.0]], "float32")
+    try:
+        thawnet.config.set_image_data_format("channels_first")
+        thawnet.config.set_epsilon(1e-3)
+        ours = ops.conv(images.astype("float32"), kernel)
+        clipped = ops.categorical_crossentropy(np.array([[1.0, 0.0]], "float32"), probs)
+    finally:
+        thawnet.config.set_image_data_format("channels_last")
+        thawnet.config.set_epsilon(1e-7)
+    theirs = keras.ops.conv(images.astype("float32"), kernel, data_format="channels_first")
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    np.testing.assert_allclose(clipped, [-np.log(1e-3)], rtol=1e-5)
 
 
 def test_bad_arguments_name_the_op_and_value():

@@ -20,5 +20,6 @@ from thawnet.ops.math import *  # noqa: F401,F403
 from thawnet.ops.nn import *  # noqa: F401,F403
 from thawnet.ops.numpy import *  # noqa: F401,F403
 
-__all__ = sorted(set(core.__all__ + einops.__all__ + linalg.__all__ + math.__all__ + nn.__all__ + numpy.__all__)
+__all__ = sorted(set(core.__all__ + einops.__all__ + linalg.__all__ + math.__all__
+                     + nn.__all__ + numpy.__all__)
                  | {"core", "image", "linalg", "math", "nn", "numpy"})

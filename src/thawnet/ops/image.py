@@ -9,6 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend import global_config
 from thawnet.ops.dispatch import op
 
 _METHODS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
@@ -16,7 +17,7 @@ _METHODS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 
 def _to_last(images, data_format):
     # Work channels-last; returns a function that restores the caller's layout.
-    if (data_format or "channels_last") == "channels_last":
+    if (data_format or global_config.image_data_format()) == "channels_last":
         return jnp.asarray(images), lambda x: x
     images = jnp.moveaxis(jnp.asarray(images), -3, -1)
     return images, lambda x: jnp.moveaxis(x, -1, -3)
@@ -35,7 +36,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         antialias: low-pass filter when downsampling.
         crop_to_aspect_ratio, pad_to_aspect_ratio: not supported (True raises).
         fill_mode, fill_value: used with ``pad_to_aspect_ratio`` only.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         Resized images (float).
@@ -58,7 +59,7 @@ def rgb_to_grayscale(images, data_format=None):
 
     Args:
         images: RGB images.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         Grayscale images.
@@ -74,7 +75,7 @@ def rgb_to_hsv(images, data_format=None):
 
     Args:
         images: float RGB images.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         HSV images.
@@ -97,7 +98,7 @@ def hsv_to_rgb(images, data_format=None):
 
     Args:
         images: float HSV images.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         RGB images.
@@ -122,7 +123,7 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
         top_padding, left_padding, bottom_padding, right_padding: rows/columns to add.
         target_height, target_width: the output size (with top/left padding given, the rest
             goes to the bottom/right).
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         Padded images.
@@ -158,7 +159,7 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
         images: 3-D or 4-D images.
         top_cropping, left_cropping, bottom_cropping, right_cropping: rows/columns to drop.
         target_height, target_width: the output size.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         Cropped images.
@@ -189,7 +190,7 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
         strides: default ``size`` (non-overlapping).
         dilation_rate: int or pair.
         padding: ``"valid"`` or ``"same"``.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         ``(..., rows, cols, patch_height * patch_width * channels)``.

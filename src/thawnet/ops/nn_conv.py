@@ -1,6 +1,7 @@
 """Convolution and pooling ops of Keras 3's ``keras.ops.nn`` over ``jax.lax``.
 
-Layouts follow Keras: inputs ``channels_last`` by default, ``(batch, *spatial, channels)``;
+Layouts follow Keras: inputs ``channels_last`` by default (``thawnet.config.
+image_data_format()``), ``(batch, *spatial, channels)``;
 kernels ``(*spatial, in_channels / groups, out_channels)`` for ``conv``,
 ``(*spatial, in_channels, multiplier)`` for ``depthwise_conv`` and ``(*spatial, out_channels,
 in_channels)`` for ``conv_transpose``.
@@ -11,13 +12,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend import global_config
 from thawnet.ops.dispatch import op
 
 _FORMATS = ("channels_last", "channels_first")
 
 
 def _format(data_format, who):
-    fmt = data_format or "channels_last"
+    fmt = data_format or global_config.image_data_format()
     if fmt not in _FORMATS:
         raise ValueError(f"ops.{who}: data_format must be one of {_FORMATS}; received "
                          f"data_format={data_format!r}.")
@@ -65,7 +67,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         kernel: ``(*spatial, in_channels / groups, out_channels)``.
         strides: int or tuple.
         padding: ``"valid"`` or ``"same"``.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
         dilation_rate: int or tuple.
 
     Returns:
@@ -92,7 +94,7 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
         kernel: ``(*spatial, channels, multiplier)``.
         strides: int or tuple.
         padding: ``"valid"`` or ``"same"``.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
         dilation_rate: int or tuple.
 
     Returns:
@@ -117,7 +119,7 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
         pointwise_kernel: ``(*1s, channels * multiplier, out_channels)``.
         strides: int or tuple (of the depthwise step).
         padding: ``"valid"`` or ``"same"``.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
         dilation_rate: int or tuple.
 
     Returns:
@@ -151,7 +153,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
         strides: int or tuple.
         padding: ``"valid"`` or ``"same"``.
         output_padding: int, tuple or None: extra length per spatial axis.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
         dilation_rate: int or tuple.
 
     Returns:
@@ -190,7 +192,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
         pool_size: int or tuple.
         strides: int or tuple (default: ``pool_size``).
         padding: ``"valid"`` or ``"same"``.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         A tensor.
@@ -211,7 +213,7 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
         pool_size: int or tuple.
         strides: int or tuple (default: ``pool_size``).
         padding: ``"valid"`` or ``"same"``.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         A tensor.

@@ -1,7 +1,8 @@
 """Encoding, normalisation, loss and attention ops of Keras 3's ``keras.ops.nn``.
 
-Probabilities given to the crossentropies are clipped to ``[1e-7, 1 - 1e-7]`` (Keras's
-``epsilon()``); default epsilons of the normalisations are also 1e-7, as in Keras.
+Probabilities given to the crossentropies are clipped to ``[eps, 1 - eps]`` and the default
+epsilon of the normalisations is ``eps``, with ``eps = thawnet.config.epsilon()`` (1e-7), as in
+Keras.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend import global_config
 from thawnet.ops.dispatch import _axis, op
-
-EPSILON = 1e-7
 
 
 @op
@@ -122,7 +122,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
         x: a tensor.
         axis: the axis.
         order: the norm order (int >= 1).
-        epsilon: lower bound of the norm (default 1e-7).
+        epsilon: lower bound of the norm (default ``config.epsilon()``).
 
     Returns:
         A tensor.
@@ -130,7 +130,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     if not isinstance(order, int) or order < 1:
         raise ValueError(f"ops.normalize: order must be an int >= 1; received order={order!r}.")
     x = jnp.asarray(x)
-    eps = EPSILON if epsilon is None else epsilon
+    eps = global_config.epsilon() if epsilon is None else epsilon
     if order == 2:
         inv = jax.lax.rsqrt(jnp.sum(jnp.square(x), axis=axis, keepdims=True))
         return x * jnp.minimum(inv, 1.0 / eps)
@@ -147,14 +147,14 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
         gamma: optional scale, shaped like the normalised axes.
         beta: optional offset.
         axis: int or list of ints.
-        epsilon: added to the variance (default 1e-7).
+        epsilon: added to the variance (default ``config.epsilon()``).
         **kwargs: ``rms_scaling=True`` skips centering (legacy Keras argument).
 
     Returns:
         A tensor of x's dtype.
     """
     x = jnp.asarray(x)
-    eps = EPSILON if epsilon is None else epsilon
+    eps = global_config.epsilon() if epsilon is None else epsilon
     axes = [axis] if isinstance(axis, int) else list(axis)
     compute = jnp.float32 if x.dtype in (jnp.float16, jnp.bfloat16) else x.dtype
     xc = x.astype(compute)
@@ -184,13 +184,13 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
         x: a tensor.
         scale: optional scale.
         axis: int or tuple of ints.
-        epsilon: added to the mean square (default 1e-7).
+        epsilon: added to the mean square (default ``config.epsilon()``).
 
     Returns:
         A tensor of x's dtype.
     """
     x = jnp.asarray(x)
-    eps = EPSILON if epsilon is None else epsilon
+    eps = global_config.epsilon() if epsilon is None else epsilon
     out = x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=_axis(axis), keepdims=True) + eps)
     if scale is not None:
         out = out * scale
@@ -219,7 +219,7 @@ def binary_crossentropy(target, output, from_logits=False):
     _same_shape(target, output, "binary_crossentropy")
     if from_logits:
         return -target * jax.nn.log_sigmoid(output) - (1 - target) * jax.nn.log_sigmoid(-output)
-    p = jnp.clip(output, EPSILON, 1 - EPSILON)
+    p = jnp.clip(output, global_config.epsilon(), 1 - global_config.epsilon())
     return -(target * jnp.log(p) + (1 - target) * jnp.log(1 - p))
 
 
@@ -227,7 +227,7 @@ def _log_probs(output, from_logits, axis):
     if from_logits:
         return jax.nn.log_softmax(output, axis=axis)
     p = output / jnp.sum(output, axis, keepdims=True)
-    return jnp.log(jnp.clip(p, EPSILON, 1 - EPSILON))
+    return jnp.log(jnp.clip(p, global_config.epsilon(), 1 - global_config.epsilon()))
 
 
 @op

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend import global_config
 from thawnet.ops.dispatch import op
 
 
@@ -15,7 +16,7 @@ def _adaptive(inputs, output_size, data_format, reduce, who):
         raise ValueError(f"ops.{who}: inputs must have 1 to 3 spatial dimensions; received "
                          f"shape {x.shape}.")
     sizes = (output_size,) * rank if isinstance(output_size, int) else tuple(output_size)
-    first = 1 if (data_format or "channels_last") == "channels_last" else 2
+    first = 1 if (data_format or global_config.image_data_format()) == "channels_last" else 2
     for axis, out in zip(range(first, first + rank), sizes):
         length = x.shape[axis]
         # Window i covers [floor(i * L / out), ceil((i + 1) * L / out)), as in Keras/PyTorch.
@@ -33,7 +34,7 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
     Args:
         inputs: ``(batch, *spatial, channels)`` (or channels first), 1 to 3 spatial axes.
         output_size: int or tuple: output size per spatial axis.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         A tensor.
@@ -48,7 +49,7 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
     Args:
         inputs: ``(batch, *spatial, channels)`` (or channels first), 1 to 3 spatial axes.
         output_size: int or tuple: output size per spatial axis.
-        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (default: the config's).
 
     Returns:
         A tensor.
