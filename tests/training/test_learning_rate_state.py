@@ -174,3 +174,24 @@ def test_adam_beta_assignment_before_fit_matches_keras_constructed_with_it():
     expected = k.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
     got = t.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_batch_level_assignment_takes_effect_at_the_next_step_as_in_keras():
+    def rate_for(batch):
+        return [0.1, 0.0, 0.3, 0.05][batch]
+
+    class KerasBatch(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            self.model.optimizer.learning_rate.assign(rate_for(batch))
+
+    class Batch(cb.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            self.model.optimizer.learning_rate.assign(rate_for(batch))
+
+    k, t = _twins(lambda: keras.optimizers.SGD(0.5), lambda: optimizers.SGD(0.5))
+    expected = k.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                     callbacks=[KerasBatch()]).history["loss"]
+    got = t.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                callbacks=[Batch()]).history["loss"]
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+    assert all(size == 1 for size in _train_cache_sizes(t).values())

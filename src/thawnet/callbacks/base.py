@@ -60,8 +60,9 @@ class Callback:
     Attributes:
         model: the model being trained (set by :meth:`set_model`). Callbacks may use its
             ``stop_training`` attribute, ``get_weights()``/``set_weights()``,
-            ``get_learning_rate()``/``set_learning_rate()``, ``save()``/``save_weights()`` and
-            ``name``.
+            ``optimizer.learning_rate`` (read, ``= x`` or ``.assign(x)``: the next step uses
+            it, without recompiling; also ``get_learning_rate()``/``set_learning_rate()``),
+            ``save()``/``save_weights()`` and ``name``.
         params: ``{"epochs": ..., "steps": ..., "verbose": ...}`` (set by :meth:`set_params`).
         needs_batch_logs: whether this callback reads batch-level logs. By default it is true
             exactly when the callback overrides a batch hook (``on_train_batch_end``,

@@ -27,7 +27,9 @@ class LearningRateScheduler(Callback):
             rate (a one-argument ``schedule(epoch)`` is also accepted). Must return a float.
         verbose: 1 prints the rate set at each epoch.
 
-    The rate is also written to the epoch logs as "learning_rate".
+    The rate is also written to the epoch logs as "learning_rate". It is set through
+    ``model.set_learning_rate``, the same path as ``model.optimizer.learning_rate = lr``: the
+    value in the optimizer state changes, and the next step uses it without recompiling.
     """
 
     def __init__(self, schedule, verbose=0):

@@ -16,8 +16,9 @@ class ReduceLROnPlateau(MonitorCallback):
     Keras 3 semantics: at each epoch end the current learning rate is added to the logs as
     "learning_rate" (so History and the progress bar show it); the rate is never lowered below
     ``min_lr``; after a reduction, ``cooldown`` epochs pass before counting patience again.
-    The new rate reaches the model through ``model.set_learning_rate`` and takes effect at the
-    next step.
+    The new rate reaches the model through ``model.set_learning_rate`` (the same path as
+    ``model.optimizer.learning_rate = lr``: the optimizer state) and takes effect at the next
+    step, without recompiling.
 
     Args:
         monitor: logs key to watch (default "val_loss").

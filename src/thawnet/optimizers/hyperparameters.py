@@ -14,7 +14,7 @@ from the state each time::
 
     >>> from thawnet import optimizers
     >>> opt = optimizers.SGD(learning_rate=0.1)
-    >>> float(opt.learning_rate)
+    >>> round(float(opt.learning_rate), 6)  # float32, as a Keras variable
     0.1
     >>> opt.learning_rate = 0.05
     >>> round(float(opt.learning_rate.numpy()), 4)
