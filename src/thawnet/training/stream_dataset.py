@@ -30,7 +30,8 @@ import numpy as np
 
 from thawnet.training.batch_consistency import BatchChecker, unpack_batch
 from thawnet.training.data import class_weights_to_sample_weights
-from thawnet.training.data_checks import check_training_data
+from thawnet.training.data_checks import (check_embedding_indices, check_finite,
+                                          check_sparse_labels, check_targets)
 from thawnet.training.data_prefetch import Prefetcher
 from thawnet.training.data_sources import StreamSource
 
@@ -44,14 +45,6 @@ def _warn(message: str) -> None:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, stacklevel=level)
-
-
-class _HostBatch:
-    """One batch, shaped like a data set for :func:`check_training_data`."""
-
-    def __init__(self, batch):
-        self.x, self.y, self.sample_weight = batch
-        self.batch_size = int(jax.tree_util.tree_leaves(self.x)[0].shape[0])
 
 
 class StreamDataset:
@@ -69,18 +62,23 @@ class StreamDataset:
         class_weight: Keras's ``class_weight``, applied to each batch's targets.
         epochs: epochs of the fit (to tell when a generator runs out too early).
         place: puts a host batch on the device(s) (``jax.device_put``).
+        check_shapes: check each batch's inputs against the model's declared input shapes.
+            Pass whether the model was built before the call: a model built from the
+            stream's first batch has declared nothing, and takes what its layers accept
+            (Keras lets such a model see other sizes, e.g. a ``Reshape((-1, 8))``).
     """
 
     streamed = True  # checked batch by batch here, not whole by the trainer
 
     def __init__(self, source: StreamSource, where: str, what: str = "x", steps=None,
                  steps_name: str = "steps_per_epoch", shuffle: bool = False, seed: int = 0,
-                 class_weight=None, epochs: int = 1, place=None):
+                 class_weight=None, epochs: int = 1, place=None, check_shapes: bool = True):
         self.source, self.where, self.what = source, where, what
         self.kind = source.kind
         self.shuffle = shuffle and source.indexed
         self.seed, self.class_weight, self.epochs = seed, class_weight, epochs
         self.place = place or jax.device_put
+        self.check_shapes = check_shapes
         if source.infinite and steps is None:
             raise ValueError(
                 f"{where}: {what} is an infinite {self.kind} (it never ends), so an epoch "
@@ -111,14 +109,26 @@ class StreamDataset:
         if self.class_weight is not None and batch[1] is not None:
             batch = (batch[0], batch[1],
                      class_weights_to_sample_weights(batch[1], self.class_weight, batch[2]))
-        self._checker.check(index, batch, self.model)
+        self._checker.check(index, batch, self.model if self.check_shapes else None)
         if self.model is not None:
             try:
-                check_training_data(self.model, self.loss, _HostBatch(batch))
+                self._check_values(batch)
             except ValueError as err:
                 raise ValueError(f"{self.where}: batch {index} of the {self.kind} {self.what}: "
                                  f"{err}") from err
         return self.place(batch)
+
+    def _check_values(self, batch):
+        """The checks arrays get whole (``check_training_data``), on one batch; target
+        shapes only against a model that declared its shapes (see ``check_shapes``)."""
+        x, y, sample_weight = batch
+        check_finite(x, "x")
+        check_finite(y, "y")
+        check_finite(sample_weight, "sample_weight")
+        if self.check_shapes:
+            check_targets(self.model, self.loss, y)
+        check_sparse_labels(self.model, self.loss, y)
+        check_embedding_indices(self.model, x, self.batch_size)
 
     # -- epochs ----------------------------------------------------------------------------
     def _indices(self, epoch, skip):
