@@ -163,3 +163,28 @@ def test_registered_lambda_function_saves_by_name(tmp_path):
     loaded = thawnet.models.load_model(tmp_path / "h.thawnet")
     np.testing.assert_array_equal(np.asarray(loaded(np.ones((1, 3), "float32"))),
                                   [[0.5, 0.5, 0.5]])
+
+
+def test_ops_in_a_functional_graph_round_trip_by_name(tmp_path):
+    a, b = thawnet.Input((4,)), thawnet.Input((4,))
+    h = thawnet.ops.concatenate([a + b, a * 2.0, b[:, ::2][..., :2]], axis=-1)
+    out = L.Dense(1)(thawnet.ops.mean(h, axis=-1, keepdims=True) + h[:, :1])
+    model = Model([a, b], out)
+    x = [np.random.default_rng(i).normal(size=(3, 4)).astype("float32") for i in range(2)]
+    again = model_from_json(model.to_json())
+    again.set_weights(model.get_weights())
+    np.testing.assert_array_equal(np.asarray(again(x)), np.asarray(model(x)))
+    model.save(tmp_path / "ops.thawnet")
+    loaded = thawnet.models.load_model(tmp_path / "ops.thawnet")
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
+    assert _summary(loaded) == _summary(model)
+    with pytest.raises(ValueError, match=r'"\w+_1" \(ops\.\w+ on symbolic tensors\).*\.thawnet'):
+        model.save(tmp_path / "ops.keras")
+
+
+def test_a_config_can_only_name_ops_of_thawnet_ops():
+    a = thawnet.Input((2,))
+    config = Model(a, a * 2.0).get_config()
+    config["layers"][1]["config"]["op"] = "__import__"
+    with pytest.raises(ValueError, match="not a thawnet.ops op"):
+        Model.from_config(config)

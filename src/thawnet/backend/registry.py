@@ -49,7 +49,10 @@ def registered_name(obj: Any) -> str:
     """The name a config stores for ``obj``'s class: its registered name, else the class name."""
     target = obj if isinstance(obj, type) or callable(obj) and not hasattr(obj, "get_config") \
         else type(obj)
-    return _REGISTERED_NAMES.get(id(target), getattr(target, "__name__", str(target)))
+    if id(target) in _REGISTERED_NAMES:
+        return _REGISTERED_NAMES[id(target)]
+    # A family of generated classes saved under one name (each op's graph node: "OpLayer").
+    return getattr(target, "config_class_name", None) or getattr(target, "__name__", str(target))
 
 
 @contextlib.contextmanager

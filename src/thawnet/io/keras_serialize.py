@@ -24,6 +24,7 @@ from thawnet.io.keras_objects import class_identity, dtype_policy, keras_object
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer, registered
 from thawnet.layers.node import SymbolicTensor
+from thawnet.layers.op_layer import OpLayer
 from thawnet.models.model import Model
 from thawnet.models.sequential import Sequential
 
@@ -102,6 +103,12 @@ def _input_shapes(layer, graph) -> list | None:
 def _layer_entry(layer, graph) -> dict:
     if isinstance(layer, Model):
         return serialize_model(layer)
+    if isinstance(layer, OpLayer):
+        raise ValueError(
+            f'Cannot write layer "{layer.name}" (ops.{layer.op_name} on symbolic tensors) to a '
+            ".keras file: Keras's format stores ops differently. Save as .thawnet (which keeps "
+            "ops), or use a layer instead (layers.Add/Multiply/Concatenate, or a registered "
+            "custom layer calling the op).")
     module, registered = class_identity(type(layer), "keras.layers")
     entry = keras_object(module, type(layer).__name__, layer_config(layer), registered)
     shapes = _input_shapes(layer, graph)

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from thawnet import ops as ops_lib
+from thawnet.backend.plain_json import plain
+from thawnet.backend.registry import register
 from thawnet.backend.shapes import TensorSpec
 from thawnet.layers.layer import Layer
 from thawnet.ops import dispatch
@@ -49,6 +52,43 @@ def _template(value, tensors: list):
     return value
 
 
+def _encode(value, where):
+    """Plain JSON for an op's arguments: slots, slices, Ellipsis and tuples tagged."""
+    if isinstance(value, _Slot):
+        return {"tensor": value.index}
+    if isinstance(value, slice):
+        return {"slice": [_encode(v, where) for v in (value.start, value.stop, value.step)]}
+    if value is Ellipsis:
+        return {"ellipsis": True}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v, where) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, where) for v in value]
+    if isinstance(value, dict):
+        return {"dict": {str(k): _encode(v, where) for k, v in value.items()}}
+    return plain(value, where)
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict) and len(value) == 1:
+        (tag, inner), = value.items()
+        if tag == "tensor" and type(inner) is int:
+            return _Slot(inner)
+        if tag == "slice" and isinstance(inner, list) and len(inner) == 3:
+            return slice(*[_decode(v) for v in inner])
+        if tag == "ellipsis":
+            return Ellipsis
+        if tag == "tuple" and isinstance(inner, list):
+            return tuple(_decode(v) for v in inner)
+        if tag == "dict" and isinstance(inner, dict):
+            return {k: _decode(v) for k, v in inner.items()}
+    if isinstance(value, dict):
+        raise ValueError(f"OpLayer: cannot read the argument {value!r:.80}.")
+    return value
+
+
 def _fill(value, arrays):
     if isinstance(value, _Slot):
         return arrays[value.index]
@@ -60,6 +100,7 @@ def _fill(value, arrays):
     return value
 
 
+@register
 class OpLayer(Layer):
     """The layer of one op call in a functional graph: no weights, the op's math in ``call``.
 
@@ -82,12 +123,23 @@ class OpLayer(Layer):
         args, kwargs = _fill(self.arguments, list(inputs))
         return getattr(self.op, "raw", self.op)(*args, **kwargs)
 
+    # Configs name the op, never code: loading looks the name up in thawnet.ops only.
+    config_class_name = "OpLayer"
+
     def get_config(self):
-        raise ValueError(
-            f'Layer "{self.name}" is the op ops.{self.op_name} applied to symbolic tensors; '
-            "thawnet cannot write ops in a model config yet. Put the computation in a custom "
-            f"layer (subclass Layer, call ops.{self.op_name} in call(), register it) to save "
-            "the model.")
+        where = f'Layer "{self.name}" (ops.{self.op_name})'
+        return {"name": self.name, "op": self.op_name,
+                "arguments": _encode(list(self.arguments), where)}
+
+    @classmethod
+    def from_config(cls, config):
+        name = config.get("op")
+        op = getattr(ops_lib, name, None) if isinstance(name, str) else None
+        if op is None or not hasattr(op, "raw") or name.startswith("_"):
+            raise ValueError(f"OpLayer: {name!r} is not a thawnet.ops op; a config can only "
+                             "name ops of thawnet.ops.")
+        args, kwargs = _decode(config.get("arguments", [[], {}]))
+        return op_layer_class(name)(op, tuple(args), dict(kwargs), name=config.get("name"))
 
     def __repr__(self):
         return f"<{type(self).__name__} op=ops.{self.op_name} name={self.name}>"
