@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from thawnet import optimizers as optimizers_lib
 from thawnet.training import custom_step_functions as custom_lib
 from thawnet.training import steps as steps_lib
 from thawnet.training.keras_state import (CustomMetricState, fresh_metric_state,
