@@ -276,11 +276,6 @@ def test_thawnet_written_weights_and_archive_of_a_lora_dense_load_into_keras(tmp
     np.testing.assert_allclose(np.asarray(archived(x)), np.asarray(ours(x)), atol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model(x) and predict() cache their compiled function by (training, layer.trainable "
-    "flags) only (models/model.py _compiled_eager_call, training/trainer.py _predict_fn), so "
-    "a LoRA enabled or merged after the first call is not seen; fit keys by the split and is "
-    "right. Fix: add the variable structure (e.g. tuple of ids of model.weights) to both keys."))
 def test_model_call_and_predict_see_lora_enabled_and_merged_after_the_first_call():
     model = Sequential([tl.Input((4,)), tl.Dense(6, name="adapted"), tl.Dense(2, name="head")])
     x = _inputs((4,), False)

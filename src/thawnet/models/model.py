@@ -201,7 +201,9 @@ class Model(Trainer, ModelFiles, Layer):
     def _compiled_eager_call(self, inputs, training):
         """``model(x)`` on arrays: one compiled call; statistic updates written back."""
         # Cached per trainable flags too: BatchNormalization's behaviour depends on them.
-        key = (training, tuple(layer.trainable for layer in self._all_layers()))
+        # (A layer's weight count too: enable_lora/merge_lora change what call() reads.)
+        key = (training, tuple((layer.trainable, len(layer._own_variables))
+                               for layer in self._all_layers()))
         entry = self._eager_fns.get(key)
         if entry is None:
             by_path = self.variables_by_path()

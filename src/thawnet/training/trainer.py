@@ -397,7 +397,8 @@ class Trainer(KerasSteps, TrainerState):
 
         verbose = 1 if verbose == "auto" else verbose
         if (verbose == 0 and not callbacks and steps is None and self.built
-                and not is_stream(x) and _fits_one_batch(x, batch_size) and not overrides(self, "predict")):
+                and not is_stream(x) and _fits_one_batch(x, batch_size)
+                and not overrides(self, "predict")):
             # One batch, nothing to report: the compiled model(x) path, no dataset plumbing.
             out = self._compiled_eager_call(x, False)
             return np.asarray(out) if hasattr(out, "shape") else jax.device_get(out)
@@ -439,7 +440,8 @@ class Trainer(KerasSteps, TrainerState):
 
     def _predict_fn(self):
         from thawnet.training.steps import make_predict_function
-        key = ("predict", tuple(layer.trainable for layer in self._all_layers()))
+        key = ("predict", tuple((layer.trainable, len(layer._own_variables))
+                                for layer in self._all_layers()))
         cache = self.__dict__.setdefault("_predict_cache", {})
         if key not in cache:
             cache[key] = (make_custom_predict_function(self) if overrides(self, "predict")
