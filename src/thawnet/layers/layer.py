@@ -70,7 +70,7 @@ class Layer:
         self._losses: list = []  # add_loss values of the last eager call
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype_policy = policy
+        self._dtype_policy = policy
         # A layer without a build() of its own has no weights to create: built at once (Keras).
         self.built = type(self).build is Layer.build
         self._build_input_shape = None
@@ -106,6 +106,23 @@ class Layer:
     def _structure_changed(self):
         """Hook for caches that depend on the set of sublayers (models keep some)."""
 
+    # Keras-private names that Keras 3 code (its own tests, some libraries) reaches for.
+    def _build_at_init(self):
+        """Mark a weightless layer built at construction (Keras's helper for custom layers)."""
+        self.built = True
+
+    @property
+    def _layers(self):
+        return self._children()
+
+    @property
+    def _trainable_variables(self):
+        return [v for v in self._own_variables if v.role == PARAMETER and v.own_trainable]
+
+    @property
+    def _non_trainable_variables(self):
+        return [v for v in self._own_variables if not (v.role == PARAMETER and v.own_trainable)]
+
     def _children(self):
         """Direct sublayers, in the order their weights are listed: those assigned as
         attributes, then any appended later to a list, tuple or dict attribute (derived at
@@ -134,6 +151,16 @@ class Layer:
             child.trainable = value
 
     # -- dtypes (a policy: compute dtype and variable dtype) --------------------------------
+    @property
+    def dtype_policy(self) -> dtype_policy_lib.DTypePolicy:
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        """Set from a policy, a name (``"mixed_float16"``) or a dtype; weights created later
+        use its variable dtype."""
+        self._dtype_policy = dtype_policy_lib.get(value)
+
     @property
     def dtype(self):
         """The dtype of the layer's weights (the policy's variable dtype, as in Keras)."""
