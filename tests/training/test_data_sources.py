@@ -117,8 +117,10 @@ def test_streamed_inputs_train_exactly_like_arrays(kind):
 
 def test_pydataset_epoch_hooks_and_sequence_alias():
     x, y = _data()
-    data = Batches(x, y)
-    _model().fit(data, epochs=3, verbose=0)
+    data = Batches(x, y, workers=2, use_multiprocessing=True)
+    with pytest.warns(UserWarning, match=r"use_multiprocessing=True\): thawnet reads a "
+                                         r"PyDataset's batches on 2 thread\(s\)"):
+        _model().fit(data, epochs=3, verbose=0)
     assert data.ends == 3
     assert thawnet.utils.Sequence is thawnet.utils.PyDataset
 
@@ -233,3 +235,53 @@ def test_reiterable_sources_start_a_new_pass_every_epoch():
         on_train_batch_end=lambda batch, logs: seen.append(batch))
     model.fit(FakeLoader(_batches(x, y)), epochs=2, verbose=0, callbacks=[callback])
     assert seen == [0, 1, 2, 3, 4] * 2
+
+
+def _keras_batches_per_epoch(data, **fit_kwargs):
+    import keras
+
+    counts = []
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    callback = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: counts.append(0),
+        on_train_batch_end=lambda batch, logs: counts.__setitem__(-1, counts[-1] + 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(data, verbose=0, callbacks=[callback], **fit_kwargs)
+    return counts
+
+
+def _thawnet_batches_per_epoch(data, **fit_kwargs):
+    counts = []
+    callback = thawnet.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: counts.append(0),
+        on_train_batch_end=lambda batch, logs: counts.__setitem__(-1, counts[-1] + 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _model().fit(data, verbose=0, callbacks=[callback], **fit_kwargs)
+    return counts
+
+
+def test_pydataset_epoch_lengths_match_keras():
+    """5 batches, steps_per_epoch=3: Keras reads 3, then the 2 left of the pass, then 3 of a
+    new pass; without steps_per_epoch every epoch is one pass."""
+    import keras
+
+    x, y = _data()
+
+    class KerasBatches(keras.utils.PyDataset):
+        def __len__(self):
+            return N // BS
+
+        def __getitem__(self, index):
+            return x[index * BS:(index + 1) * BS], y[index * BS:(index + 1) * BS]
+
+    for kwargs in ({"epochs": 4, "steps_per_epoch": 3}, {"epochs": 2}):
+        want = _keras_batches_per_epoch(KerasBatches(), shuffle=False, **kwargs)
+        # Keras's own PyDataset class is accepted too (duck typing).
+        assert _thawnet_batches_per_epoch(KerasBatches(), shuffle=False, **kwargs) == want
+        assert _thawnet_batches_per_epoch(Batches(x, y), shuffle=False, **kwargs) == want
+    assert want == [5, 5]
+    finite = _keras_batches_per_epoch((b for b in _batches(x, y)), epochs=1)
+    assert _thawnet_batches_per_epoch((b for b in _batches(x, y)), epochs=1) == finite == [5]

@@ -89,6 +89,12 @@ class StreamDataset:
                   f"{source.num_batches}.")
             steps = source.num_batches
         self.steps = steps if steps is not None else source.num_batches
+        if source.indexed and getattr(source.obj, "use_multiprocessing", False):
+            _warn(f"{where}: {type(source.obj).__name__}(use_multiprocessing=True): thawnet "
+                  f"reads a PyDataset's batches on {getattr(source.obj, 'workers', 1)} "
+                  "thread(s), not processes (a forked process would copy the JAX runtime). "
+                  "Threads run NumPy, Pillow and file reads in parallel; pure-Python batch "
+                  "code does not speed up with more workers.")
         self._fixed_steps = steps
         self._checker = BatchChecker(where, f"{self.kind} {what}")
         self.model, self.loss = None, None
@@ -131,18 +137,26 @@ class StreamDataset:
         check_embedding_indices(self.model, x, self.batch_size)
 
     # -- epochs ----------------------------------------------------------------------------
+    def _epoch_span(self, epoch):
+        """``(pass, first, count)``: epoch ``epoch`` reads ``count`` batches of pass ``pass``
+        from position ``first`` on. As in Keras, an epoch of ``steps`` batches never runs
+        into the next pass: the last epoch of a pass may be shorter (with a warning)."""
+        n, per_epoch = self.source.num_batches, self.steps
+        rank, position = 0, 0
+        for _ in range(epoch):
+            position += min(per_epoch, n - position)
+            if position >= n:
+                rank, position = rank + 1, 0
+        return rank, position, min(per_epoch, n - position)
+
     def _indices(self, epoch, skip):
-        """Batch indices of a PyDataset's epoch, from batch ``skip`` on."""
+        """Batch indices of a PyDataset's epoch, from batch ``skip`` on (a pure function of
+        the epoch: with ``shuffle``, pass ``p`` is permuted with ``seed + p``)."""
+        rank, first, count = self._epoch_span(epoch)
         n = self.source.num_batches
-        per_epoch = self.steps
-        out = []
-        for position in range(epoch * per_epoch + skip, (epoch + 1) * per_epoch):
-            rank, offset = divmod(position, n)
-            if self.shuffle:
-                out.append(int(np.random.default_rng(self.seed + rank).permutation(n)[offset]))
-            else:
-                out.append(offset)
-        return out
+        order = (np.random.default_rng(self.seed + rank).permutation(n) if self.shuffle
+                 else np.arange(n))
+        return [int(i) for i in order[first + skip:first + count]]
 
     def _epoch_stream(self, epoch, skip):
         """``(prefetcher, persistent)`` for this epoch."""
@@ -217,6 +231,12 @@ class StreamDataset:
 
     def _warn_ran_out(self, epoch, step):
         steps = self._fixed_steps
+        if self.source.indexed:
+            _warn(f"{self.where}: the {self.kind} {self.what} has {self.source.num_batches} "
+                  f"batches, so epoch {epoch + 1} ends after {step} of {steps} batches: as in "
+                  "Keras, an epoch does not run on into the next pass. Pass a steps value "
+                  f"that divides {self.source.num_batches} to have full epochs.")
+            return
         wanted = (f"at least {self._fixed_steps * self.epochs} batches ({self._fixed_steps} "
                   f"per epoch for {self.epochs} epochs)" if steps else
                   "a batch for every epoch")
