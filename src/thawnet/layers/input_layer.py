@@ -68,9 +68,13 @@ class InputLayer(Layer):
                 raise ValueError(f'Input "{self.name}": every dimension must be a positive int '
                                  f"or None; received shape={self.batch_shape[1:]}.")
         self.optional = bool(optional)
+        self.sparse = self.ragged = False
         self.built = True
-        # Its one node has no inputs; ``self.output`` (Layer's) is that node's tensor.
-        Node(self, [], SymbolicTensor(self.batch_shape, self.dtype, name=self.name), {})
+        # Its one node has no inputs; ``self.output`` (Layer's) is that node's tensor: the
+        # given input_tensor itself, or a new one.
+        tensor = input_tensor if input_tensor is not None else SymbolicTensor(
+            self.batch_shape, self.dtype, name=self.name)
+        Node(self, [], tensor, {})
 
     def call(self, inputs=None):
         return inputs

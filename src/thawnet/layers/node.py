@@ -28,6 +28,9 @@ class SymbolicTensor(TensorSpec):
     it and its position among that node's outputs.
     """
 
+    sparse = False  # Keras's tensor flags: thawnet tensors are always dense
+    ragged = False
+
     def __init__(self, shape, dtype="float32", history=None, name=None):
         super().__init__(shape, dtype)
         self.history = history

@@ -12,6 +12,7 @@ import numpy as np
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
 from thawnet.variables import STATISTIC
+from thawnet.backend import global_config
 
 # Lower bound on the standard deviation Normalization divides by (Keras's backend epsilon).
 _STD_FLOOR = 1e-7
@@ -280,6 +281,9 @@ class Rescaling(Layer):
     def call(self, inputs):
         x = inputs.astype(self.compute_dtype)
         scale = jnp.asarray(self.scale, self.compute_dtype)
+        if scale.ndim and global_config.image_data_format() == "channels_first":
+            # A per-channel scale of channels-first images: channels are axis 1, not -1.
+            scale = scale.reshape(scale.shape + (1,) * (3 - scale.ndim))
         offset = jnp.asarray(self.offset, self.compute_dtype)
         return x * scale + offset
 
