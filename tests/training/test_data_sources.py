@@ -285,3 +285,46 @@ def test_pydataset_epoch_lengths_match_keras():
     assert want == [5, 5]
     finite = _keras_batches_per_epoch((b for b in _batches(x, y)), epochs=1)
     assert _thawnet_batches_per_epoch((b for b in _batches(x, y)), epochs=1) == finite == [5]
+
+
+class FakeTorchTensor:
+    """Shaped like a torch.Tensor that needs .detach().cpu() before NumPy."""
+
+    __module__ = "torch"
+
+    def __init__(self, value):
+        self.value, self.detached = value, False
+
+    def detach(self):
+        out = FakeTorchTensor(self.value)
+        out.detached = True
+        return out
+
+    def cpu(self):
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        assert self.detached, "converted without detach()"
+        return np.asarray(self.value, dtype=dtype)
+
+
+def test_torch_like_batches_are_detached_and_class_weight_applies_per_batch():
+    x, y = _data()
+    expected = _model()
+    expected.fit(x, y, batch_size=BS, shuffle=False, verbose=0, class_weight={0: 2.0, 1: 1.0,
+                                                                             2: 0.5})
+    model = _model()
+    loader = FakeLoader([(FakeTorchTensor(a), FakeTorchTensor(b)) for a, b in _batches(x, y)])
+    model.fit(loader, shuffle=False, verbose=0, class_weight={0: 2.0, 1: 1.0, 2: 0.5})
+    for got, want in zip(_weights(model), _weights(expected)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_evaluate_with_more_steps_than_the_generator_has_warns():
+    x, y = _data()
+    model = _model()
+    with pytest.warns(UserWarning, match=r"evaluate\(\): the generator x ran out of data at "
+                                         r"batch 5 of epoch 1"):
+        logs = model.evaluate((b for b in _batches(x, y)), steps=8, verbose=0, return_dict=True)
+    assert logs == pytest.approx(model.evaluate(x, y, batch_size=BS, verbose=0,
+                                                return_dict=True), rel=1e-6)

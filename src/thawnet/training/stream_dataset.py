@@ -29,6 +29,7 @@ import jax
 import numpy as np
 
 from thawnet.training.batch_consistency import BatchChecker, unpack_batch
+from thawnet.training.class_weight_checks import check_class_weight
 from thawnet.training.data import class_weights_to_sample_weights
 from thawnet.training.data_checks import (check_embedding_indices, check_finite,
                                           check_sparse_labels, check_targets)
@@ -100,6 +101,10 @@ class StreamDataset:
         self.model, self.loss = None, None
         first = unpack_batch(source.first(), 0, where, f"{self.kind} {what}")
         self.x, self.y, self.sample_weight = first
+        if class_weight is not None:
+            # Checked on the first batch's labels (the data arrives later); stacklevel: the
+            # user's fit() through make_stream and the trainer.
+            check_class_weight(class_weight, self.y, None, stacklevel=5)
         self.batch_size = int(jax.tree_util.tree_leaves(self.x)[0].shape[0])
         self._stream = None  # the prefetcher that lives across epochs (see batches)
         self.ran_out = False

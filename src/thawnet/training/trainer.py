@@ -170,7 +170,8 @@ class Trainer(KerasSteps, TrainerState):
             self, x, y, sample_weight, epochs=epochs, batch_size=batch_size,
             validation_split=validation_split,
             validation_data=None if is_stream(validation_data) else validation_data,
-            class_weight=class_weight, initial_epoch=initial_epoch,
+            class_weight=None if is_stream(x) else class_weight,  # a stream: checked there
+            initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
             validation_batch_size=validation_batch_size, validation_freq=validation_freq)
         verbose = 1 if verbose == "auto" else verbose
