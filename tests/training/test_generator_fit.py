@@ -2,7 +2,10 @@
 short last batch, exact resume on a PyDataset, an honest resume on a generator, validation
 and steps_per_execution on streams."""
 
+import gc
 import io
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -150,3 +153,22 @@ def test_resume_inside_an_epoch_of_a_generator_says_it_cannot_rewind(tmp_path):
     assert any("resuming inside epoch 2 at batch 1" in m and "cannot be rewound" in m
                for m in messages)
     assert history.epoch == [0, 1]  # the right epoch: epoch 0 is restored, not re-run
+
+
+def _prefetch_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("thawnet-")]
+
+
+def test_prefetching_threads_end_with_the_fit():
+    x, y = _data()
+    model = _model()
+    model.fit((b for b in _batches(x, y) * 4), epochs=2, steps_per_epoch=3, verbose=0,
+              validation_data=(b for b in _batches(x, y) * 4), validation_steps=2)
+    model.fit(Batches(x, y, workers=3), epochs=1, verbose=0)
+    with pytest.raises(Crash):
+        model.fit(Batches(x, y, workers=2), epochs=1, verbose=0, callbacks=[CrashAfter(2)])
+    gc.collect()
+    deadline = time.monotonic() + 5.0
+    while _prefetch_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _prefetch_threads() == []

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+import weakref
 
 import jax
 import numpy as np
@@ -46,6 +47,20 @@ def _warn(message: str) -> None:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, stacklevel=level)
+
+
+def _weak_prepare(dataset):
+    """``dataset._prepare`` without a strong reference: the prefetching thread must not keep
+    its data set alive, so that dropping the data set (the end of ``fit``) stops the thread."""
+    ref = weakref.ref(dataset)
+
+    def prepare(index, raw):
+        owner = ref()
+        if owner is None:
+            raise RuntimeError("the data set of this prefetching thread was dropped")
+        return owner._prepare(index, raw)
+
+    return prepare
 
 
 class StreamDataset:
@@ -168,16 +183,16 @@ class StreamDataset:
         source = self.source
         if source.indexed and source.num_batches is not None:
             batches = source.indexed_batches(self._indices(epoch, skip))
-            return Prefetcher(batches, self._prepare, first_index=skip), False
+            return Prefetcher(batches, _weak_prepare(self), first_index=skip), False
         if source.indexed:  # infinite PyDataset with steps: index from the running position
             start = epoch * self._fixed_steps + skip
             batches = source.indexed_batches(range(start, start + self._fixed_steps - skip))
-            return Prefetcher(batches, self._prepare, first_index=skip), False
+            return Prefetcher(batches, _weak_prepare(self), first_index=skip), False
         if source.one_shot or self._fixed_steps is not None:
             if self._stream is None:
-                self._stream = Prefetcher(source.new_pass(), self._prepare)
+                self._stream = Prefetcher(source.new_pass(), _weak_prepare(self))
             return self._stream, True
-        return Prefetcher(source.new_pass(), self._prepare), False
+        return Prefetcher(source.new_pass(), _weak_prepare(self)), False
 
     def batches(self, epoch: int = 0, skip: int = 0):
         """Yield ``(step, device_batch)`` for the batches of ``epoch`` from ``skip`` on.
@@ -204,8 +219,8 @@ class StreamDataset:
                 except StopIteration:
                     if persistent and step == skip and not source.one_shot:
                         # A re-iterable ended exactly at the last epoch's end: a new pass.
-                        self._stream = stream = Prefetcher(source.new_pass(), self._prepare)
-                        persistent = True
+                        stream = Prefetcher(source.new_pass(), _weak_prepare(self))
+                        self._stream = stream
                         continue
                     break
                 yield step, batch
