@@ -13,12 +13,14 @@ import importlib
 import sys
 import unittest
 
-import jax
+# Not bound as ``jax``: ``backend.jax`` is Keras's JAX backend package (this shim), not JAX.
+import jax as _jax
 import jax.numpy as jnp
 import numpy as np
 
 import thawnet
 
+from .keras_internals import BACKEND_TRAINER, SYMBOLIC_SCOPE
 from .missing import Missing
 from .thawnet_modules import symbolic_tensor_type, thawnet_module
 
@@ -63,7 +65,7 @@ def standardize_data_format(data_format):
 
 def is_tensor(x) -> bool:
     """Whether ``x`` is an eager array (a JAX array)."""
-    return isinstance(x, jax.Array)
+    return isinstance(x, _jax.Array)
 
 
 def _value_of(x):
@@ -167,6 +169,10 @@ def __getattr__(name: str):
         return thawnet_module("ops")
     if name == "random":
         return thawnet_module("random")
+    if name == "trainer":  # backend.jax.trainer.JAXTrainer
+        return BACKEND_TRAINER
+    if name == "symbolic_scope":
+        return SYMBOLIC_SCOPE
     if name in _SELF_SUBMODULES:
         return sys.modules[__name__]
     if name.startswith("__"):

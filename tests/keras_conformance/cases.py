@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import unittest
 from dataclasses import dataclass
+from typing import Callable
 
 import pytest
 
@@ -65,14 +66,18 @@ def selected_files() -> list[str]:
     return files
 
 
-def cases_of_file(rel_path: str) -> list[Case]:
+def cases_of_file(rel_path: str, loader: TestFileLoader = LOADER) -> list[Case]:
     """Every test method of the file's TestCase classes, sorted by id.
 
     A file that cannot be executed gives one case, ``LOAD_CASE``, which fails with the
     error (so it is counted, not lost).
+
+    Args:
+        rel_path: the file, relative to the loader's folder.
+        loader: :data:`LOADER` (layer tests) or the trainer/callback/saving suite's.
     """
     try:
-        module = LOADER.load(rel_path)
+        module = loader.load(rel_path)
     except Exception:  # noqa: BLE001 - reported by the LOAD_CASE case
         return [Case(rel_path, LOAD_CASE, "load")]
     return cases_of_module(module, rel_path)
@@ -153,19 +158,26 @@ class _KeepExceptions(unittest.TestResult):
             "unexpected success of a test Keras expects to fail"), None)))
 
 
-def run_case(case: Case) -> None:
-    """Run one case; raises its failure, or ``pytest.skip`` with the reason."""
+def run_case(case: Case, loader: TestFileLoader = LOADER,
+             skip_reason: Callable[[str, object], str | None] = static_skip_reason) -> None:
+    """Run one case; raises its failure, or ``pytest.skip`` with the reason.
+
+    Args:
+        case: the case.
+        loader: the loader of its file (:data:`LOADER` for layer tests).
+        skip_reason: the static skip rules, ``(method name, function) -> reason or None``.
+    """
     if case.cls == LOAD_CASE:
-        raise LOADER.load_errors[case.file]
-    module = LOADER.load(case.file)
+        raise loader.load_errors[case.file]
+    module = loader.load(case.file)
     if case.cls == PYTEST_FUNCTION:
-        _run_pytest_function(module, case)
+        _run_pytest_function(module, case, skip_reason)
         return
     test_class = getattr(module, case.cls)
     method = getattr(test_class, case.method)
     reason = (_mark_skip_reason(getattr(method, "pytestmark", []))
               or _mark_skip_reason(getattr(test_class, "pytestmark", []))
-              or static_skip_reason(case.method, method))
+              or skip_reason(case.method, method))
     if reason:
         pytest.skip(reason)
     result = _KeepExceptions()
@@ -178,12 +190,12 @@ def run_case(case: Case) -> None:
             pytest.skip(str(detail))
 
 
-def _run_pytest_function(module, case: Case) -> None:
+def _run_pytest_function(module, case: Case, skip_reason=static_skip_reason) -> None:
     """A module-level pytest test: its marks honoured, its parametrize combination applied."""
     name, _, index = case.method.partition("[")
     function = getattr(module, name)
     marks = getattr(function, "pytestmark", [])
-    reason = _mark_skip_reason(marks) or static_skip_reason(name, function)
+    reason = _mark_skip_reason(marks) or skip_reason(name, function)
     if reason:
         pytest.skip(reason)
     combos = [{}]

@@ -7,6 +7,18 @@ import pytest
 import thawnet
 from thawnet.backend.random import current_seed
 
+from .testing_shim import WORDING_DIFFERENCES
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many passing cases asserted Keras's own error wording (types were checked)."""
+    if WORDING_DIFFERENCES:
+        terminalreporter.write_line(
+            f"keras conformance: {len(WORDING_DIFFERENCES)} assertion(s) of Keras's error "
+            "wording met thawnet's own message (exception/warning type checked as Keras's "
+            "test does; the wording is not compared). First: "
+            f"{WORDING_DIFFERENCES[0][0]}: Keras {WORDING_DIFFERENCES[0][1]!r}")
+
 
 @pytest.fixture(autouse=True)
 def _fresh_thawnet_session():

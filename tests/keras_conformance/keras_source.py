@@ -1,6 +1,7 @@
-"""Where the installed Keras wheel keeps its layer tests, found at test time (never copied).
+"""Where the installed Keras wheel keeps its tests, found at test time (never copied).
 
-The keras wheel ships ``keras/src/layers/**/*_test.py``. We only *read* those files: the
+The keras wheel ships ``keras/src/layers/**/*_test.py`` and the trainer, callback and saving
+tests (``keras/src/{trainers,callbacks,saving}/*_test.py``). We only *read* those files: the
 package is located with :func:`importlib.util.find_spec`, which does not import it.
 """
 
@@ -29,9 +30,34 @@ def keras_package_dir() -> str:
     return os.path.abspath(list(spec.submodule_search_locations)[0])
 
 
+# The folders of keras/src whose top-level ``*_test.py`` files the model-level suite runs
+# (``trainers/data_adapters/`` is below the top level: Keras's data-adapter internals).
+SUITE_FOLDERS: tuple[str, ...] = ("trainers", "callbacks", "saving")
+
+
+def keras_src_dir() -> str:
+    """``.../keras/src``."""
+    return os.path.join(keras_package_dir(), "src")
+
+
 def layers_test_dir() -> str:
     """``.../keras/src/layers``."""
-    return os.path.join(keras_package_dir(), "src", "layers")
+    return os.path.join(keras_src_dir(), "layers")
+
+
+@lru_cache(maxsize=1)
+def suite_test_files() -> tuple[str, ...]:
+    """The ``*_test.py`` files directly in ``keras/src/{trainers,callbacks,saving}``.
+
+    Returns:
+        Paths relative to ``keras/src``, sorted (``("callbacks/backup_and_restore_test.py",
+        ..., "trainers/trainer_test.py")``).
+    """
+    found = []
+    for folder in SUITE_FOLDERS:
+        path = os.path.join(keras_src_dir(), folder)
+        found += [f"{folder}/{name}" for name in os.listdir(path) if name.endswith("_test.py")]
+    return tuple(sorted(found))
 
 
 @lru_cache(maxsize=1)
@@ -50,16 +76,17 @@ def layer_test_files() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def read_test_source(rel_path: str) -> str:
-    """The text of one Keras layer test file.
+def read_test_source(rel_path: str, base_dir: str | None = None) -> str:
+    """The text of one Keras test file.
 
     Args:
-        rel_path: path relative to ``keras/src/layers`` (``"core/dense_test.py"``).
+        rel_path: path relative to ``base_dir`` (``"core/dense_test.py"``).
+        base_dir: default ``keras/src/layers``.
 
     Returns:
         The file's source code.
     """
-    with open(os.path.join(layers_test_dir(), rel_path), encoding="utf-8") as f:
+    with open(os.path.join(base_dir or layers_test_dir(), rel_path), encoding="utf-8") as f:
         return f.read()
 
 

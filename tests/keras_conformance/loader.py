@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import types
 
+from typing import Callable
+
 from .keras_source import layers_test_dir, read_test_source
 from .missing import Missing
 from .namespace import KerasRoot, adapter_builtins
@@ -19,10 +21,19 @@ _LAYERS_PREFIX = "keras.src.layers."
 
 
 class TestFileLoader:
-    """Loads each Keras layer test file once per session (an import cycle sees the
-    partially executed module, as Python's own imports do)."""
+    """Loads each Keras test file once per session (an import cycle sees the partially
+    executed module, as Python's own imports do).
 
-    def __init__(self):
+    Args:
+        base_dir: where the relative paths start (default: ``keras/src/layers``; the
+            trainer/callback/saving suite uses ``keras/src``).
+        dotted_prefix: the Keras package of ``base_dir`` (``"keras.src.layers."``).
+    """
+
+    def __init__(self, base_dir: Callable[[], str] = layers_test_dir,
+                 dotted_prefix: str = _LAYERS_PREFIX):
+        self._base_dir = base_dir
+        self._prefix = dotted_prefix
         self.root = KerasRoot(self.load_dotted)
         self._builtins = adapter_builtins(self.root)
         self._modules: dict[str, types.ModuleType] = {}
@@ -30,12 +41,12 @@ class TestFileLoader:
 
     def load_dotted(self, dotted: str):
         """``keras.src.layers.convolutional.conv_test`` -> that file's module."""
-        if not dotted.startswith(_LAYERS_PREFIX):
-            return Missing(f"{dotted} (a Keras test module outside keras/src/layers)")
-        return self.load(dotted[len(_LAYERS_PREFIX):].replace(".", "/") + ".py")
+        if not dotted.startswith(self._prefix):
+            return Missing(f"{dotted} (a Keras test module outside {self._prefix[:-1]})")
+        return self.load(dotted[len(self._prefix):].replace(".", "/") + ".py")
 
     def load(self, rel_path: str) -> types.ModuleType:
-        """The executed module of ``keras/src/layers/<rel_path>``.
+        """The executed module of ``<base_dir>/<rel_path>``.
 
         Args:
             rel_path: e.g. ``"core/dense_test.py"``.
@@ -47,14 +58,15 @@ class TestFileLoader:
             return self._modules[rel_path]
         if rel_path in self.load_errors:
             raise self.load_errors[rel_path]
-        path = os.path.join(layers_test_dir(), rel_path)
+        base_dir = self._base_dir()
+        path = os.path.join(base_dir, rel_path)
         name = "keras_conformance_run." + rel_path[: -len(".py")].replace("/", ".")
         module = types.ModuleType(name)
         module.__file__ = path
         module.__dict__["__builtins__"] = self._builtins
         self._modules[rel_path] = module
         try:
-            exec(compile(read_test_source(rel_path), path, "exec"), module.__dict__)
+            exec(compile(read_test_source(rel_path, base_dir), path, "exec"), module.__dict__)
         except BaseException as err:
             del self._modules[rel_path]
             self.load_errors[rel_path] = err

@@ -48,6 +48,15 @@ class Missing:
     def __iter__(self):
         self._fail("iterated")
 
+    def __getitem__(self, key):
+        self._fail("indexed")
+
+    def __setitem__(self, key, value):
+        self._fail("assigned to")
+
+    def __contains__(self, item):
+        self._fail("searched")
+
     def __mro_entries__(self, bases):
         # ``class X(layers.Wrapper)`` where thawnet has no Wrapper: the class can be defined,
         # but making an instance fails with the missing name.

@@ -28,6 +28,7 @@ from typing import Callable
 import thawnet
 
 from . import backend_shim, conftest_shim, testing_shim
+from .keras_internals import special_module
 from .keras_source import keras_module_exists
 from .missing import Missing, skipped_module
 from .thawnet_modules import thawnet_module
@@ -73,6 +74,9 @@ class ThawnetProxy:
         if name.startswith("__"):
             raise AttributeError(name)
         sub_path = f"{self._keras_path}.{name}"
+        special = special_module(sub_path)
+        if special is not None:
+            return special
         if name.endswith("_test") and keras_module_exists(sub_path):
             return self._load_test_module(sub_path)
         targets = [t for t in (self._target,) + self._fallbacks if not isinstance(t, Missing)]
@@ -117,6 +121,9 @@ class KerasRoot:
             return _SHIMS[name]
         if name in SKIPPED_KERAS_MODULES:
             return skipped_module(name, SKIPPED_KERAS_MODULES[name])
+        special = special_module(f"keras.src.{name}")
+        if special is not None:
+            return special
         if name.endswith("_test") and keras_module_exists(f"keras.src.{name}"):
             return self._load_test_module(f"keras.src.{name}")
         if keras_module_exists(f"keras.src.{name}"):

