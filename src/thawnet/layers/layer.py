@@ -4,6 +4,11 @@ A layer owns :class:`~thawnet.variables.Variable` objects (created with :meth:`L
 each with a role) and may own sublayers (any Layer assigned as an attribute). Calling a layer on
 arrays computes eagerly from the stored values; calling it on symbolic tensors records a node of
 a functional graph; :meth:`Layer.stateless_call` runs it as a pure function of explicit values.
+
+The parts that read on their own live beside this file and are mixed in (methods only, no
+shared state): weight lists and paths (``layer_weights.py``), added losses
+(``layer_losses.py``), the place in a functional graph (``graph_position.py``) and the
+stateless bridge (``stateless_bridge.py``).
 """
 
 from __future__ import annotations
@@ -20,21 +25,23 @@ from thawnet import initializers as initializers_lib
 from thawnet import regularizers as regularizers_lib
 from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import naming, shapes
-from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import node as node_lib
 from thawnet.backend.registry import register, registered
 from thawnet.layers.argument_errors import ArgumentTypeError
-from thawnet.layers.call_inspection import accepts_argument, check_weight_maps, shapes_of
+from thawnet.layers.call_inspection import accepts_argument, shapes_of
+from thawnet.layers.graph_position import GraphPosition
+from thawnet.layers.layer_losses import LayerLosses
+from thawnet.layers.layer_weights import LayerWeights
+from thawnet.layers.stateless_bridge import StatelessBridge
 from thawnet.layers.weight_arguments import weight_arguments
-from thawnet.variables import (PARAMETER, STATISTIC, Variable, is_effectively_trainable,
-                               materialize_all)
+from thawnet.variables import PARAMETER, STATISTIC, Variable
 
 # The ``training`` flag given to the outermost call, inherited by inner calls that pass None.
 _training_context = contextvars.ContextVar("thawnet_training", default=None)
 
-class Layer:
+class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge):
     """Base class of all layers.
 
     Args:
@@ -106,22 +113,6 @@ class Layer:
     def _structure_changed(self):
         """Hook for caches that depend on the set of sublayers (models keep some)."""
 
-    # Keras-private names that Keras 3 code (its own tests, some libraries) reaches for.
-    def _build_at_init(self):
-        """Mark a weightless layer built at construction (Keras's helper for custom layers)."""
-        self.built = True
-
-    @property
-    def _layers(self):
-        return self._children()
-
-    @property
-    def _trainable_variables(self):
-        return [v for v in self._own_variables if v.role == PARAMETER and v.own_trainable]
-
-    @property
-    def _non_trainable_variables(self):
-        return [v for v in self._own_variables if not (v.role == PARAMETER and v.own_trainable)]
 
     def _children(self):
         """Direct sublayers, in the order their weights are listed: those assigned as
@@ -228,142 +219,6 @@ class Layer:
             name = f"variable_{k}"
         return name
 
-    def _own_weights_in_order(self):
-        # Keras lists the weights created trainable first, then the others, each in creation
-        # order (BatchNormalization: gamma, beta, moving_mean, moving_variance). A parameter
-        # frozen by a layer mechanism (frozen_by, e.g. LoRA's base kernel) keeps its place.
-        first = [v for v in self._own_variables
-                 if v.role == PARAMETER and (v.trainable or v.frozen_by is not None)]
-        return first + [v for v in self._own_variables if all(v is not f for f in first)]
-
-    def _keras_file_weights(self):
-        """This layer's own weights as Keras 3 weight files store them, in order (all own
-        weights by default; LoRA layers store their matrix merged, see ``lora.py``)."""
-        return self._own_weights_in_order()
-
-    def _walk(self, prefix=None, owners=(), seen=None):
-        """Yield ``(path, variable, owners)`` for every weight once, in Keras's weight order.
-
-        ``owners`` is the chain of layers from this one down to the variable's layer, which
-        :func:`~thawnet.variables.is_effectively_trainable` needs.
-        """
-        seen = set() if seen is None else seen
-        prefix = self._path_prefix() if prefix is None else prefix
-        owners = owners + (self,)
-        for v in self._own_weights_in_order():
-            if id(v) not in seen:
-                seen.add(id(v))
-                yield prefix + v.name, v, owners
-        for child in self._children():
-            yield from child._walk(prefix + child.name + "/", owners, seen)
-
-    def _path_prefix(self):
-        return self.name + "/"
-
-    def variables_by_path(self):
-        """``{path: Variable}`` for all weights; paths are the keys of ``stateless_call``."""
-        return {path: v for path, v, _ in self._walk()}
-
-    def trainable_split(self):
-        """``(trainable_paths, non_trainable_paths)`` as the model stands now."""
-        train, frozen = [], []
-        for path, v, owners in self._walk():
-            (train if is_effectively_trainable(v, owners) else frozen).append(path)
-        return train, frozen
-
-    @property
-    def weights(self):
-        return [v for _, v, _ in self._walk()]
-
-    variables = weights
-
-    @property
-    def trainable_weights(self):
-        return [v for _, v, owners in self._walk() if is_effectively_trainable(v, owners)]
-
-    trainable_variables = trainable_weights
-
-    @property
-    def non_trainable_weights(self):
-        return [v for _, v, owners in self._walk() if not is_effectively_trainable(v, owners)]
-
-    non_trainable_variables = non_trainable_weights
-
-    def count_params(self) -> int:
-        if not self.built:
-            raise ValueError(f'Layer "{self.name}" is not built yet, so it has no weights to count. '
-                             "Call it on an input or build it with an input shape first.")
-        return int(sum(v.size for v in self.weights))
-
-    def get_weights(self):
-        """Values as NumPy arrays, in Keras's weight order."""
-        materialize_all(self.weights)
-        return [np.asarray(v.value) for v in self.weights]
-
-    def set_weights(self, weights):
-        """Set all weights at once (Keras order). Checks everything before writing anything."""
-        own = self.weights
-        weights = list(weights)
-        if len(weights) != len(own):
-            raise ValueError(
-                f'Layer "{self.name}" has {len(own)} weight(s) '
-                f"{[v.path for v in own]}; set_weights received {len(weights)} array(s). Pass "
-                "one array per weight, in the order of layer.weights. The layer keeps its old "
-                "weights.")
-        for v, w in zip(own, weights):
-            if tuple(np.shape(w)) != v.shape:
-                raise ValueError(
-                    f'Layer "{self.name}": weight "{v.path}" has shape {v.shape}; set_weights '
-                    f"received an array of shape {tuple(np.shape(w))}. The layer keeps its old "
-                    "weights.")
-        for v, w in zip(own, weights):
-            v.assign(jnp.asarray(w, v.dtype))
-
-    # -- losses added in call (activity regularizers, VAE-style terms) --------------------------
-    def add_loss(self, loss) -> None:
-        """Add a scalar loss computed in ``call``; ``fit`` adds it to the training loss.
-
-        Inside ``fit`` (or any ``stateless_call(..., return_losses=True)``) it is collected by
-        the stateless scope; in an eager call it is kept until the next call, in ``losses``.
-        """
-        scope = scope_lib.current()
-        if scope is not None:
-            scope.add_loss(jnp.asarray(loss), owner=self)
-        else:
-            self._losses.append(jnp.asarray(loss))
-
-    @property
-    def losses(self) -> list:
-        """The losses of the last eager call (this layer's and its sublayers'), then the
-        regularization penalties of the effectively trainable weights. Inside a stateless scope
-        that collects losses (``compute_loss`` in a custom train step), the losses of that
-        scope's forward pass instead, and the penalties of the values it binds."""
-        scope = scope_lib.current()
-        if scope is not None and scope.collect_losses:
-            mine = {id(self)} | {id(layer) for layer in _all_sublayers(self)}
-            out = [loss for loss, owner in zip(scope.losses, scope.loss_owners)
-                   if id(owner) in mine]
-        else:
-            out = list(self._losses)
-            for layer in _all_sublayers(self):
-                out.extend(layer._losses)
-        for _, v, owners in self._walk():
-            if v.regularizer is not None and is_effectively_trainable(v, owners):
-                out.append(v.regularizer(v.value))
-        return out
-
-    def _clear_losses(self):
-        self._losses = []
-        for layer in _all_sublayers(self):
-            layer._losses = []
-
-    def regularization_loss(self):
-        """Sum of the weight regularizers of effectively trainable weights (Keras semantics)."""
-        total = jnp.zeros((), jnp.float32)
-        for _, v, owners in self._walk():
-            if v.regularizer is not None and is_effectively_trainable(v, owners):
-                total = total + v.regularizer(v.value)
-        return total
 
     # -- building ----------------------------------------------------------------------------
     def build(self, input_shape):
@@ -483,108 +338,6 @@ class Layer:
         out = self.compute_output_spec(shapes.specs_from_shapes(input_shape))
         return shapes_of(out)
 
-    # -- where the layer sits in a functional graph (Keras: from its first call) -------------
-    def _first_node(self, what):
-        if not self._inbound_nodes:
-            raise AttributeError(f'Layer "{self.name}" has never been called on a symbolic '
-                                 f"tensor, so it has no {what}. Call it on Input(...) first.")
-        return self._inbound_nodes[0]
-
-    @property
-    def input(self):
-        """The symbolic input(s) of the layer's first call (a list when there are several)."""
-        tensors = self._first_node("input").input_tensors
-        return tensors[0] if len(tensors) == 1 else tensors
-
-    @property
-    def output(self):
-        """The symbolic output(s) of the layer's first call (a list when there are several)."""
-        tensors = self._first_node("output").output_tensors
-        return tensors[0] if len(tensors) == 1 else tensors
-
-    @property
-    def input_shape(self):
-        """The shape(s) of :attr:`input`, batch axis included (``None``)."""
-        tensors = self._first_node("input shape").input_tensors
-        shapes_in = [t.shape for t in tensors]
-        return shapes_in[0] if len(shapes_in) == 1 else shapes_in
-
-    @property
-    def output_shape(self):
-        """The shape(s) of :attr:`output`, batch axis included (``None``)."""
-        tensors = self._first_node("output shape").output_tensors
-        shapes_out = [t.shape for t in tensors]
-        return shapes_out[0] if len(shapes_out) == 1 else shapes_out
-
-    # -- the stateless bridge ----------------------------------------------------------------
-    def stateless_call(self, trainable, non_trainable, inputs, training=False, rng=None,
-                       return_losses=False, **kwargs):
-        """Run as a pure function of explicit weight values.
-
-        Args:
-            trainable: ``{path: array}`` for the weights to differentiate, or a list in the
-                order of ``trainable_variables`` (Keras 3's form).
-            non_trainable: ``{path: array}`` for all other weights, or a list in the order
-                of ``non_trainable_variables``.
-            inputs: the inputs, as for ``__call__``.
-            training: training mode (Dropout active, BatchNormalization on batch statistics).
-            rng: JAX key for stochastic layers; required under ``jit`` when ``training`` and
-                the model has Dropout with a non-zero rate.
-            return_losses: also return the regularisation losses (weights + activity).
-
-        Returns:
-            ``(outputs, new_non_trainable)``, or ``(outputs, new_non_trainable, losses)``: the
-            non-trainable values after this call (statistics updated in training mode), with the
-            same paths as ``non_trainable``. Given lists, the new values are a list in the same
-            order and ``losses`` is a list (the ``add_loss`` values, then the weight penalties).
-        """
-        as_lists = isinstance(trainable, (list, tuple)) or isinstance(non_trainable,
-                                                                     (list, tuple))
-        if as_lists:
-            trainable, non_trainable = keras_lists_to_maps(self, trainable, non_trainable)
-        outputs, new_nt, reg, added, _ = self._run_stateless(
-            trainable, non_trainable, inputs, training, rng, return_losses, kwargs)
-        if as_lists:
-            new_nt = [new_nt[p] for p in non_trainable]
-            if return_losses:
-                penalized = any(v.regularizer is not None for v in self.trainable_weights)
-                return outputs, new_nt, list(added) + ([reg] if penalized else [])
-        if return_losses:
-            return outputs, new_nt, reg + sum(added)
-        return outputs, new_nt
-
-    def _run_stateless(self, trainable, non_trainable, inputs, training, rng, collect_losses,
-                       kwargs):
-        """The body of :meth:`stateless_call`; also returns the losses added in ``call`` and
-        the layers that added them (eager model calls hand those back to the layers)."""
-        by_path = self.variables_by_path()
-        check_weight_maps(self, by_path, trainable, non_trainable)
-        bound = {by_path[p]: v for p, v in trainable.items()}
-        bound.update({by_path[p]: v for p, v in non_trainable.items()})
-        if rng is None and scope_lib.current() is not None:
-            # Inside an enclosing scope (fit running a custom train_step): draw from its key.
-            rng = scope_lib.current().next_rng(self.name)
-        with scope_lib.StatelessScope(bound, rng=rng, collect_losses=collect_losses) as scope:
-            scope.traced = any(isinstance(leaf, jax.core.Tracer) for leaf in
-                               jax.tree_util.tree_leaves((trainable, non_trainable, inputs)))
-            outputs = self.__call__(inputs, training=training, **kwargs)
-            reg = self.regularization_loss() if collect_losses else None
-        new_nt = {p: scope.updates.get(by_path[p], v) for p, v in non_trainable.items()}
-        return outputs, new_nt, reg, list(scope.losses), list(scope.loss_owners)
-
-    def next_rng(self):
-        """A key for this layer's random draw (Dropout)."""
-        scope = scope_lib.current()
-        if scope is not None:
-            key = scope.next_rng(self.name)
-            if key is not None:
-                return key
-            if scope.traced:
-                raise ValueError(
-                    f'{type(self).__name__} "{self.name}" needs randomness in training mode, '
-                    "but no rng was given to stateless_call. Pass rng=jax.random.PRNGKey(...), "
-                    "a new key for every step.")
-        return random_lib.next_eager_key()
 
     # -- config ------------------------------------------------------------------------------
     def get_config(self):
@@ -617,39 +370,6 @@ def _marking_built(build):
 
     build_and_mark.marks_built = True
     return build_and_mark
-
-
-def keras_lists_to_maps(layer, trainable, non_trainable):
-    """``{path: value}`` maps from lists in Keras's order (``trainable_variables``,
-    ``non_trainable_variables``); a map given for either side is kept as it is."""
-    train_paths, frozen_paths = layer.trainable_split()
-    maps = []
-    for what, paths, values in (("trainable", train_paths, trainable),
-                                ("non_trainable", frozen_paths, non_trainable)):
-        if isinstance(values, dict):
-            maps.append(values)
-            continue
-        if len(values) != len(paths):
-            raise ValueError(
-                f'stateless_call of "{layer.name}": {what}_variables has {len(values)} '
-                f"value(s), but the layer has {len(paths)} {what} weight(s) {paths[:5]}"
-                f"{' ...' if len(paths) > 5 else ''}. Pass one value per entry of "
-                f"layer.{what}_variables, in that order (a trainable flag changed since "
-                "the lists were made?).")
-        maps.append(dict(zip(paths, values)))
-    return maps[0], maps[1]
-
-
-def _all_sublayers(layer):
-    """Every layer below ``layer``, each once."""
-    out, stack, seen = [], list(layer._children()), {id(layer)}
-    while stack:
-        child = stack.pop()
-        if id(child) not in seen:
-            seen.add(id(child))
-            out.append(child)
-            stack.extend(child._children())
-    return out
 
 
 def _layers_in(value):

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from thawnet.backend import scope as scope_lib
-from thawnet.layers.layer import keras_lists_to_maps
+from thawnet.layers.stateless_bridge import keras_lists_to_maps
 from thawnet.metrics.base import Metric
 from thawnet.training.compile_utils import _outputs_list, batch_size_of
 from thawnet.training.keras_state import metric_slices

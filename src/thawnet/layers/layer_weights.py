@@ -1,0 +1,123 @@
+"""The weights of a layer, as Keras lists them: own weights then sublayers', each once.
+
+Mixed into :class:`~thawnet.layers.layer.Layer`. Effective trainability is never stored:
+every list here is derived from the variables' roles and flags and the owners' flags at the
+moment it is asked for (:func:`~thawnet.variables.is_effectively_trainable`).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from thawnet.variables import PARAMETER, is_effectively_trainable, materialize_all
+
+
+class LayerWeights:
+    """Weight lists, paths and values of a layer (and its sublayers)."""
+
+    def _own_weights_in_order(self):
+        # Keras lists the weights created trainable first, then the others, each in creation
+        # order (BatchNormalization: gamma, beta, moving_mean, moving_variance). A parameter
+        # frozen by a layer mechanism (frozen_by, e.g. LoRA's base kernel) keeps its place.
+        first = [v for v in self._own_variables
+                 if v.role == PARAMETER and (v.trainable or v.frozen_by is not None)]
+        return first + [v for v in self._own_variables if all(v is not f for f in first)]
+
+    def _keras_file_weights(self):
+        """This layer's own weights as Keras 3 weight files store them, in order (all own
+        weights by default; LoRA layers store their matrix merged, see ``lora.py``)."""
+        return self._own_weights_in_order()
+
+    def _walk(self, prefix=None, owners=(), seen=None):
+        """Yield ``(path, variable, owners)`` for every weight once, in Keras's weight order.
+
+        ``owners`` is the chain of layers from this one down to the variable's layer, which
+        :func:`~thawnet.variables.is_effectively_trainable` needs.
+        """
+        seen = set() if seen is None else seen
+        prefix = self._path_prefix() if prefix is None else prefix
+        owners = owners + (self,)
+        for v in self._own_weights_in_order():
+            if id(v) not in seen:
+                seen.add(id(v))
+                yield prefix + v.name, v, owners
+        for child in self._children():
+            yield from child._walk(prefix + child.name + "/", owners, seen)
+
+    def _path_prefix(self):
+        return self.name + "/"
+
+    def variables_by_path(self):
+        """``{path: Variable}`` for all weights; paths are the keys of ``stateless_call``."""
+        return {path: v for path, v, _ in self._walk()}
+
+    def trainable_split(self):
+        """``(trainable_paths, non_trainable_paths)`` as the model stands now."""
+        train, frozen = [], []
+        for path, v, owners in self._walk():
+            (train if is_effectively_trainable(v, owners) else frozen).append(path)
+        return train, frozen
+
+    @property
+    def weights(self):
+        return [v for _, v, _ in self._walk()]
+
+    @property
+    def trainable_weights(self):
+        return [v for _, v, owners in self._walk() if is_effectively_trainable(v, owners)]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for _, v, owners in self._walk() if not is_effectively_trainable(v, owners)]
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f'Layer "{self.name}" is not built yet, so it has no weights to count. '
+                             "Call it on an input or build it with an input shape first.")
+        return int(sum(v.size for v in self.weights))
+
+    def get_weights(self):
+        """Values as NumPy arrays, in Keras's weight order."""
+        materialize_all(self.weights)
+        return [np.asarray(v.value) for v in self.weights]
+
+    def set_weights(self, weights):
+        """Set all weights at once (Keras order). Checks everything before writing anything."""
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(
+                f'Layer "{self.name}" has {len(own)} weight(s) '
+                f"{[v.path for v in own]}; set_weights received {len(weights)} array(s). Pass "
+                "one array per weight, in the order of layer.weights. The layer keeps its old "
+                "weights.")
+        for v, w in zip(own, weights):
+            if tuple(np.shape(w)) != v.shape:
+                raise ValueError(
+                    f'Layer "{self.name}": weight "{v.path}" has shape {v.shape}; set_weights '
+                    f"received an array of shape {tuple(np.shape(w))}. The layer keeps its old "
+                    "weights.")
+        for v, w in zip(own, weights):
+            v.assign(jnp.asarray(w, v.dtype))
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    # Keras-private names that Keras 3 code (its own tests, some libraries) reaches for.
+    def _build_at_init(self):
+        """Mark a weightless layer built at construction (Keras's helper for custom layers)."""
+        self.built = True
+
+    @property
+    def _layers(self):
+        return self._children()
+
+    @property
+    def _trainable_variables(self):
+        return [v for v in self._own_variables if v.role == PARAMETER and v.own_trainable]
+
+    @property
+    def _non_trainable_variables(self):
+        return [v for v in self._own_variables if not (v.role == PARAMETER and v.own_trainable)]
