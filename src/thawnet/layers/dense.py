@@ -94,7 +94,8 @@ class Dense(LoraMixin, Layer):
         out = jnp.matmul(inputs, self._lora_effective(self._kernel.value))
         if self.use_bias:
             out = out + self.bias.value
-        return self.activation(out)
+        # (Keras code sets layer.activation = None for a linear layer after construction.)
+        return out if self.activation is None else self.activation(out)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
