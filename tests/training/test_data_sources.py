@@ -85,17 +85,19 @@ def _weights(model):
     return [np.asarray(w) for w in model.get_weights()]
 
 
-def _fit_arrays(epochs=2):
+@pytest.fixture(scope="module")
+def fitted_on_arrays():
+    """Weights and History of 2 epochs on the arrays (computed once for all inputs)."""
     x, y = _data()
     model = _model()
-    history = model.fit(x, y, batch_size=BS, epochs=epochs, shuffle=False, verbose=0)
+    history = model.fit(x, y, batch_size=BS, epochs=2, shuffle=False, verbose=0)
     return _weights(model), history.history
 
 
 @pytest.mark.parametrize("kind", ["generator", "pydataset", "pydataset_workers", "tf_like",
                                   "loader_like", "sequence"])
-def test_streamed_inputs_train_exactly_like_arrays(kind):
-    expected, expected_history = _fit_arrays()
+def test_streamed_inputs_train_exactly_like_arrays(kind, fitted_on_arrays):
+    expected, expected_history = fitted_on_arrays
     x, y = _data()
     model = _model()
     if kind == "generator":
