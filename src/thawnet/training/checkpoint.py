@@ -11,6 +11,9 @@ A checkpoint is a folder ``<directory>/ckpt-<epoch>-<step>`` holding:
 
 The data order needs no saving: epoch ``e`` is shuffled with ``seed + e``, so skipping the
 first ``step`` batches of that epoch puts a resumed run exactly where the interrupted one was.
+The same holds for a :class:`thawnet.utils.PyDataset` (its batches are indexed, see
+:mod:`thawnet.training.stream_dataset`); a generator cannot be rewound, so a resume inside one
+of its epochs continues with its next batches and says so.
 The metric accumulators make the resumed epoch's logs (its "loss" is the mean over all of the
 epoch's batches, not only the ones after the resume) equal the uninterrupted run's, so every
 callback that reads logs (``ReduceLROnPlateau``, ``EarlyStopping(monitor="loss")``) decides the

@@ -3,7 +3,10 @@
 Each is one ``jax.jit`` function over an explicit state: forward, loss, gradient, optimizer
 update and metric accumulation all run in one device call, for one batch or for ``k`` batches
 under ``lax.scan`` (``steps_per_execution``). Batches come from the on-device data set through
-:func:`thawnet.training.data.gather_rows`, so these programs depend on the batch shape only.
+:func:`thawnet.training.data.gather_rows`, or, for streamed data (generators, PyDataset), as
+device arrays from the prefetching thread (:mod:`thawnet.training.stream_loop`): the same
+``(x, y, sample_weight)`` tuple either way, so both paths run the same programs, which depend
+on the batch shape only.
 The state is donated, so XLA updates weights and optimizer slots in place.
 
 The state is ``{"trainable", "non_trainable", "opt_state", "metrics", "rng"}``. Gradients are
