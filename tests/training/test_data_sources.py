@@ -330,3 +330,18 @@ def test_evaluate_with_more_steps_than_the_generator_has_warns():
         logs = model.evaluate((b for b in _batches(x, y)), steps=8, verbose=0, return_dict=True)
     assert logs == pytest.approx(model.evaluate(x, y, batch_size=BS, verbose=0,
                                                 return_dict=True), rel=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:.*has no trainable weight")
+def test_validation_steps_on_a_reiterable_read_the_same_batches_every_epoch():
+    """As Keras documents: with validation_steps, each validation starts the dataset anew."""
+    x, y = _data()
+    frozen = _model()
+    for layer in frozen.layers:
+        layer.trainable = False  # nothing changes: every validation must give the same loss
+    history = frozen.fit(x, y, batch_size=BS, epochs=3, verbose=0,
+                         validation_data=FakeLoader(_batches(x, y)), validation_steps=2)
+    assert len(set(history.history["val_loss"])) == 1
+    want = frozen.evaluate(x[:2 * BS], y[:2 * BS], batch_size=BS, verbose=0,
+                           return_dict=True)["loss"]
+    assert history.history["val_loss"][0] == pytest.approx(want, rel=1e-6)

@@ -82,19 +82,23 @@ class StreamDataset:
             Pass whether the model was built before the call: a model built from the
             stream's first batch has declared nothing, and takes what its layers accept
             (Keras lets such a model see other sizes, e.g. a ``Reshape((-1, 8))``).
+        fresh_pass: start every epoch at the beginning of a re-iterable source even with
+            ``steps`` (validation data: the same batches every epoch, as in Keras); else
+            ``steps`` batches continue where the last epoch stopped.
     """
 
     streamed = True  # checked batch by batch here, not whole by the trainer
 
     def __init__(self, source: StreamSource, where: str, what: str = "x", steps=None,
                  steps_name: str = "steps_per_epoch", shuffle: bool = False, seed: int = 0,
-                 class_weight=None, epochs: int = 1, place=None, check_shapes: bool = True):
+                 class_weight=None, epochs: int = 1, place=None, check_shapes: bool = True,
+                 fresh_pass: bool = False):
         self.source, self.where, self.what = source, where, what
         self.kind = source.kind
         self.shuffle = shuffle and source.indexed
         self.seed, self.class_weight, self.epochs = seed, class_weight, epochs
         self.place = place or jax.device_put
-        self.check_shapes = check_shapes
+        self.check_shapes, self.fresh_pass = check_shapes, fresh_pass
         if source.infinite and steps is None:
             raise ValueError(
                 f"{where}: {what} is an infinite {self.kind} (it never ends), so an epoch "
@@ -188,7 +192,7 @@ class StreamDataset:
             start = epoch * self._fixed_steps + skip
             batches = source.indexed_batches(range(start, start + self._fixed_steps - skip))
             return Prefetcher(batches, _weak_prepare(self), first_index=skip), False
-        if source.one_shot or self._fixed_steps is not None:
+        if source.one_shot or (self._fixed_steps is not None and not self.fresh_pass):
             if self._stream is None:
                 self._stream = Prefetcher(source.new_pass(), _weak_prepare(self))
             return self._stream, True

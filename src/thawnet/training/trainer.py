@@ -331,7 +331,7 @@ class Trainer(KerasSteps, TrainerState):
         if is_stream(validation_data):
             return make_stream(validation_data, where="fit()", what="validation_data",
                                steps=steps, steps_name="validation_steps",
-                               place=stream_loop.placer(self))
+                               place=stream_loop.placer(self), fresh_pass=True)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
                              f"sample_weight_val); received {type(validation_data).__name__} "
