@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from thawnet.backend import registry
+from thawnet.backend.identifiers import IdentifierKind
 
 
 def linear(x):
@@ -90,21 +91,13 @@ _BY_NAME = {
 }
 
 
+_KIND = IdentifierKind("activation", by_name=lambda name: _BY_NAME.get(name),
+                       class_named=lambda name: None, known=lambda: _BY_NAME, none=linear)
+
+
 def get(identifier, who: str = "activation"):
     """Resolve ``None`` (linear), a name or a callable; ``who`` names the caller in errors."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, str):
-        custom = registry.custom_lookup(identifier)
-        if custom is not None:
-            return custom
-        if identifier not in _BY_NAME:
-            raise ValueError(f"{who}: unknown activation {identifier!r}. Valid names: "
-                             f"{', '.join(sorted(_BY_NAME))}.")
-        return _BY_NAME[identifier]
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"{who}: activation must be a name or a callable; received {identifier!r}.")
+    return _KIND.get(identifier, f"{who}: ")
 
 
 def serialize(fn):

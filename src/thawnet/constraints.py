@@ -19,10 +19,11 @@ Norm-based constraints compute ``norms = sqrt(sum(w**2, axis, keepdims=True))`` 
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
 
 import jax.numpy as jnp
+
+from thawnet.backend.identifiers import IdentifierKind
 
 # Keras's backend.epsilon(): keeps the rescaling finite for an all-zero weight vector.
 _EPSILON = 1e-7
@@ -203,24 +204,12 @@ def get(identifier: Any, where: str = "", custom_objects: dict | None = None
     Raises:
         ValueError: an unknown name, or a value that is not a constraint.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise _unknown(identifier, where)
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        return deserialize(identifier, custom_objects, where)
-    if inspect.isclass(identifier):
-        if not issubclass(identifier, Constraint):
-            raise ValueError(f"{where}a constraint class must subclass "
-                             f"thawnet.constraints.Constraint; received {identifier!r}.")
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"{where}could not interpret constraint {identifier!r}; expected None, a "
-                     f"name such as 'non_neg' (known: {sorted(_BY_NAME)}), a Constraint object, "
-                     "a config dict or a callable w -> w.")
+    return _KIND.get(identifier, where, custom_objects)
+
+
+_KIND = IdentifierKind("constraint", by_name=lambda name: _BY_NAME[name]() if name in _BY_NAME
+                       else None, class_named=_BY_NAME.get, known=lambda: _BY_NAME,
+                       base=(Constraint,))
 
 
 def serialize(constraint: Any) -> dict | None:

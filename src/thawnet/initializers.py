@@ -16,6 +16,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from thawnet.backend.identifiers import IdentifierKind
 
 
 def compute_fans(shape):
@@ -265,26 +266,23 @@ _ALIASES = {"Zeros": "zeros", "Ones": "ones", "GlorotUniform": "glorot_uniform",
             "Identity": "identity"}
 
 
-def get(identifier):
-    """Resolve a name (``"glorot_uniform"``), a config dict, an Initializer or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        key = _ALIASES.get(identifier, identifier)
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown initializer {identifier!r}. Valid names: "
-                             f"{sorted(_BY_NAME)}.")
-        return _BY_NAME[key]()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        key = _ALIASES.get(name, name)
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown initializer config {identifier!r}.")
-        return _BY_NAME[key](**identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer: received {identifier!r}; pass a name "
-                     "such as 'glorot_uniform', an Initializer, or a callable (key, shape, dtype).")
+def _initializer_named(name):
+    key = _ALIASES.get(name, name)
+    return _BY_NAME[key]() if key in _BY_NAME else None
+
+
+def _initializer_class(name):
+    return _BY_NAME.get(_ALIASES.get(name, name))
+
+
+_KIND = IdentifierKind("initializer", by_name=_initializer_named, class_named=_initializer_class,
+                       known=lambda: _BY_NAME, base=(Initializer,))
+
+
+def get(identifier, where: str = ""):
+    """Resolve a name (``"glorot_uniform"``), a config dict, an Initializer or a callable
+    ``(key, shape, dtype)``; None stays None."""
+    return _KIND.get(identifier, where)
 
 
 def serialize(init):

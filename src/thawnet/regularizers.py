@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+from thawnet.backend.identifiers import IdentifierKind
 
 
 class Regularizer:
@@ -51,20 +52,19 @@ _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
 _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 
-def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier in _CLASSES:  # Keras also accepts the class names ("L1")
-            return _CLASSES[identifier]()
-        if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown regularizer {identifier!r}; valid: {sorted(_BY_NAME)}.")
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer {identifier!r}.")
+def _regularizer_named(name):
+    factory = _CLASSES.get(name) or _BY_NAME.get(name)  # Keras accepts "L1" and "l1"
+    return factory() if factory is not None else None
+
+
+_KIND = IdentifierKind("regularizer", by_name=_regularizer_named, class_named=_CLASSES.get,
+                       known=lambda: set(_BY_NAME) | set(_CLASSES), base=(Regularizer,))
+
+
+def get(identifier, where: str = ""):
+    """Resolve None, a name (``"l2"``, ``"L1L2"``), a config dict, a Regularizer or a
+    callable ``value -> scalar``."""
+    return _KIND.get(identifier, where)
 
 
 def serialize(reg):

@@ -78,7 +78,7 @@ def test_negative_units_is_refused_with_the_value():
 
 
 def test_unknown_activation_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"unknown activation 'rellu'. Valid names: .*relu"):
+    with pytest.raises(ValueError, match=r"unknown activation 'rellu'; known: .*relu"):
         tl.Dense(3, activation="rellu")
 
 

@@ -45,9 +45,11 @@ def test_nan_in_the_data_is_reported_with_its_position(model):
 
 def test_unknown_loss_and_optimizer_names_list_the_known_ones():
     m = thawnet.Sequential([tl.Input(shape=(4,)), tl.Dense(1)])
-    with pytest.raises(ValueError, match=r"(?s)Unknown loss.*mean_squared_error"):
+    # One resolver for every namespace (issue #11): "unknown <kind> 'name'; known: [...]".
+    with pytest.raises(ValueError, match=r"(?s)unknown loss 'mean_sqared_error'; known: .*"
+                                         r"mean_squared_error"):
         m.compile(optimizer="sgd", loss="mean_sqared_error")
-    with pytest.raises(ValueError, match=r"(?s)Unknown optimizer.*adam"):
+    with pytest.raises(ValueError, match=r"(?s)unknown optimizer 'adamm'; known: .*adam"):
         m.compile(optimizer="adamm", loss="mse")
 
 

@@ -7,8 +7,8 @@ sample_weight=None)``, returns a scalar (reduction
 :func:`mean_squared_error` return one value per sample.
 """
 
-import inspect
 
+from thawnet.backend.identifiers import IdentifierKind
 from thawnet.losses.base import (
     REDUCTIONS,
     Loss,
@@ -81,6 +81,19 @@ def valid_names():
     return sorted(names)
 
 
+def _loss_named(identifier):
+    key = _UPPER_ALIASES.get(identifier, identifier)
+    if key in _CLASSES:
+        return _CLASSES[key]()
+    if key in _FUNCTION_NAMES:
+        return _FUNCTION_NAMES[key](name=identifier)  # logged under the name given
+    return None
+
+
+_KIND = IdentifierKind("loss", by_name=_loss_named, class_named=_CLASSES.get,
+                       known=valid_names, base=(Loss,), wrap=LossFunctionWrapper)
+
+
 def get(identifier):
     """Resolves a loss identifier to a :class:`Loss` object.
 
@@ -107,32 +120,7 @@ def get(identifier):
         ValueError: for an unknown name (the message lists valid names) or
             an identifier that is none of the above.
     """
-    if identifier is None or isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(
-                f"Unknown loss class {identifier.get('class_name')!r}. "
-                f"Valid names: {', '.join(sorted(_CLASSES))}."
-            )
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        key = _UPPER_ALIASES.get(identifier, identifier)
-        if key in _CLASSES:
-            return _CLASSES[key]()
-        if key in _FUNCTION_NAMES:
-            return _FUNCTION_NAMES[key](name=identifier)
-        raise ValueError(
-            f"Unknown loss {identifier!r}. "
-            f"Valid names: {', '.join(valid_names())}."
-        )
-    if inspect.isclass(identifier) and issubclass(identifier, Loss):
-        return identifier()
-    if callable(identifier):
-        return LossFunctionWrapper(identifier)
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
-
+    return _KIND.get(identifier)
 
 __all__ = [
     "REDUCTIONS",

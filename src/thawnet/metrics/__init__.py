@@ -12,9 +12,9 @@ Eager use, as in Keras: ``metric.update_state(y_true, y_pred)``,
 ``(y_true, y_pred, sample_weight=None)``.
 """
 
-import inspect
 
 from thawnet import losses as _losses
+from thawnet.backend.identifiers import IdentifierKind
 from thawnet.metrics.accuracy import (
     Accuracy,
     AutoAccuracy,
@@ -114,6 +114,15 @@ def _accuracy_for_loss(loss):
     return None
 
 
+def _metric_named(identifier):
+    cls = _BY_NAME.get(identifier)
+    return cls(name=identifier) if cls is not None else None  # logged under the name given
+
+
+_KIND = IdentifierKind("metric", by_name=_metric_named, class_named=_BY_NAME.get,
+                       known=valid_names, base=(Metric,), wrap=MeanMetricWrapper)
+
+
 def get(identifier, loss=None):
     """Resolves a metric identifier to a :class:`Metric` object.
 
@@ -146,33 +155,10 @@ def get(identifier, loss=None):
         ValueError: for an unknown name (the message lists valid names) or
             an uninterpretable identifier.
     """
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(
-                f"Unknown metric class {identifier.get('class_name')!r}. "
-                f"Valid names: {', '.join(valid_names())}."
-            )
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        if identifier.lower() in ("accuracy", "acc"):
-            cls = _accuracy_for_loss(loss) or AutoAccuracy
-            return cls(name=identifier)
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Unknown metric {identifier!r}. "
-                f"Valid names: {', '.join(valid_names())}."
-            )
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        cls = _accuracy_for_loss(loss) or AutoAccuracy
         return cls(name=identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, Metric):
-        return identifier()
-    if callable(identifier):
-        return MeanMetricWrapper(identifier)
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
-
+    return _KIND.get(identifier)
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper",

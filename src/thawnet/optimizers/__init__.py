@@ -16,7 +16,6 @@ or, once the optimizer is compiled into a model, on the optimizer, as in
 Keras: ``model.optimizer.learning_rate = 0.01`` (see ``hyperparameters.py``).
 """
 
-import inspect
 
 import optax
 
@@ -26,6 +25,7 @@ from thawnet.optimizers.base import Optimizer, OptaxOptimizer
 from thawnet.optimizers.classic import SGD, Adadelta, Adagrad, Lion, RMSprop
 from thawnet.optimizers.hyperparameters import HyperparameterValue, StateHyperparameter
 from thawnet.optimizers.injected_state import get_hyperparameter, set_hyperparameter
+from thawnet.backend.identifiers import IdentifierKind
 
 _BY_NAME = {cls.__name__.lower(): cls for cls in (
     SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion,
@@ -36,6 +36,24 @@ _LR = "learning_rate"
 def valid_names():
     """Returns the sorted optimizer names accepted by :func:`get`."""
     return sorted(_BY_NAME)
+
+
+def _optimizer_named(name):
+    cls = _BY_NAME.get(name.lower())  # names are case-insensitive ("Adam", "adam")
+    return cls() if cls is not None else None
+
+
+def _optimizer_class(name):
+    return _BY_NAME.get(str(name).lower())
+
+
+def _not_an_optimizer(fn):
+    raise ValueError(f"could not interpret optimizer {fn!r}: pass a name (known: "
+                     f"{valid_names()}), an Optimizer or an optax.GradientTransformation.")
+
+
+_KIND = IdentifierKind("optimizer", by_name=_optimizer_named, class_named=_optimizer_class,
+                       known=valid_names, base=(Optimizer,), wrap=_not_an_optimizer)
 
 
 def get(identifier):
@@ -57,32 +75,9 @@ def get(identifier):
         ValueError: for an unknown name (the message lists valid names) or an
             uninterpretable identifier.
     """
-    if isinstance(identifier, Optimizer):
-        return identifier
     if isinstance(identifier, optax.GradientTransformation):
         return OptaxOptimizer(identifier)
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(str(identifier.get("class_name")).lower())
-        if cls is None:
-            raise ValueError(
-                f"Unknown optimizer {identifier.get('class_name')!r}. "
-                f"Valid names: {', '.join(valid_names())}."
-            )
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(
-                f"Unknown optimizer {identifier!r}. "
-                f"Valid names: {', '.join(valid_names())}."
-            )
-        return cls()
-    if inspect.isclass(identifier) and issubclass(identifier, Optimizer):
-        return identifier()
-    raise ValueError(
-        f"Could not interpret optimizer identifier: {identifier!r}"
-    )
-
+    return _KIND.get(identifier)
 
 def get_learning_rate(opt_state):
     """Returns the current learning rate stored in an optimizer state.
