@@ -175,6 +175,7 @@ def __getattr__(name: str):
         return SYMBOLIC_SCOPE
     if name in _SELF_SUBMODULES:
         return sys.modules[__name__]
-    if name.startswith("__"):
+    # pytest (--doctest-modules imports this file) looks for ``pytest_plugins``.
+    if name.startswith(("__", "pytest")):
         raise AttributeError(name)
     return Missing(f"backend.{name}")

@@ -66,7 +66,11 @@ def read_outcomes(xml_path: str) -> list[Outcome]:
     return outcomes
 
 
-_OBJECT_OF = re.compile(r"'\w+' object")
+_OBJECT_OF = re.compile(r"'\w+' object|(?<=')/tmp/\w+(?=/)")
+def _generic(match: re.Match) -> str:
+    return "<tmp>" if match.group(0).startswith("/") else "'<object>' object"
+
+
 _FIRST_STAGE = re.compile(r"run_layer_test stage \[([^\]]+)\] failed first")
 
 def _blank(text: str) -> str:
@@ -227,7 +231,7 @@ def failure_groups(outcomes: list[Outcome], target_only: bool = True,
             # Keras's model tests define a class per test: "'ExampleModel' object has no
             # attribute" and "'StructModel' object ..." are one cause.
             key = signature(o.message)
-            groups[_OBJECT_OF.sub("'<object>' object", key) if suite else key].append(o)
+            groups[_OBJECT_OF.sub(_generic, key) if suite else key].append(o)
             for key in stage_failures(o.message):
                 stage_groups[key].append(o)
     lines = []
