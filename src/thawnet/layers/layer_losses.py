@@ -17,6 +17,11 @@ from thawnet.variables import is_effectively_trainable
 class LayerLosses:
     """``add_loss``, ``losses`` and the weight regularization penalty."""
 
+    def _all_layers(self):
+        """Every layer below this one, each once (models cache it; a plain layer that mixes in
+        the trainer, as Keras's ``class M(Trainer, layers.Dense)``, walks each time)."""
+        return _all_sublayers(self)
+
     def add_loss(self, loss) -> None:
         """Add a scalar loss computed in ``call``; ``fit`` adds it to the training loss.
 
