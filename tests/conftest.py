@@ -13,6 +13,16 @@ import thawnet  # noqa: E402  (after the environment is set)
 FULL = os.environ.get("THAWNET_FULL") == "1"
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Under tests/ only test_*.py files are test modules. Doctest collection (run for
+    src/thawnet) must not import the helpers and subprocess scripts here: resume_script.py,
+    dp_script.py and friends run their job when imported."""
+    if (collection_path.suffix == ".py" and not collection_path.name.startswith("test_")
+            and collection_path.name != "conftest.py"):
+        return True
+    return None
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a long variant; runs only with THAWNET_FULL=1")
 
