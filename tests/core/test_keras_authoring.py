@@ -77,7 +77,8 @@ def test_the_counter_is_state_explained_and_audited_as_such():
         in lines
     model.compile(optimizer="sgd", loss="mse")
     history = model.fit(*_data(), epochs=1, batch_size=32, verbose=0)
-    assert history.audit["scaled_dense_1/calls"].verdict == "statistic updated"
+    assert history.audit["scaled_dense_1/calls"].verdict == (
+        "statistic updated: non-trainable weight of scaled_dense_1 (created with trainable=False)")
     assert model.layers[0].calls.role == "statistic"
 
 
@@ -182,3 +183,34 @@ def test_trainable_must_be_a_boolean():
     layer = L.Dense(2)
     with pytest.raises(ValueError, match='"dense_.*": trainable must be True or False'):
         layer.trainable = "no"
+
+
+def test_summary_of_an_unbuilt_model_says_how_to_build_it():
+    with pytest.raises(ValueError, match=r'"sequential_1" has not been built yet.*input_shape=.*'
+                                         r"Input.*model.build\(\(None, \.\.\.\)\)"):
+        thawnet.Sequential([L.Dense(2)]).summary()
+
+
+def test_functional_api_details_as_in_keras():
+    a, b = thawnet.Input((3,)), thawnet.Input((3,))
+
+    class Pair(L.Layer):
+        def call(self, x, y):
+            return x * y
+
+    dense = L.Dense(2)
+    out = dense(Pair()(a, b))
+    model = thawnet.Model([a, b], out)
+    assert (dense.input_shape, dense.output_shape) == ((None, 3), (None, 2))
+    assert dense.output is out and model.inputs == [a, b]
+    x = [np.full((2, 3), 2.0, "float32"), np.full((2, 3), 3.0, "float32")]
+    np.testing.assert_allclose(np.asarray(model(x)),
+                               np.asarray(dense(np.full((2, 3), 6.0, "float32"))), rtol=1e-6)
+    # training= fixed at construction stays in force in inference.
+    always = thawnet.Model(a, L.Dropout(0.5)(a, training=True))
+    dropped = float(np.mean(np.asarray(always(np.ones((200, 3), "float32"))) == 0))
+    assert 0.3 < dropped < 0.7
+    # A Sequential from another model's layers, and one that starts with a model.
+    base = thawnet.Sequential([thawnet.Input((4,)), L.Dense(3), L.Dense(2)])
+    assert thawnet.Sequential(base.layers[:-1] + [L.Dense(5)]).count_params() == 15 + 20
+    assert thawnet.Sequential([base, L.Dense(1)]).count_params() == 15 + 8 + 3

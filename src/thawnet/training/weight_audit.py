@@ -33,6 +33,8 @@ class WeightAudit:
     trained: bool          # effectively trainable at some point of the audited run
     changed: bool
     max_abs_change: float
+    # Set for state declared with Keras 3's add_weight(trainable=False): its layer's name.
+    declared_state_of: str | None = None
 
     @property
     def verdict(self):
@@ -41,6 +43,9 @@ class WeightAudit:
         if self.trained:
             return "parameter trained"
         if self.role == STATISTIC:
+            if self.declared_state_of is not None:
+                return (f"statistic updated: non-trainable weight of {self.declared_state_of} "
+                        "(created with trainable=False)")
             return "statistic updated"
         return "VIOLATION: frozen weight changed"
 
@@ -118,7 +123,10 @@ def compare(model, before, trained_paths):
                                          new.reshape(-1).view(np.uint8))
             delta = float(np.max(np.abs(new.astype(np.float64) - old))) if (
                 changed and old.size) else 0.0
-        entries.append(WeightAudit(path, v.role, path in trained_paths, changed, delta))
+        owner = getattr(v, "owner", None)
+        declared = owner.name if owner is not None and v.declared_untrainable else None
+        entries.append(WeightAudit(path, v.role, path in trained_paths, changed, delta,
+                                   declared))
     return AuditReport(entries)
 
 
