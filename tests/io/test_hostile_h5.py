@@ -110,6 +110,8 @@ def world(tmp_path_factory):
     ``{name: (path, loader, expected message)}``."""
     from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
+    import keras
+    keras.backend.clear_session()  # Keras's automatic names (dense, sequential) from scratch
     root = tmp_path_factory.mktemp("hostile")
     model = _keras_model()
     model.compile(optimizer="adam", loss="mse")
