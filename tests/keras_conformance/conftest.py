@@ -1,5 +1,6 @@
 """Per-case isolation for the Keras conformance cases."""
 
+import os
 import sys
 
 import pytest
@@ -7,7 +8,32 @@ import pytest
 import thawnet
 from thawnet.backend.random import current_seed
 
+from .cases import mode
 from .testing_shim import WORDING_DIFFERENCES
+
+
+def _known_failures() -> dict:
+    path = os.path.join(os.path.dirname(__file__), "known_failures.txt")
+    known = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                case_id, _, cause = line.partition("  # ")
+                known[case_id.strip()] = cause.strip()
+    return known
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the default (CI) run, the known failures of known_failures.txt are strict xfails."""
+    if mode() != "sample":
+        return
+    known = _known_failures()
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("case") if callspec is not None else None
+        cause = known.get(getattr(case, "id", None))
+        if cause is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known: {cause}"))
 
 
 def pytest_terminal_summary(terminalreporter):
