@@ -28,71 +28,18 @@ from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights
                                    gather_rows, split_validation, to_arrays)
 from thawnet.training.argument_checks import check_evaluate_arguments, check_fit_arguments
 from thawnet.training.data_checks import check_training_data
-from thawnet.training.custom_step_functions import make_custom_predict_function, overrides
+from thawnet.training.custom_step_functions import overrides
 from thawnet.training.custom_steps import KerasSteps
+from thawnet.training.prediction import Prediction
 from thawnet.training.trainer_state import TrainerState
 from thawnet.training import stream_loop
 from thawnet.training.data_sources import is_stream
 from thawnet.training.stream_dataset import StreamDataset, make_stream
+from thawnet.training.step_blocks import (BatchLogPolicy as _BatchLogPolicy, blocks as _blocks,
+                                          resumed_blocks as _resumed_blocks)
 
 
-class _BatchLogPolicy:
-    """Per-batch logs cost a device sync: compute them only when someone reads them."""
-
-    def __init__(self, callbacks, verbose):
-        from thawnet.callbacks import History, ProgbarLogger
-        others = [cb for cb in callbacks.callbacks
-                  if not isinstance(cb, (History, ProgbarLogger))]
-        self.every_step = any(getattr(cb, "needs_batch_logs", False) for cb in others)
-        # A bar on a terminal wants fresh numbers a few times a second; in a log file, never.
-        progbar = callbacks.progbar
-        self.progbar = progbar is not None and progbar.needs_batch_logs
-        self.last = 0.0
-
-    def wants(self, is_last):
-        if self.every_step:
-            return True
-        if self.progbar and (is_last or time.monotonic() - self.last > 0.1):
-            self.last = time.monotonic()
-            return True
-        return False
-
-
-def _fits_one_batch(x, batch_size):
-    leaves = [x] if isinstance(x, np.ndarray) else jax.tree_util.tree_leaves(x)
-    if not leaves or not all(isinstance(a, np.ndarray) or hasattr(a, "devices") for a in leaves):
-        return False
-    n = leaves[0].shape[0] if leaves[0].ndim else 0
-    return 0 < n <= (batch_size or 32) and all(a.shape[0] == n for a in leaves)
-
-
-def _resumed_blocks(n, k, skip):
-    """``(start, size)`` of the execution blocks of ``n`` steps, ``k`` at a time (a shorter
-    tail one by one), leaving out the first ``skip`` steps (one by one up to a block edge)."""
-    blocks = [(s, k) for s in range(0, n - n % k, k)] + [(s, 1) for s in range(n - n % k, n)]
-    out = []
-    for start, size in blocks:
-        if start + size <= skip:
-            continue
-        if start < skip:
-            out.extend((s, 1) for s in range(skip, start + size))
-        else:
-            out.append((start, size))
-    return out
-
-
-def _blocks(idx, k):
-    """Split ``(steps, batch)`` indices into blocks of ``k`` steps; a shorter tail runs step by
-    step, so at most two scan lengths (k and 1) are ever compiled."""
-    n = idx.shape[0]
-    full = (n // k) * k
-    for start in range(0, full, k):
-        yield start, idx[start:start + k]
-    for start in range(full, n):
-        yield start, idx[start:start + 1]
-
-
-class Trainer(KerasSteps, TrainerState):
+class Trainer(KerasSteps, Prediction, TrainerState):
     """The training methods of :class:`thawnet.models.Model`."""
 
     # -- compile -------------------------------------------------------------------------------
@@ -390,64 +337,6 @@ class Trainer(KerasSteps, TrainerState):
         names = [n for n in names if n in logs] + [n for n in logs if n not in names]
         values = [logs[name] for name in names]
         return values[0] if len(values) == 1 else values
-
-    # -- predict -----------------------------------------------------------------------------
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` in inference mode, as NumPy arrays, batch by batch."""
-        from thawnet.callbacks import CallbackList
-
-        verbose = 1 if verbose == "auto" else verbose
-        if (verbose == 0 and not callbacks and steps is None and self.built
-                and not is_stream(x) and _fits_one_batch(x, batch_size)
-                and not overrides(self, "predict")):
-            # One batch, nothing to report: the compiled model(x) path, no dataset plumbing.
-            out = self._compiled_eager_call(x, False)
-            return np.asarray(out) if hasattr(out, "shape") else jax.device_get(out)
-        if is_stream(x):
-            dataset = make_stream(x, where="predict()", steps=steps, steps_name="steps",
-                                  place=stream_loop.placer(self))
-            self._build_for(dataset.x)
-            cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                               verbose=verbose, epochs=1, steps=dataset.steps)
-            return stream_loop.predict(self, dataset, cbs)
-        dataset = ArrayDataset(x, batch_size=batch_size)
-        self._build_for(dataset.x)
-        values = self._all_values()
-        fn = self._predict_fn()
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                           epochs=1, steps=dataset.steps)
-        self.stop_predicting = False
-        cbs.on_predict_begin()
-        chunks = []
-        for first, idx in dataset.index_batches(0, steps):
-            for i in range(idx.shape[0]):
-                cbs.on_predict_batch_begin(first + i)  # numbered 0..n-1 over all chunks
-                x_batch = gather_rows(dataset.device_data, idx, np.int32(i), 1)[0]
-                chunks.append(fn(values, x_batch))
-                cbs.on_predict_batch_end(first + i, {"outputs": chunks[-1]})
-                if self.stop_predicting:
-                    break
-            if self.stop_predicting:
-                break
-        cbs.on_predict_end()
-        chunks = jax.device_get(chunks)
-        return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *chunks)
-
-    def _all_values(self):
-        from thawnet.variables import materialize_all
-        by_path = self.variables_by_path()
-        materialize_all(by_path.values())
-        return {p: v.value for p, v in by_path.items()}
-
-    def _predict_fn(self):
-        from thawnet.training.steps import make_predict_function
-        key = ("predict", tuple((layer.trainable, len(layer._own_variables))
-                                for layer in self._all_layers()))
-        cache = self.__dict__.setdefault("_predict_cache", {})
-        if key not in cache:
-            cache[key] = (make_custom_predict_function(self) if overrides(self, "predict")
-                          else make_predict_function(self))
-        return cache[key]
 
     # -- single batches ----------------------------------------------------------------------
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,

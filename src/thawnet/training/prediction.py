@@ -1,0 +1,79 @@
+"""``predict``: outputs batch by batch in inference mode, mixed into the trainer.
+
+One batch with nothing to report goes through the compiled ``model(x)``; arrays are gathered
+by index from the device; streams go through :mod:`thawnet.training.stream_loop`. The
+compiled function is cached per trainable flags and weight structure (LoRA enabled or merged
+after a first call is seen).
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from thawnet.callbacks import CallbackList
+from thawnet.training import stream_loop
+from thawnet.training.custom_step_functions import make_custom_predict_function, overrides
+from thawnet.training.data import ArrayDataset, gather_rows
+from thawnet.training.data_sources import is_stream
+from thawnet.training.step_blocks import fits_one_batch
+from thawnet.training.steps import make_predict_function
+from thawnet.training.stream_dataset import make_stream
+from thawnet.variables import materialize_all
+
+
+class Prediction:
+    """The predict methods of :class:`thawnet.training.trainer.Trainer`."""
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x`` in inference mode, as NumPy arrays, batch by batch."""
+        verbose = 1 if verbose == "auto" else verbose
+        if (verbose == 0 and not callbacks and steps is None and self.built
+                and not is_stream(x) and fits_one_batch(x, batch_size)
+                and not overrides(self, "predict")):
+            # One batch, nothing to report: the compiled model(x) path, no dataset plumbing.
+            out = self._compiled_eager_call(x, False)
+            return np.asarray(out) if hasattr(out, "shape") else jax.device_get(out)
+        if is_stream(x):
+            dataset = make_stream(x, where="predict()", steps=steps, steps_name="steps",
+                                  place=stream_loop.placer(self))
+            self._build_for(dataset.x)
+            cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                               verbose=verbose, epochs=1, steps=dataset.steps)
+            return stream_loop.predict(self, dataset, cbs)
+        dataset = ArrayDataset(x, batch_size=batch_size)
+        self._build_for(dataset.x)
+        values = self._all_values()
+        fn = self._predict_fn()
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=1, steps=dataset.steps)
+        self.stop_predicting = False
+        cbs.on_predict_begin()
+        chunks = []
+        for first, idx in dataset.index_batches(0, steps):
+            for i in range(idx.shape[0]):
+                cbs.on_predict_batch_begin(first + i)  # numbered 0..n-1 over all chunks
+                x_batch = gather_rows(dataset.device_data, idx, np.int32(i), 1)[0]
+                chunks.append(fn(values, x_batch))
+                cbs.on_predict_batch_end(first + i, {"outputs": chunks[-1]})
+                if self.stop_predicting:
+                    break
+            if self.stop_predicting:
+                break
+        cbs.on_predict_end()
+        chunks = jax.device_get(chunks)
+        return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *chunks)
+
+    def _all_values(self):
+        by_path = self.variables_by_path()
+        materialize_all(by_path.values())
+        return {p: v.value for p, v in by_path.items()}
+
+    def _predict_fn(self):
+        key = ("predict", tuple((layer.trainable, len(layer._own_variables))
+                                for layer in self._all_layers()))
+        cache = self.__dict__.setdefault("_predict_cache", {})
+        if key not in cache:
+            cache[key] = (make_custom_predict_function(self) if overrides(self, "predict")
+                          else make_predict_function(self))
+        return cache[key]
