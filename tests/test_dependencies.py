@@ -18,7 +18,7 @@ KNOWN_CYCLES = {
     frozenset({"callbacks", "io", "models", "training", "utils"}),
 }
 # Function-local imports of thawnet modules today.
-MAX_LOCAL_IMPORTS = 64
+MAX_LOCAL_IMPORTS = 60
 
 
 def _package(module: str) -> str:
