@@ -17,8 +17,8 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "thawnet"
 KNOWN_CYCLES = {
     frozenset({"callbacks", "io", "models", "training", "utils"}),
 }
-# Function-local imports of thawnet modules today.
-MAX_LOCAL_IMPORTS = 60
+# Function-local imports of thawnet modules today (some keep thawnet.callbacks lazy).
+MAX_LOCAL_IMPORTS = 62
 
 
 def _package(module: str) -> str:
