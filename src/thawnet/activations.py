@@ -1,4 +1,8 @@
-"""Activation functions by Keras name."""
+"""Activation functions by Keras name: every function of Keras 3.15's ``keras.activations``.
+
+Each takes the same arguments, with the same defaults, as its Keras namesake; ``get`` resolves
+names (and the aliases ``swish`` and ``hard_swish``), ``serialize`` writes the canonical name.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +59,9 @@ def silu(x):
     return jax.nn.silu(x)
 
 
+swish = silu
+
+
 def elu(x, alpha=1.0):
     return jax.nn.elu(x, alpha)
 
@@ -83,12 +90,112 @@ def exponential(x):
     return jnp.exp(x)
 
 
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: ``max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    return jax.nn.celu(x, alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: split ``x`` in halves ``a, b`` along ``axis``; ``a * sigmoid(b)``."""
+    if x.shape[axis] is not None and x.shape[axis] % 2:
+        raise ValueError(f"glu: the size of axis {axis} must be even (it is split into a value "
+                         f"half and a gate half); received shape {tuple(x.shape)}.")
+    a, b = jnp.split(x, 2, axis=axis)
+    return a * jax.nn.sigmoid(b)
+
+
+def hard_silu(x):
+    """``x * relu6(x + 3) / 6`` (MobileNetV3's hard swish)."""
+    return x * jax.nn.hard_sigmoid(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """``clip(x, -1, 1)``."""
+    return jnp.clip(x, -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, else 0."""
+    return jnp.where(jnp.abs(x) > threshold, x, jnp.zeros_like(x))
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x`` moved towards 0 by ``threshold``; 0 inside ``[-threshold, threshold]``."""
+    return jnp.sign(x) * jnp.maximum(jnp.abs(x) - threshold, 0.0)
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``."""
+    return x - jnp.tanh(x)
+
+
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, else ``default_value`` (both required, as in Keras)."""
+    return jnp.where(x > threshold, x, jnp.asarray(default_value, x.dtype))
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x))``, computed stably as ``-softplus(-x)``."""
+    return jax.nn.log_sigmoid(x)
+
+
+def mish(x):
+    """``x * tanh(softplus(x))``."""
+    return x * jnp.tanh(jax.nn.softplus(x))
+
+
+def squareplus(x, b=4):
+    """``(x + sqrt(x**2 + b)) / 2``, a smooth relu."""
+    return (x + jnp.sqrt(jnp.square(x) + b)) / 2
+
+
+def sparse_plus(x):
+    """0 below -1, ``x`` above 1, ``(x + 1)**2 / 4`` in between."""
+    return jnp.where(x <= -1.0, jnp.zeros_like(x),
+                     jnp.where(x >= 1.0, x, jnp.square(x + 1.0) / 4.0))
+
+
+def sparse_sigmoid(x):
+    """0 below -1, 1 above 1, ``(x + 1) / 2`` in between."""
+    return jnp.clip((x + 1.0) / 2.0, 0.0, 1.0)
+
+
+def sparsemax(x, axis=-1):
+    """Euclidean projection of ``x`` onto the probability simplex along ``axis``.
+
+    The output is ``max(x - tau, 0)``, where ``tau`` is chosen so the entries sum to 1; unlike
+    softmax, small entries become exactly 0.
+    """
+    z = -jnp.sort(-x, axis=axis)  # descending along axis
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    k = jnp.arange(1, x.shape[axis] + 1, dtype=x.dtype).reshape(shape)
+    cumulative = jnp.cumsum(z, axis=axis)
+    # z_k belongs to the support while 1 + k * z_k exceeds the sum of the k largest entries.
+    support = 1.0 + k * z > cumulative
+    size = jnp.sum(support, axis=axis, keepdims=True)
+    tau = (jnp.sum(jnp.where(support, z, 0.0), axis=axis, keepdims=True) - 1.0) / size
+    return jnp.maximum(x - tau, 0.0)
+
+
 _BY_NAME = {
     "linear": linear, "relu": relu, "relu6": relu6, "sigmoid": sigmoid, "tanh": tanh,
     "softmax": softmax, "log_softmax": log_softmax, "gelu": gelu, "silu": silu, "swish": silu,
     "elu": elu, "selu": selu, "softplus": softplus, "softsign": softsign,
     "leaky_relu": leaky_relu, "hard_sigmoid": hard_sigmoid, "exponential": exponential,
+    "celu": celu, "glu": glu, "hard_silu": hard_silu, "hard_swish": hard_silu,
+    "hard_tanh": hard_tanh, "hard_shrink": hard_shrink, "soft_shrink": soft_shrink,
+    "tanh_shrink": tanh_shrink, "threshold": threshold, "log_sigmoid": log_sigmoid,
+    "mish": mish, "squareplus": squareplus, "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid, "sparsemax": sparsemax,
 }
+
+# Names that resolve to the same function as another name; serialisation writes the canonical
+# one, as Keras does ("swish" -> "silu", "hard_swish" -> "hard_silu").
+_ALIASES = {"swish", "hard_swish"}
 
 
 _KIND = IdentifierKind("activation", by_name=lambda name: _BY_NAME.get(name),
@@ -102,7 +209,7 @@ def get(identifier, who: str = "activation"):
 
 def serialize(fn):
     for name, f in _BY_NAME.items():
-        if f is fn and name != "swish":
+        if f is fn and name not in _ALIASES:
             return name
     name = getattr(fn, "__name__", None)
     if name in _BY_NAME:
