@@ -34,6 +34,8 @@ from thawnet.layers.call_inspection import accepts_argument, shapes_of
 from thawnet.layers.graph_position import GraphPosition
 from thawnet.layers.layer_losses import LayerLosses
 from thawnet.layers.layer_weights import LayerWeights
+from thawnet.layers import masking_support
+from thawnet.layers.masking_support import MaskingSupport
 from thawnet.layers.stateless_bridge import StatelessBridge
 from thawnet.layers.weight_arguments import weight_arguments
 from thawnet.variables import PARAMETER, STATISTIC, Variable
@@ -41,7 +43,7 @@ from thawnet.variables import PARAMETER, STATISTIC, Variable
 # The ``training`` flag given to the outermost call, inherited by inner calls that pass None.
 _training_context = contextvars.ContextVar("thawnet_training", default=None)
 
-class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge):
+class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSupport):
     """Base class of all layers.
 
     Args:
@@ -242,6 +244,9 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge):
     def __call__(self, inputs, *args, **kwargs):
         if any(node_lib.is_symbolic(t) for t in node_lib.flatten((inputs, args, kwargs))):
             return self._symbolic_call(inputs, *args, **kwargs)
+        # Masks ride on the given tensors: read them before any conversion (masking_support).
+        training = kwargs.pop("training", None)
+        kwargs, previous_mask = masking_support.populate_masks(self, inputs, args, kwargs)
         inputs = jax.tree_util.tree_map(
             lambda x: x.value if isinstance(x, Variable) else jnp.asarray(x), inputs,
             is_leaf=lambda x: isinstance(x, Variable))
@@ -249,7 +254,9 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge):
         self._build_checked(shapes_in)
         if scope_lib.current() is None:
             self._clear_losses()  # an eager call: losses describe this call only (Keras)
-        return self._run(inputs, *args, **kwargs)
+        outputs = self._run(inputs, *args, training=training, **kwargs)
+        masking_support.attach_output_masks(self, inputs, outputs, previous_mask)
+        return outputs
 
     def _build_checked(self, shapes_in):
         """Check the inputs against the spec known so far, build, then check the built spec
@@ -288,8 +295,10 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge):
         # training=True) stays active in inference too); otherwise the model's call decides.
         training = kwargs.pop("training", None)
         self._build_checked(shapes_of(inputs))
+        given_kwargs = kwargs  # the node records these; automatic masks are not graph inputs
+        kwargs, previous_mask = masking_support.populate_masks(self, inputs, args, kwargs)
         if type(self).compute_output_shape is not Layer.compute_output_shape and not args \
-                and not kwargs:
+                and not given_kwargs:
             # The layer states its shape rule: no tracing needed (the fast path for summaries).
             out_shapes = self.compute_output_shape(shapes_of(inputs))
             out_specs = shapes.specs_from_shapes(out_shapes, self.output_dtype(inputs))
@@ -297,10 +306,11 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge):
             out_specs = self.compute_output_spec(inputs, *args, **kwargs)
         outputs = node_lib.tree_map(
             lambda s: node_lib.SymbolicTensor(s.shape, s.dtype), out_specs)
-        call_kwargs = dict(kwargs, _args=args)
+        call_kwargs = dict(given_kwargs, _args=args)
         if training is not None:
             call_kwargs["training"] = bool(training)
         node_lib.Node(self, inputs, outputs, call_kwargs)
+        masking_support.attach_symbolic_masks(self, inputs, outputs, previous_mask)
         self._last_output_shape = shapes_of(outputs)
         return outputs
 
