@@ -1,4 +1,5 @@
-"""LoRA (low-rank adaptation), shared by Dense, Conv1D/2D/3D and Embedding.
+"""LoRA (low-rank adaptation), shared by Dense, EinsumDense, Conv1D/2D/3D, DepthwiseConv1D/2D
+and Embedding.
 
 ``layer.enable_lora(rank)`` freezes the layer's base matrix (its own ``trainable`` flag turns
 off, and :attr:`~thawnet.variables.Variable.frozen_by` records ``"enable_lora"`` so the summary
@@ -20,6 +21,11 @@ A layer using this mixin sets three class attributes and calls three hooks::
     __init__: self._init_lora(lora_rank, lora_alpha)
     build (last): self._build_lora()
     call: self._lora_effective(self._kernel.value)
+
+A layer whose base matrix is not factored as ``base[:-1] x base[-1]`` overrides
+``_lora_factor_shapes`` and ``_lora_product`` (DepthwiseConv: ``a`` spans the window, ``b``
+the channels). Model-wide ``enable_lora`` / ``merge_lora`` are in
+:mod:`thawnet.models.lora_model`.
 """
 
 from __future__ import annotations
@@ -67,9 +73,7 @@ class MergedLoraWeight:
 
     @property
     def value(self):
-        a, b = self._layer._lora_factors()
-        merged = self._base.value + self._layer._lora_scale() * (a.value @ b.value)
-        return merged.astype(self.dtype)
+        return (self._base.value + self._layer._lora_update()).astype(self.dtype)
 
     def assign(self, value) -> None:
         self._base.assign(value)
@@ -164,8 +168,7 @@ class LoraMixin:
                              "first.")
         base = self._lora_base()
         a, b = self._lora_factors()
-        merged = base.value + self._lora_scale() * (a.value @ b.value)
-        base.assign(merged.astype(base.dtype))
+        base.assign((base.value + self._lora_update()).astype(base.dtype))
         self._own_variables = [v for v in self._own_variables if v is not a and v is not b]
         for name in self._lora_factor_names:
             object.__delattr__(self, name)
@@ -180,9 +183,7 @@ class LoraMixin:
         """``base_value`` plus the scaled product of the factors (or itself without LoRA)."""
         if not self.lora_enabled:
             return base_value
-        a, b = self._lora_factors()
-        update = self._lora_scale() * (a.value @ b.value)
-        return (base_value + update).astype(self.compute_dtype)
+        return (base_value + self._lora_update()).astype(self.compute_dtype)
 
     def _lora_config(self) -> dict:
         """The ``lora_rank`` / ``lora_alpha`` config entries (none when LoRA is off)."""
@@ -218,16 +219,32 @@ class LoraMixin:
     def _lora_scale(self) -> float:
         return self.lora_alpha / self.lora_rank
 
+    # -- the factorisation: a layer with another layout overrides these two ---------------
+    def _lora_factor_shapes(self, base_shape: tuple, rank: int) -> tuple[tuple, tuple]:
+        """Shapes of ``a`` and ``b``: ``base[:-1] + (rank,)`` and ``(rank, base[-1])``, as
+        Keras 3 for Dense, Conv and EinsumDense kernels and Embedding tables."""
+        return tuple(base_shape[:-1]) + (rank,), (rank, base_shape[-1])
+
+    def _lora_product(self, a, b):
+        """The low-rank matrix ``a @ b``, in the base matrix's shape."""
+        return a @ b
+
+    def _lora_update(self):
+        """``lora_alpha / rank * product(a, b)``: what LoRA adds to the base matrix."""
+        a, b = self._lora_factors()
+        return self._lora_scale() * self._lora_product(a.value, b.value)
+
     def _attach_lora(self, rank, lora_alpha, a_initializer, b_initializer) -> None:
         base = self._lora_base()
         regularizer = getattr(self, self._lora_regularizer_name, None)
         a_name, b_name = self._lora_factor_names
         # Factors are float32 whatever the layer's dtype (Keras 3): small updates to a
         # low-precision base would underflow. Both are parameters, trained by the optimizer.
-        a = self.add_weight(name=a_name, shape=base.shape[:-1] + (rank,),
+        a_shape, b_shape = self._lora_factor_shapes(base.shape, rank)
+        a = self.add_weight(name=a_name, shape=a_shape,
                             initializer=initializers.get(a_initializer), dtype="float32",
                             regularizer=regularizer)
-        b = self.add_weight(name=b_name, shape=(rank, base.shape[-1]),
+        b = self.add_weight(name=b_name, shape=b_shape,
                             initializer=initializers.get(b_initializer), dtype="float32",
                             regularizer=regularizer)
         object.__setattr__(self, a_name, a)

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from thawnet.training import custom_step_functions as custom_lib
+from thawnet.training import lr_multipliers
 from thawnet.training import steps as steps_lib
 from thawnet.training.keras_state import (CustomMetricState, fresh_metric_state,
                                           logs_to_floats, write_back_metrics)
@@ -44,6 +45,11 @@ class TrainerState:
     def _split_key(self):
         trainable, frozen = self.trainable_split()
         flags = tuple(layer.trainable for layer in self._all_layers())
+        # Learning-rate multipliers are read here too, like the split: the compiled step is
+        # cached per setting (lr_multipliers.py); nothing is appended when all are 1.
+        multipliers = lr_multipliers.multipliers_key(self)
+        if multipliers:
+            flags = flags + (("lr_multipliers", multipliers),)
         return tuple(trainable), tuple(frozen), flags
 
     def _start_state(self, key, with_optimizer):
@@ -96,14 +102,15 @@ class TrainerState:
         cache_key = (kind, key, tuple(sorted(options.items())))
         fn = self._fn_cache.get(cache_key)
         if fn is None:
+            tx = self._tx_for(key) if kind == "train" else self._tx
             if kind in ("train", "test") and custom_lib.overrides(self, kind):
                 # The model's own train_step / test_step (Keras 3's JAX signatures).
                 fn = (custom_lib.make_custom_train_function(
-                    self, key, self._tx, distribute=self._distribute, **options)
+                    self, key, tx, distribute=self._distribute, **options)
                       if kind == "train" else custom_lib.make_custom_test_function(
                           self, key, distribute=self._distribute))
             elif kind == "train":
-                fn = steps_lib.make_train_function(self, self._tx, self._compiled_loss,
+                fn = steps_lib.make_train_function(self, tx, self._compiled_loss,
                                                    self._metric_set, distribute=self._distribute,
                                                    **options)
             elif kind == "test":
@@ -115,6 +122,13 @@ class TrainerState:
                 fn = steps_lib.make_results_function(self._metric_set)
             self._fn_cache[cache_key] = fn
         return fn
+
+    def _tx_for(self, key):
+        """The optimizer's transformation with this key's learning-rate multipliers."""
+        extra = [f for f in key[2] if isinstance(f, tuple) and f[:1] == ("lr_multipliers",)]
+        if not extra:
+            return self._tx
+        return lr_multipliers.scale_updates(self._tx, dict(extra[0][1]))
 
     def _results(self, metric_state):
         if isinstance(metric_state, CustomMetricState):
