@@ -4,6 +4,7 @@ from thawnet.callbacks.backup_and_restore import BackupAndRestore
 from thawnet.callbacks.base import Callback, CallbackList
 from thawnet.callbacks.csv_logger import CSVLogger
 from thawnet.callbacks.early_stopping import EarlyStopping
+from thawnet.callbacks.gradual_unfreezing import GradualUnfreezing
 from thawnet.callbacks.history import History
 from thawnet.callbacks.lambda_callback import LambdaCallback
 from thawnet.callbacks.lr_scheduler import LearningRateScheduler
@@ -19,3 +20,4 @@ __all__ = [
     "LearningRateScheduler", "ModelCheckpoint", "MonitorCallback", "ProgbarLogger",
     "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]
+__all__ += ["GradualUnfreezing"]
