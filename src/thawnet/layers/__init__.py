@@ -14,6 +14,7 @@ from thawnet.layers.merging import *  # noqa: F401,F403
 from thawnet.layers.normalization import *  # noqa: F401,F403
 from thawnet.layers.pooling import *  # noqa: F401,F403
 from thawnet.layers.preprocessing import *  # noqa: F401,F403
+from thawnet.layers.preprocessing_image import *  # noqa: F401,F403
 from thawnet.layers.reshaping import *  # noqa: F401,F403
 from thawnet.layers.reshaping_3d import *  # noqa: F401,F403
 from thawnet.layers.adaptive_pooling import *  # noqa: F401,F403
@@ -21,6 +22,7 @@ from thawnet.layers.prelu import PReLU
 from thawnet.layers.identity import Identity
 from thawnet.layers.time_distributed import TimeDistributed
 from thawnet.layers import adaptive_pooling, reshaping_3d
+from thawnet.layers import preprocessing_image
 from thawnet.layers import (convolutional, embedding, merging, normalization, pooling,
                             preprocessing, reshaping)
 
@@ -29,4 +31,4 @@ __all__ = [
     "LeakyReLU", "ReLU", "Softmax",
 ] + (convolutional.__all__ + embedding.__all__ + merging.__all__ + normalization.__all__
      + pooling.__all__ + preprocessing.__all__ + reshaping.__all__) + (
-    reshaping_3d.__all__ + adaptive_pooling.__all__ + ["PReLU", "Identity", "TimeDistributed"])
+    reshaping_3d.__all__ + adaptive_pooling.__all__ + ["PReLU", "Identity", "TimeDistributed"]) + preprocessing_image.__all__
