@@ -4,6 +4,7 @@
     thawnet launch --nproc 2 train.py   # one data-parallel run as 2 local processes
     thawnet tune run spec.py:build_fn --data data.npz   # architecture search on Optuna
     thawnet summary seed --explain
+    thawnet summary inception_v3 --explain full   # one line per layer, not grouped
     thawnet summary path/to/file.py:build_model --show-trainable
     thawnet summary package.module:function
 """
@@ -68,7 +69,8 @@ def _summary(args):
                                         or args.target.lower().endswith(_FILE_SUFFIXES)):
         from thawnet.io.file_summary import summarize_file
         try:
-            summarize_file(args.target, explain=True, show_trainable=args.show_trainable)
+            summarize_file(args.target, explain=args.explain or True,
+                           show_trainable=args.show_trainable)
         except ValueError as err:
             raise SystemExit(str(err)) from err
         return 0
@@ -109,8 +111,9 @@ def main(argv=None):
     p.add_argument("target", help="built-in or zoo name, FILE.py[:FUNCTION], MODULE:FUNCTION, "
                                   "or a saved file (.thawnet, folder, .safetensors, .keras, .h5)")
     p.add_argument("--show-trainable", action="store_true", help="per-layer trainable column")
-    p.add_argument("--explain", action="store_true",
-                   help="account for every non-trainable parameter")
+    p.add_argument("--explain", nargs="?", const=True, default=False, choices=[True, "full"],
+                   help="account for every non-trainable parameter, grouped by reason and "
+                        "layer class; --explain full lists every layer")
     p.add_argument("--expand-nested", action="store_true", help="list nested models' layers")
     p.add_argument("--bytes", action="store_true", help="show byte sizes")
     p.set_defaults(run=_summary)

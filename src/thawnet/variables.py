@@ -8,7 +8,11 @@ Every weight in thawnet is a :class:`Variable` with a **role**:
 
 Whether a variable is *effectively* trainable is derived in exactly one place,
 :func:`is_effectively_trainable`, from the role, the variable's own flag and the ``trainable``
-flags of the layers that own it. Nothing else stores that answer, so it cannot go stale.
+flags of the layers that own it; whether a *layer* is, in one place too,
+:func:`is_layer_effectively_trainable` (its own flag and every owner's). A running model hands
+the layer answer to its layers through the stateless scope (:func:`layer_trains_now`), which is
+how BatchNormalization decides whether to update its statistics. Nothing else stores either
+answer, so neither can go stale.
 
 Values are materialised lazily: a variable knows its shape, dtype and initializer from the
 moment its layer is built, but allocates memory only when a value is first needed. That is what
@@ -33,16 +37,71 @@ STATISTIC = "statistic"
 ROLES = (PARAMETER, STATISTIC)
 
 
+def is_layer_effectively_trainable(layer, owners=()) -> bool:
+    """The single definition of a layer's effective trainability.
+
+    A layer is effectively trainable when its own ``trainable`` flag and the flag of every
+    layer or model in ``owners`` (the chain from the root being asked down to, but not
+    including, ``layer``) are set. Its parameters then get gradients (unless their own flag
+    is off) and its statistics are updated in training mode; otherwise neither happens.
+
+    >>> from thawnet.layers import Dense
+    >>> outer, inner = Dense(2), Dense(2)
+    >>> outer.trainable = False
+    >>> is_layer_effectively_trainable(inner, owners=(outer,))
+    False
+    """
+    return bool(layer.trainable) and all(bool(owner.trainable) for owner in owners)
+
+
 def is_effectively_trainable(variable: "Variable", owners=()) -> bool:
-    """The single definition of effective trainability.
+    """The single definition of a variable's effective trainability.
 
     A variable is trained by gradients when its role is ``parameter``, its own ``trainable``
-    flag is set, and every layer or model in ``owners`` (the chain from the root being asked
-    down to the layer that created the variable) is trainable.
+    flag is set, and the layer that created it is effectively trainable
+    (:func:`is_layer_effectively_trainable`): ``owners`` is the chain from the root being
+    asked down to that layer.
     """
     if variable.role != PARAMETER or not variable.own_trainable:
         return False
-    return all(layer.trainable for layer in owners)
+    return not owners or is_layer_effectively_trainable(owners[-1], owners[:-1])
+
+
+def layer_trainability(root, enclosing=None) -> dict:
+    """``{id(layer): effectively trainable}`` for ``root`` and every layer below it.
+
+    A shared layer is decided by the first chain that reaches it, in weight order (the chain
+    by which ``root`` lists its weights). ``enclosing`` is the map of an outer call (a custom
+    train step calling ``stateless_call`` inside ``fit``): a root frozen there freezes
+    everything below it.
+    """
+    frozen_above = enclosing is not None and not enclosing.get(id(root), True)
+    found: dict = {}
+
+    def visit(layer, owners):
+        if id(layer) in found:
+            return
+        found[id(layer)] = not frozen_above and is_layer_effectively_trainable(layer, owners)
+        for child in layer._children():
+            visit(child, owners + (layer,))
+
+    visit(root, ())
+    return found
+
+
+def layer_trains_now(layer) -> bool:
+    """Whether ``layer`` is effectively trainable in the call now running.
+
+    Inside a stateless call (``fit``, ``model(x)``, ``stateless_call``) this is the one rule
+    applied to the chain from the model being run down to ``layer``, read from the active
+    stateless scope; this is what BatchNormalization asks before updating its statistics.
+    Outside one (a layer called on its own) it is the layer's own flag.
+    """
+    scope = scope_lib.current()
+    trainability = getattr(scope, "layer_trainability", None) if scope is not None else None
+    if trainability is not None and id(layer) in trainability:
+        return trainability[id(layer)]
+    return bool(layer.trainable)
 
 
 class Variable:
@@ -184,10 +243,11 @@ class Variable:
     # -- trainability, derived (never stored twice) -----------------------------------------
     @property
     def trainable(self) -> bool:
-        """The own flag and the creating layer's flag (Keras reads both the same way)."""
+        """The own flag and the creating layer's effective trainability (the one rule,
+        :func:`layer_trains_now`: inside a running model, every owner's flag counts)."""
         if not self.own_trainable:
             return False
-        return self.owner is None or bool(self.owner.trainable)
+        return self.owner is None or layer_trains_now(self.owner)
 
     @trainable.setter
     def trainable(self, value):

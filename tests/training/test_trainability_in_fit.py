@@ -1,5 +1,7 @@
 """Which weights change during fit, and why: frozen bits, statistics, no recompile trap, audit."""
 
+import warnings
+
 import jax
 import numpy as np
 import pytest
@@ -131,3 +133,70 @@ def test_weight_decay_never_touches_frozen_weights():
     before = _values(model)
     model.fit(X, Y, epochs=1, verbose=0)
     assert _values(model)["base/kernel"].tobytes() == before["base/kernel"].tobytes()
+
+
+# -- one rule for layers: BatchNormalization, summary and audit agree, two levels deep -------
+def _nested_bn_model():
+    """outer ⊃ mid ⊃ bn: a BatchNormalization two model levels below the root."""
+    x = tl.Input(shape=(6,))
+    h = tl.Dense(4, name="pre")(x)
+    mid = Model(x, tl.BatchNormalization(name="bn", momentum=0.5)(h), name="mid")
+    y = tl.Input(shape=(6,))
+    outer = Model(y, tl.Dense(1, name="head")(mid(y)), name="outer")
+    outer.compile(optimizer="sgd", loss="mse")
+    return outer
+
+
+@pytest.fixture(scope="module")
+def nested_bn_model():
+    return _nested_bn_model()
+
+
+FLAGS = [(o, m, b) for o in (True, False) for m in (True, False) for b in (True, False)]
+
+
+@pytest.mark.parametrize("outer_flag, mid_flag, bn_flag", FLAGS)
+def test_bn_statistics_summary_and_audit_follow_one_rule(nested_bn_model, outer_flag,
+                                                         mid_flag, bn_flag):
+    outer = nested_bn_model
+    mid, bn = outer.get_layer("mid"), outer.get_layer("mid").get_layer("bn")
+    # Each setter also sets the layers below, so set from the root down: exact flags.
+    outer.trainable, mid.trainable, bn.trainable = outer_flag, mid_flag, bn_flag
+    outer.get_layer("head").trainable = True  # trains only when the root does
+    effective = outer_flag and mid_flag and bn_flag
+    frozen_with = None if effective else ["outer", "mid", "bn"][
+        [outer_flag, mid_flag, bn_flag].index(False)]
+    lines = []
+    outer.summary(explain=True, print_fn=lines.append)
+    stats_line = [line.strip() for line in lines if "moving_mean + moving_variance" in line]
+    reason = ("statistics, updated by moving average" if effective
+              else f'statistics frozen with "{frozen_with}"')
+    assert stats_line == [f"8 = moving_mean + moving_variance of bn ({reason})"]
+    before = _values(outer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # FrozenSinceCompileWarning: flags change between fits
+        history = outer.fit(X, Y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    after = _values(outer)
+    for name in ("moving_mean", "moving_variance"):
+        path = f"mid/bn/{name}"
+        moved = after[path].tobytes() != before[path].tobytes()
+        assert moved == effective                                  # fit
+        assert history.audit[path].changed == effective            # audit
+        assert history.audit[path].frozen_with == frozen_with
+    for name in ("gamma", "beta"):  # parameters follow the same rule
+        path = f"mid/bn/{name}"
+        assert (after[path].tobytes() != before[path].tobytes()) == effective
+        assert (path in outer.trainable_split()[0]) == effective
+    assert any(v is bn.gamma for v in outer.trainable_weights) == effective
+
+
+def test_eager_training_call_reads_the_same_rule():
+    outer = _nested_bn_model()
+    outer.trainable = False
+    bn = outer.get_layer("mid").get_layer("bn")
+    bn.trainable = True                       # Keras 3 would update its statistics here
+    before = bn.moving_mean.numpy().copy()
+    outer(X[:8], training=True)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), before)
+    bn(np.ones((4, 4), "f4"), training=True)  # called on its own, its own flag decides
+    assert not np.array_equal(bn.moving_mean.numpy(), before)

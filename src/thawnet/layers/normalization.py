@@ -15,7 +15,7 @@ from thawnet.layers import _batch_renorm as renorm_lib
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
-from thawnet.variables import STATISTIC
+from thawnet.variables import STATISTIC, layer_trains_now
 
 
 def _is_int(value):
@@ -37,13 +37,15 @@ def _compute_dtype(x):
 class BatchNormalization(Layer):
     """Normalise each feature with batch statistics in training, moving statistics otherwise.
 
-    In training mode (``training=True`` and the layer trainable) the output is
+    In training mode (``training=True`` and the layer effectively trainable) the output is
     ``gamma * (x - mean_B) / sqrt(var_B + epsilon) + beta`` with the batch mean and biased
     variance over every axis but ``axis``, and the statistics are updated as
     ``moving = moving * momentum + batch * (1 - momentum)``. Otherwise the moving statistics
-    are used. A frozen layer (``trainable=False``) always runs in inference mode and never
-    updates its statistics, even with ``training=True`` (Keras semantics, which is what
-    fine-tuning needs).
+    are used. A frozen layer always runs in inference mode and never updates its statistics,
+    even with ``training=True`` (what fine-tuning needs). Frozen means the one rule of
+    ``thawnet.variables.is_layer_effectively_trainable``: the layer's own flag or the flag of
+    any model or layer that owns it is off. (Keras 3 looks at the layer's own flag only, so a
+    thawed BatchNormalization inside a frozen model updates its statistics there; not here.)
 
     Weights, in order: ``gamma`` (if ``scale``), ``beta`` (if ``center``) — parameters —
     then ``moving_mean`` and ``moving_variance`` — statistics, never trained by gradients.
@@ -169,7 +171,9 @@ class BatchNormalization(Layer):
         moving_variance = self.moving_variance.value.astype(x.dtype)
         gamma = self.gamma.value.astype(x.dtype) if self.scale else None
         beta = self.beta.value.astype(x.dtype) if self.center else None
-        if training and self.trainable:
+        # The one rule (own flag and every owner's), read through the stateless scope: a
+        # frozen owner freezes these statistics even when this layer's own flag is set.
+        if training and layer_trains_now(self):
             mean = jnp.mean(x, axis=self._reduce_axes)
             variance = jnp.var(x, axis=self._reduce_axes)
             if self.renorm:

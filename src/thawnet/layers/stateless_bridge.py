@@ -12,6 +12,7 @@ import jax
 from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers.call_inspection import check_weight_maps
+from thawnet.variables import layer_trainability
 
 
 class StatelessBridge:
@@ -64,7 +65,10 @@ class StatelessBridge:
         if rng is None and scope_lib.current() is not None:
             # Inside an enclosing scope (fit running a custom train_step): draw from its key.
             rng = scope_lib.current().next_rng(self.name)
+        # The one layer rule, for the chain from this model down (BatchNormalization reads it).
+        outer = getattr(scope_lib.current(), "layer_trainability", None)
         with scope_lib.StatelessScope(bound, rng=rng, collect_losses=collect_losses) as scope:
+            scope.layer_trainability = layer_trainability(self, outer)
             scope.traced = any(isinstance(leaf, jax.core.Tracer) for leaf in
                                jax.tree_util.tree_leaves((trainable, non_trainable, inputs)))
             outputs = self.__call__(inputs, training=training, **kwargs)

@@ -8,15 +8,15 @@ so printing a summary never materialises a weight nor runs a forward pass.
 
 Counting follows DESIGN.md: each variable once; Trainable = effectively trainable parameters;
 Non-trainable = everything else; Total = Trainable + Non-trainable. ``explain=True`` accounts
-for every non-trainable weight: a statistic of its layer, or a parameter frozen by a flag.
+for every non-trainable weight, grouped by reason and layer class (``explain="full"``: one line
+per layer); the reasons come from :mod:`thawnet.models.explain`.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from thawnet.layers.input_layer import InputLayer
-from thawnet.variables import STATISTIC, is_effectively_trainable
+from thawnet.models.explain import explain_lines
+from thawnet.variables import is_effectively_trainable, is_layer_effectively_trainable
 
 
 def _fmt_bytes(n):
@@ -60,7 +60,7 @@ def _param_count(layer):
     return sum(v.size for v in layer.weights) if layer.built else 0
 
 
-def _rows(model, show_trainable, expand_nested, depth=0):
+def _rows(model, show_trainable, expand_nested, depth=0, owners=()):
     rows = []
     layers = model.layers if depth == 0 or model.is_functional else model.layers
     for layer in layers:
@@ -73,10 +73,13 @@ def _rows(model, show_trainable, expand_nested, depth=0):
             connected = [c for n in nodes for c in n.describe_inputs()]
             fields.append(connected)
         if show_trainable:
-            fields.append("Y" if layer.trainable else "N")
+            # The one rule: "Y" when the layer's own flag and every owner's are set.
+            trains = is_layer_effectively_trainable(layer, owners + (model,))
+            fields.append("Y" if trains else "N")
         rows.append(fields)
         if expand_nested and hasattr(layer, "layers") and hasattr(layer, "is_functional"):
-            rows.extend(_rows(layer, show_trainable, expand_nested, depth + 1))
+            rows.extend(_rows(layer, show_trainable, expand_nested, depth + 1,
+                              owners + (model,)))
     return rows
 
 
@@ -91,59 +94,19 @@ def count_split(model):
     return trainable + non_trainable, trainable, non_trainable
 
 
-def explain_non_trainable(model):
-    """Lines accounting for every non-trainable weight, grouped by layer and reason."""
-    groups = OrderedDict()
-    for _, v, owners in model._walk():
-        if is_effectively_trainable(v, owners):
-            continue
-        layer = owners[-1]
-        if v.role == STATISTIC:
-            frozen = [o for o in owners if not o.trainable]
-            if frozen:
-                reason = (f'statistics, frozen with "{frozen[0].name}": not updated')
-            elif v.declared_untrainable:
-                reason = "created with trainable=False"
-            elif _is_moving(layer):
-                reason = "statistics, updated by moving average"
-            else:
-                reason = "statistics, updated by the layer, never by gradients"
-            kind = "state" if v.declared_untrainable and not frozen else "statistic"
-            key = (layer.name, kind, reason)
-        elif not v.own_trainable and v.frozen_by is not None:
-            # Frozen by a layer mechanism, e.g. LoRA's base kernel: "frozen by enable_lora".
-            key = (layer.name, "frozen", f"frozen by {v.frozen_by}")
-        elif not v.own_trainable:
-            key = (layer.name, "frozen", "parameter created with trainable=False")
-        else:
-            frozen = [o for o in owners if not o.trainable]
-            culprit = frozen[0] if frozen else layer
-            if culprit is layer:
-                reason = "frozen by trainable=False"
-            else:
-                reason = f'frozen by trainable=False on "{culprit.name}"'
-            key = (layer.name, "frozen", reason)
-        size, names = groups.get(key, (0, []))
-        groups[key] = (size + v.size, names + [v.name])
-    lines = []
-    for (layer_name, kind, reason), (size, names) in groups.items():
-        if kind == "state":
-            lines.append(f"{size:,} = {' + '.join(names)}: non-trainable weight of "
-                         f"{layer_name} ({reason})")
-        elif kind == "statistic":
-            lines.append(f"{size:,} = {' + '.join(names)} of {layer_name} ({reason})")
-        else:
-            lines.append(f"{size:,} = {layer_name} ({' + '.join(names)}), {reason}")
-    return lines
-
-
-def _is_moving(layer):
-    return hasattr(layer, "momentum")
+def explain_non_trainable(model, full=False):
+    """Lines accounting for every non-trainable weight: grouped by reason and layer class, in
+    model order, or one line per layer with ``full=True`` (see :mod:`thawnet.models.explain`)."""
+    return explain_lines(model, full=full)
 
 
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   show_trainable=False, explain=False, show_bytes=False):
     print_fn = print_fn or print
+    if explain not in (False, True, "full"):
+        raise ValueError(f'summary() of model "{model.name}": explain must be True (grouped by '
+                         'reason and layer class), "full" (one line per layer) or False; '
+                         f"received explain={explain!r}.")
     sequential = model.lists_layers_as_a_stack
     if not model.built:
         raise ValueError(
@@ -202,7 +165,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     print_fn("_" * line_length)
     if explain:
         print_fn("Non-trainable params explained:")
-        lines = explain_non_trainable(model)
+        lines = explain_non_trainable(model, full=explain == "full")
         for line in lines or ["0 = none: every weight is trained by gradients"]:
             print_fn("  " + line)
         print_fn("_" * line_length)

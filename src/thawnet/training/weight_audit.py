@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thawnet.variables import STATISTIC, materialize_all
+from thawnet.variables import STATISTIC, is_layer_effectively_trainable, materialize_all
 
 
 class AuditError(AssertionError):
@@ -35,6 +35,10 @@ class WeightAudit:
     max_abs_change: float
     # Set for state declared with Keras 3's add_weight(trainable=False): its layer's name.
     declared_state_of: str | None = None
+    # Set for a statistic whose layer is not effectively trainable at the end of the run (the
+    # one rule): the outermost owner whose trainable=False froze it (BatchNormalization's
+    # moving statistics then stay as they are).
+    frozen_with: str | None = None
 
     @property
     def verdict(self):
@@ -93,9 +97,14 @@ class AuditReport:
             lines.append(f"{e.path:<{width}}  {e.role:<9}  {e.max_abs_change:>12.4g}  "
                          f"{e.verdict}")
         frozen = [e for e in self.entries if not e.trained and e.role != STATISTIC]
-        lines.append(f"{len(self.changed)} of {len(self.entries)} weights changed; "
-                     f"{sum(not e.changed for e in frozen)} of {len(frozen)} frozen parameters "
-                     "kept their exact bits.")
+        summary = (f"{len(self.changed)} of {len(self.entries)} weights changed; "
+                   f"{sum(not e.changed for e in frozen)} of {len(frozen)} frozen parameters "
+                   "kept their exact bits")
+        held = [e for e in self.entries if e.frozen_with is not None]
+        if held:
+            summary += (f"; {sum(not e.changed for e in held)} of {len(held)} statistics of "
+                        "frozen layers kept theirs")
+        lines.append(summary + ".")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -111,6 +120,7 @@ def snapshot(model):
 def compare(model, before, trained_paths):
     """An :class:`AuditReport` of the model's weights now against ``before``."""
     entries = []
+    frozen_with = _frozen_statistics(model)
     for path, v in model.variables_by_path().items():
         old = before.get(path)
         new = np.asarray(v.value)
@@ -126,8 +136,20 @@ def compare(model, before, trained_paths):
         owner = getattr(v, "owner", None)
         declared = owner.name if owner is not None and v.declared_untrainable else None
         entries.append(WeightAudit(path, v.role, path in trained_paths, changed, delta,
-                                   declared))
+                                   declared, frozen_with.get(path)))
     return AuditReport(entries)
+
+
+def _frozen_statistics(model):
+    """``{path: name of the freezing owner}`` for statistics whose layer is not effectively
+    trainable (the one rule, as BatchNormalization applies it); declared state is left out."""
+    out = {}
+    for path, v, owners in model._walk():
+        if v.role != STATISTIC or v.declared_untrainable:
+            continue
+        if not is_layer_effectively_trainable(owners[-1], owners[:-1]):
+            out[path] = next(o for o in owners if not o.trainable).name
+    return out
 
 
 @contextlib.contextmanager
