@@ -21,6 +21,10 @@ from thawnet.layers.adaptive_pooling import *  # noqa: F401,F403
 from thawnet.layers.prelu import PReLU
 from thawnet.layers.identity import Identity
 from thawnet.layers.time_distributed import TimeDistributed
+from thawnet.layers.einsum_dense import EinsumDense
+from thawnet.layers.attention import AdditiveAttention, Attention
+from thawnet.layers.multi_head_attention import MultiHeadAttention
+from thawnet.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
 from thawnet.layers import adaptive_pooling, reshaping_3d
 from thawnet.layers import preprocessing_image
 from thawnet.layers import (convolutional, embedding, merging, normalization, pooling,
@@ -32,3 +36,5 @@ __all__ = [
 ] + (convolutional.__all__ + embedding.__all__ + merging.__all__ + normalization.__all__
      + pooling.__all__ + preprocessing.__all__ + reshaping.__all__) + (
     reshaping_3d.__all__ + adaptive_pooling.__all__ + ["PReLU", "Identity", "TimeDistributed"]) + preprocessing_image.__all__
+__all__ += ["EinsumDense", "Attention", "AdditiveAttention", "MultiHeadAttention",
+            "GroupQueryAttention", "GroupedQueryAttention"]
