@@ -25,8 +25,10 @@ from thawnet.layers.einsum_dense import EinsumDense
 from thawnet.layers.attention import AdditiveAttention, Attention
 from thawnet.layers.multi_head_attention import MultiHeadAttention
 from thawnet.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
+from thawnet.layers.rnn import *  # noqa: F401,F403
 from thawnet.layers import adaptive_pooling, reshaping_3d
 from thawnet.layers import preprocessing_image
+from thawnet.layers import rnn
 from thawnet.layers import (convolutional, embedding, merging, normalization, pooling,
                             preprocessing, reshaping)
 
@@ -35,6 +37,6 @@ __all__ = [
     "LeakyReLU", "ReLU", "Softmax",
 ] + (convolutional.__all__ + embedding.__all__ + merging.__all__ + normalization.__all__
      + pooling.__all__ + preprocessing.__all__ + reshaping.__all__) + (
-    reshaping_3d.__all__ + adaptive_pooling.__all__ + ["PReLU", "Identity", "TimeDistributed"]) + preprocessing_image.__all__
+    reshaping_3d.__all__ + adaptive_pooling.__all__ + ["PReLU", "Identity", "TimeDistributed"]) + preprocessing_image.__all__ + rnn.__all__
 __all__ += ["EinsumDense", "Attention", "AdditiveAttention", "MultiHeadAttention",
             "GroupQueryAttention", "GroupedQueryAttention"]

@@ -1,0 +1,110 @@
+"""StackedRNNCells: several cells run as one, each step feeding the next cell's input."""
+
+from __future__ import annotations
+
+import jax
+
+from thawnet.layers.call_inspection import accepts_argument
+from thawnet.layers.layer import Layer, register
+from thawnet.layers.rnn.serialization import layer_config, layer_from_config
+
+
+def _output_size(cell):
+    size = getattr(cell, "output_size", None)
+    if size is not None:
+        return size
+    return cell.state_size[0] if isinstance(cell.state_size, (list, tuple)) else cell.state_size
+
+
+def _functions(cell, batch_size, training):
+    if hasattr(cell, "step_functions"):
+        return cell.step_functions(batch_size, training)
+    kwargs = {"training": training} if accepts_argument(cell.call, "training") else {}
+    return (lambda x, has_time: x), (lambda x_t, states: cell(x_t, states, **kwargs))
+
+
+@register
+class StackedRNNCells(Layer):
+    """Cells stacked in depth: cell ``k`` reads the output of cell ``k - 1`` at each step.
+
+    ``state_size`` is the list of the cells' state sizes; the states are nested (one entry
+    per cell). The first cell's input projection runs over the whole sequence before the
+    loop, the others' inside it (their inputs exist only step by step).
+
+    Args:
+        cells: list of cell layers.
+
+    >>> import numpy as np
+    >>> from thawnet.layers import RNN, LSTMCell, GRUCell, StackedRNNCells
+    >>> RNN(StackedRNNCells([LSTMCell(4), GRUCell(3)]))(np.ones((2, 5, 3), "float32")).shape
+    (2, 3)
+    """
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(cells, (list, tuple)) or not cells:
+            raise ValueError(f'StackedRNNCells "{self.name}": cells must be a non-empty list '
+                             f"of cells; received cells={cells!r:.80}.")
+        for cell in cells:
+            if not callable(getattr(cell, "call", None)):
+                raise ValueError("All cells must have a `call` method. Received cell without "
+                                 f"a `call` method: {cell!r:.80}")
+            if getattr(cell, "state_size", None) is None:
+                raise ValueError("All cells must have a `state_size` attribute. Received cell "
+                                 f"without a `state_size`: {cell!r:.80}")
+        self.cells = list(cells)
+
+    @property
+    def state_size(self):
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self):
+        return _output_size(self.cells[-1])
+
+    def get_initial_state(self, batch_size=None):
+        out = []
+        for cell in self.cells:
+            states = cell.get_initial_state(batch_size=batch_size)
+            out.append(list(states) if isinstance(states, (list, tuple)) else [states])
+        return out
+
+    def build(self, input_shape):
+        for cell in self.cells:
+            if isinstance(cell, Layer):
+                cell._maybe_build(tuple(input_shape))
+            input_shape = (tuple(input_shape)[0], _output_size(cell))
+
+    def step_functions(self, batch_size, training):
+        fns = [_functions(c, batch_size, training) for c in self.cells]
+
+        def project(x, has_time):
+            return fns[0][0](x, has_time)
+
+        def step(p_t, states):
+            new_states = []
+            x = p_t
+            for k, ((proj, cell_step), s) in enumerate(zip(fns, states)):
+                s = list(s) if isinstance(s, (list, tuple)) else [s]
+                x, new = cell_step(x if k == 0 else proj(x, False), s)
+                new_states.append(list(new) if isinstance(new, (list, tuple)) else [new])
+            return x, new_states
+
+        return project, step
+
+    def call(self, inputs, states, training=False):
+        project, step = self.step_functions(inputs.shape[0], training)
+        return step(project(inputs, False), list(states))
+
+    def get_config(self):
+        return {**super().get_config(), "cells": [layer_config(c) for c in self.cells]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        cells = [layer_from_config(c, custom_objects, "StackedRNNCells")
+                 for c in config.pop("cells")]
+        return cls(cells, **config)
+
+
+__all__ = ["StackedRNNCells"]
