@@ -20,7 +20,6 @@ import jax.numpy as jnp
 from thawnet.backend import global_config
 from thawnet.backend import scope as scope_lib
 from thawnet.layers.layer import Layer
-from thawnet.random import draw_key
 
 
 def check_data_format(who: str, data_format):
@@ -96,7 +95,8 @@ class ImagePreprocessingLayer(Layer):
     def _key(self, seed=None):
         """A JAX key for one draw: the caller's ``seed``, else the step's, else the layer's."""
         if seed is not None:
-            return draw_key(seed)
+            # Keras's seed argument of get_random_transformation: an int or a JAX key.
+            return jax.random.PRNGKey(seed) if isinstance(seed, numbers.Integral) else seed
         scope = scope_lib.current()
         if scope is not None:
             key = scope.next_rng(self.name)
