@@ -24,7 +24,7 @@ from thawnet.models.explain import explain
 from thawnet.optimizers import Optimizer
 from thawnet.training import AuditError, audit, freeze, unfreeze
 from thawnet.training.lr_multipliers import set_learning_rate_multiplier
-from thawnet.models.lora_model import enable_lora, merge_lora
+from thawnet.models.lora_model import enable_lora, merge_lora, unmerge_lora
 from thawnet.variables import PARAMETER, STATISTIC, Variable, is_effectively_trainable
 
 __version__ = "0.1.0"
@@ -66,5 +66,5 @@ __all__ = [
     "models", "ops", "optimizers", "random", "regularizers", "set_random_seed", "unfreeze",
     *sorted(_LAZY),
 ]
-__all__ += ["enable_lora", "merge_lora", "set_learning_rate_multiplier"]
+__all__ += ["enable_lora", "merge_lora", "set_learning_rate_multiplier", "unmerge_lora"]
 __all__ += ["explain"]

@@ -70,6 +70,7 @@ def test_multiplier_half_on_the_model_trains_as_sgd_at_half_the_learning_rate():
         np.testing.assert_allclose(_values(halved)[p], v, rtol=1e-6, atol=1e-7, err_msg=p)
 
 
+@pytest.mark.slow
 def test_first_step_of_a_half_multiplier_layer_is_half_the_full_step():
     full, half = _model(), _model()
     half.get_layer("head").lr_multiplier = 0.5

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numbers
 
 import jax.numpy as jnp
+import numpy as np
 
 from thawnet import initializers
 from thawnet.variables import Variable
@@ -168,6 +169,9 @@ class LoraMixin:
                              "first.")
         base = self._lora_base()
         a, b = self._lora_factors()
+        # Kept (host copies) for unmerge_lora(); not weights: files and counts ignore them.
+        self._lora_merged = (self.lora_rank, self.lora_alpha, np.asarray(a.value),
+                             np.asarray(b.value))
         base.assign((base.value + self._lora_update()).astype(base.dtype))
         self._own_variables = [v for v in self._own_variables if v is not a and v is not b]
         for name in self._lora_factor_names:
@@ -177,6 +181,28 @@ class LoraMixin:
         self.lora_enabled = False
         self.lora_rank = None
         self.lora_alpha = None
+
+    def unmerge_lora(self) -> None:
+        """Undo the last :meth:`merge_lora`: the factors come back with their values and the
+        base matrix becomes ``kernel - lora_alpha / rank * a @ b`` (frozen by enable_lora
+        again), so the outputs stay the same within float rounding.
+
+        Raises:
+            ValueError: LoRA is enabled, or the layer was never merged in this session.
+        """
+        merged = getattr(self, "_lora_merged", None)
+        if self.lora_enabled or merged is None:
+            state = "has LoRA enabled" if self.lora_enabled else "was never merged"
+            raise ValueError(f"{self._lora_who()}: unmerge_lora() undoes merge_lora(), but "
+                             f"this layer {state}. Call layer.merge_lora() first.")
+        rank, alpha, a_value, b_value = merged
+        self._attach_lora(rank, alpha, "zeros", "zeros")
+        a, b = self._lora_factors()
+        a.assign(jnp.asarray(a_value, a.dtype))
+        b.assign(jnp.asarray(b_value, b.dtype))
+        base = self._lora_base()
+        base.assign((base.value - self._lora_update()).astype(base.dtype))
+        self._lora_merged = None
 
     # -- what layers call ---------------------------------------------------------------------
     def _lora_effective(self, base_value):

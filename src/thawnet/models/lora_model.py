@@ -102,9 +102,21 @@ def merge_lora(model, pattern: str | None = None) -> list[str]:
     return [p for p, _ in chosen]
 
 
+def unmerge_lora(model, pattern: str | None = None) -> list[str]:
+    """``layer.unmerge_lora()`` on every layer of ``model`` (matching ``pattern``) that
+    :func:`merge_lora` merged in this session; returns their paths."""
+    pattern = "*" if pattern is None else pattern
+    chosen = [(p, layer) for p, layer in _walk(model)
+              if lora_capable(layer) and getattr(layer, "_lora_merged", None) is not None
+              and not layer.lora_enabled and _matches(pattern, p, layer.name)]
+    for _, layer in chosen:
+        layer.unmerge_lora()
+    return [p for p, _ in chosen]
+
+
 def lora_layers(model) -> list[str]:
     """Paths of the layers of ``model`` with LoRA enabled."""
     return [p for p, layer in _walk(model) if lora_capable(layer) and layer.lora_enabled]
 
 
-__all__ = ["enable_lora", "lora_capable", "lora_layers", "merge_lora"]
+__all__ = ["enable_lora", "lora_capable", "lora_layers", "merge_lora", "unmerge_lora"]
