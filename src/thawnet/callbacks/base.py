@@ -22,7 +22,7 @@ Per-batch logs cost a device sync, so a trainer only computes them when
 
 from __future__ import annotations
 
-import sys
+from thawnet.utils import io_utils
 
 BATCH_HOOKS = (
     "on_batch_begin", "on_batch_end",
@@ -33,10 +33,9 @@ BATCH_HOOKS = (
 
 
 def print_msg(message, line_break=True):
-    """Write ``message`` to the current ``sys.stdout`` and flush (the callbacks' verbose output)."""
-    stream = sys.stdout
-    stream.write(message + ("\n" if line_break else ""))
-    stream.flush()
+    """Write ``message`` to the current ``sys.stdout`` and flush (the callbacks' verbose
+    output); to the ``"thawnet"`` logger after ``thawnet.utils.disable_interactive_logging()``."""
+    io_utils.print_msg(message, line_break)
 
 
 def _pythonify(value):

@@ -128,7 +128,8 @@ def _model_from(config: dict, custom_objects, source: str):
     return model
 
 
-def _load_archive_weights(archive, info, model, total: int, source: str) -> None:
+def _load_archive_weights(archive, info, model, total: int, source: str,
+                          skip_mismatch: bool = False) -> None:
     """Check ``model.weights.h5``'s declared size against the model, stream it, load it."""
     if not model.weights and not getattr(model, "built", False):
         raise FileFormatError(f"{source}: {CONFIG} describes a model without an input shape "
@@ -145,9 +146,30 @@ def _load_archive_weights(archive, info, model, total: int, source: str) -> None
     try:
         weights_file = os.path.join(tmpdir, WEIGHTS)
         copy_member(archive, info, weights_file, source)
-        load_keras3_weights(model, weights_file, source=f"{source} (member {WEIGHTS})")
+        load_keras3_weights(model, weights_file, skip_mismatch=skip_mismatch,
+                            source=f"{source} (member {WEIGHTS})")
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def load_archive_weights(model, path, skip_mismatch: bool = False) -> None:
+    """Load the weights of a ``.keras`` archive into an existing model (Keras's
+    ``model.load_weights("m.keras")``): its ``model.weights.h5`` member, with the archive
+    checks of :func:`load_keras_archive`; the config is not rebuilt. All or nothing.
+
+    Raises:
+        FileFormatError: unsafe or damaged archive, or weights that do not fit.
+        FileNotFoundError: no such file.
+    """
+    path = os.fspath(path)
+    source = repr(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"load_weights: no such file {source}.")
+    with open_zip(path, source) as archive:
+        infos = _members(archive, source)
+        _check_unread(infos, os.path.getsize(path), source)
+        _load_archive_weights(archive, infos[WEIGHTS], model, os.path.getsize(path), source,
+                              skip_mismatch=skip_mismatch)
 
 
 def _compile_from(model, compile_config):
@@ -205,4 +227,5 @@ def load_keras_archive(path, custom_objects=None, compile=True):
 
 
 __all__ = ["load_keras3_weights", "load_legacy_h5_weights", "load_keras_archive",
+           "load_archive_weights",
            "read_archive_config", "weights_bound", "KerasConfigError", "FileFormatError"]

@@ -56,7 +56,8 @@ class ModelFiles:
         native.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, by_name=False, skip_mismatch=False):
-        """Load weights from a native, Keras 3 (``.weights.h5``) or legacy Keras (``.h5``) file.
+        """Load weights from a native, Keras 3 (``.weights.h5``, or the weights of a ``.keras``
+        archive) or legacy Keras (``.h5``) file.
 
         All or nothing: a file that does not fit raises and leaves the model's weights as
         they were.
@@ -65,16 +66,18 @@ class ModelFiles:
         if kind in ("safetensors", "native"):
             from thawnet.io import native
             return native.load_weights(self, filepath)
+        from thawnet.io import keras_files
         if kind == "keras3_weights":
-            from thawnet.io import keras_files
             return keras_files.load_keras3_weights(self, filepath, skip_mismatch=skip_mismatch)
         if kind == "keras_legacy_h5":
-            from thawnet.io import keras_files
             return keras_files.load_legacy_h5_weights(self, filepath, by_name=by_name,
                                                       skip_mismatch=skip_mismatch)
+        if kind == "keras_archive":  # Keras loads the weights member of a .keras archive
+            return keras_files.load_archive_weights(self, filepath, skip_mismatch=skip_mismatch)
         raise ValueError(
             f"load_weights: cannot tell the format of {os.fspath(filepath)!r} from its name. "
-            "Use .safetensors / .thawnet (native), .weights.h5 (Keras 3) or .h5 (Keras 2).")
+            "Use .safetensors / .thawnet (native), .weights.h5 / .keras (Keras 3) or .h5 "
+            "(Keras 2).")
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

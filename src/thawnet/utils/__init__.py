@@ -5,6 +5,7 @@ from thawnet.training.progbar import Progbar
 from thawnet.utils.data_packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from thawnet.utils.image_dataset import image_dataset_from_directory
 from thawnet.utils.image_utils import array_to_img, img_to_array, load_img, save_img
+from thawnet.utils.io_utils import disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled  # noqa: F401,E501
 from thawnet.utils.numerical import normalize, pad_sequences, to_categorical
 from thawnet.utils.py_dataset import PyDataset, Sequence
 from thawnet.utils.session import (get_source_inputs, is_keras_tensor, set_random_seed,
