@@ -118,3 +118,21 @@ def test_bad_multipliers_and_patterns_are_refused_with_the_fix():
     model.get_layer("head").lr_multiplier = "fast"
     with pytest.raises(ValueError, match='Layer "head" \\(Dense\\): lr_multiplier must be'):
         model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+
+
+def test_summary_shows_the_multiplier_column_only_when_one_differs_from_1():
+    model = Sequential([tl.Input(shape=(4,)), tl.Dense(3, name="body"), tl.Dense(1, name="head")])
+    lines = []
+    model.summary(show_trainable=True, print_fn=lines.append)
+    assert "LR mult" not in lines[2] and len(lines[0 + 1]) == 76
+    thawnet.set_learning_rate_multiplier(model, "body", 0.1)
+    lines = []
+    model.summary(show_trainable=True, print_fn=lines.append)
+    assert lines[2] == ("Layer (type)                 Output Shape              Param #   "
+                        "Trainable  LR mult  ")
+    assert lines[4] == ("body (Dense)                 (None, 3)                 15        "
+                        "Y          0.1      ")
+    assert lines[6].startswith("head (Dense)") and lines[6].rstrip().endswith("Y          1")
+    lines = []
+    model.summary(print_fn=lines.append)  # without show_trainable: the seed's table
+    assert len(lines[1]) == 65

@@ -76,11 +76,32 @@ def _rows(model, show_trainable, expand_nested, depth=0, owners=()):
             # The one rule: "Y" when the layer's own flag and every owner's are set.
             trains = is_layer_effectively_trainable(layer, owners + (model,))
             fields.append("Y" if trains else "N")
+            fields.append(_multiplier_text(layer, owners + (model,)))  # dropped when all 1
         rows.append(fields)
         if expand_nested and hasattr(layer, "layers") and hasattr(layer, "is_functional"):
             rows.extend(_rows(layer, show_trainable, expand_nested, depth + 1,
                               owners + (model,)))
     return rows
+
+
+def _multiplier_text(layer, owners):
+    """The layer's effective learning-rate multiplier (its own ``lr_multiplier`` times its
+    owners', as the trainer applies it; see ``training/lr_multipliers.py``), formatted."""
+    factor = 1.0
+    for each in (*owners, layer):
+        own = getattr(each, "lr_multiplier", None)
+        factor *= 1.0 if own is None else float(own)
+    return f"{factor:g}"
+
+
+def _multiplier_column(header, positions, line_length, rows):
+    """With ``show_trainable``: an "LR mult" column after "Trainable" when any layer's
+    multiplier is not 1; otherwise the table is as without multipliers."""
+    if all(fields[-1] == "1" for fields in rows):
+        return header, positions, line_length, [fields[:-1] for fields in rows]
+    width = 9
+    return (header + ["LR mult"], list(positions) + [line_length + width], line_length + width,
+            rows)
 
 
 def count_split(model):
@@ -129,11 +150,14 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
 
+    rows = _rows(model, show_trainable, expand_nested)
+    if show_trainable:
+        header, positions, line_length, rows = _multiplier_column(header, positions,
+                                                                  line_length, rows)
     print_fn(f'Model: "{model.name}"')
     print_fn("_" * line_length)
     print_fn(format_row(header, positions))
     print_fn("=" * line_length)
-    rows = _rows(model, show_trainable, expand_nested)
     for i, fields in enumerate(rows):
         if not sequential:
             connected = fields[3] or [""]
