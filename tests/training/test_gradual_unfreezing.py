@@ -82,3 +82,33 @@ def test_bad_schedules_are_refused():
         GradualUnfreezing({-1: "b*"})
     with pytest.raises(ValueError, match="must map to a layer-name pattern"):
         GradualUnfreezing({1: 3})
+
+
+def _moments(opt_state):
+    """``{path: mu}`` of an Adam state."""
+    out = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(opt_state)[0]:
+        text = jax.tree_util.keystr(path)
+        if ".mu[" in text:
+            out[text.split(".mu['")[1].rstrip("']")] = np.asarray(leaf)
+    return out
+
+
+def test_the_thaw_keeps_the_moments_of_weights_that_stay_trainable():
+    model = _model()
+    seen = {}
+
+    class Peek(thawnet.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen[f"end{epoch}"] = _moments(self.model._current_opt_state())
+
+        def on_epoch_begin(self, epoch, logs=None):
+            seen[f"begin{epoch}"] = _moments(self.model._current_opt_state())
+
+    model.fit(X, Y, batch_size=8, epochs=2, verbose=0,
+              callbacks=[GradualUnfreezing({1: "b2"}), Peek()])
+    assert sorted(seen["end0"]) == ["head/bias", "head/kernel"]
+    assert sorted(seen["begin1"]) == ["b2/bias", "b2/kernel", "head/bias", "head/kernel"]
+    assert seen["begin1"]["head/kernel"].tobytes() == seen["end0"]["head/kernel"].tobytes()
+    assert np.count_nonzero(seen["begin1"]["head/kernel"]) > 0
+    assert np.count_nonzero(seen["begin1"]["b2/kernel"]) == 0  # fresh state for the thawed
