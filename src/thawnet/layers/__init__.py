@@ -3,6 +3,7 @@
 from thawnet.layers.activation_layers import ELU, Activation, LeakyReLU, ReLU, Softmax
 from thawnet.layers.activity_regularization import ActivityRegularization
 from thawnet.layers.lambda_layer import Lambda
+from thawnet.layers.masking import Masking
 from thawnet.layers.convolutional import *  # noqa: F401,F403
 from thawnet.layers.dense import Dense
 from thawnet.layers.dropout import Dropout
@@ -33,7 +34,7 @@ from thawnet.layers import (convolutional, embedding, merging, normalization, po
                             preprocessing, reshaping)
 
 __all__ = [
-    "Activation", "ActivityRegularization", "Dense", "Lambda", "Dropout", "ELU", "Input", "InputLayer", "InputSpec", "Layer",
+    "Activation", "ActivityRegularization", "Dense", "Lambda", "Masking", "Dropout", "ELU", "Input", "InputLayer", "InputSpec", "Layer",
     "LeakyReLU", "ReLU", "Softmax",
 ] + (convolutional.__all__ + embedding.__all__ + merging.__all__ + normalization.__all__
      + pooling.__all__ + preprocessing.__all__ + reshaping.__all__) + (

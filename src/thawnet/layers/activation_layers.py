@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
+
 from thawnet import activations
 from thawnet.layers.layer import Layer, register
 
 
 class _ElementwiseLayer(Layer):
-    """A layer whose output has its input's shape."""
+    """A layer whose output has its input's shape (and so keeps its inputs' mask)."""
+
+    supports_masking = True
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -79,8 +83,22 @@ class Softmax(_ElementwiseLayer):
         super().__init__(**kwargs)
         self.axis = axis
 
-    def call(self, inputs):
-        return activations.softmax(inputs, axis=self.axis)
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return activations.softmax(inputs, axis=self.axis)
+        mask = jnp.asarray(mask)
+        if mask.ndim > inputs.ndim or any(m not in (1, i) for m, i in zip(
+                mask.shape[::-1], inputs.shape[::-1])):
+            raise ValueError(
+                f'Softmax "{self.name}": the mask must broadcast to the inputs (each of its '
+                f"dimensions 1 or equal to the input's, compared from the last); received "
+                f"inputs.shape={tuple(inputs.shape)}, mask.shape={tuple(mask.shape)}.")
+        keep = mask if mask.dtype == bool else mask > 0.5
+        # A masked entry gets a large negative logit, and 0 after the softmax (also when a
+        # whole row is masked, where the softmax alone would be uniform).
+        low = jnp.asarray(-1e9 if inputs.dtype != jnp.float16 else -3e4, inputs.dtype)
+        out = activations.softmax(jnp.where(keep, inputs, low), axis=self.axis)
+        return jnp.where(keep, out, jnp.zeros((), out.dtype))
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -15,6 +15,8 @@ class ActivityRegularization(Layer):
         l2: L2 factor (>= 0).
     """
 
+    supports_masking = True  # keeps the time axis: the mask passes through (Keras)
+
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
         for arg, value in (("l1", l1), ("l2", l2)):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:

@@ -34,6 +34,8 @@ class Dense(LoraMixin, Layer):
     (None, 4)
     """
 
+    supports_masking = True  # keeps the time axis: the mask passes through (Keras)
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None,

@@ -41,6 +41,8 @@ class Dropout(Layer):
         seed: optional int, fixes the masks of eager calls.
     """
 
+    supports_masking = True  # keeps the time axis: the mask passes through (Keras)
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         who = f'Dropout "{self.name}"'

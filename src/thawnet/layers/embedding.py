@@ -65,8 +65,9 @@ class Embedding(LoraMixin, Layer):
             default ``"uniform"`` is ``RandomUniform(-0.05, 0.05)`` as in Keras.
         embeddings_regularizer: penalty on the matrix added to the training loss.
         embeddings_constraint: constraint stored on the weight.
-        mask_zero: whether index 0 is padding; :meth:`compute_mask` then returns
-            ``inputs != 0`` (thawnet layers do not yet consume masks automatically).
+        mask_zero: whether index 0 is padding; the output then carries the mask
+            ``inputs != 0`` (:meth:`compute_mask`), which later layers that take ``mask``
+            (RNNs, pooling, attention) and the compiled loss receive automatically.
         weights: optional initial ``(input_dim, output_dim)`` matrix.
         input_length: accepted and ignored, for Keras 2 compatibility.
         lora_rank: if set, LoRA is enabled at build (see :meth:`enable_lora`): the matrix is
@@ -104,6 +105,7 @@ class Embedding(LoraMixin, Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = embeddings_constraint
         self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero  # as Keras: only a padding index makes a mask
         self.input_length = input_length
         self._embeddings = None
         self._init_lora(lora_rank, lora_alpha)

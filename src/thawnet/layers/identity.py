@@ -17,6 +17,8 @@ class Identity(Layer):
     [1, 2]
     """
 
+    supports_masking = True  # keeps the time axis: the mask passes through (Keras)
+
     def call(self, inputs):
         return inputs
 

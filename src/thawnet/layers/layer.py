@@ -247,9 +247,11 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         # Masks ride on the given tensors: read them before any conversion (masking_support).
         training = kwargs.pop("training", None)
         kwargs, previous_mask = masking_support.populate_masks(self, inputs, args, kwargs)
+        given = inputs
         inputs = jax.tree_util.tree_map(
             lambda x: x.value if isinstance(x, Variable) else jnp.asarray(x), inputs,
             is_leaf=lambda x: isinstance(x, Variable))
+        masking_support.carry_masks(given, inputs)
         shapes_in = shapes_of(inputs)
         self._build_checked(shapes_in)
         if scope_lib.current() is None:
@@ -271,9 +273,11 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
             training = _training_context.get()
         training = bool(training)
         compute = self.compute_dtype
+        given = inputs
         inputs = jax.tree_util.tree_map(
             lambda x: x.astype(compute) if hasattr(x, "dtype") and x.dtype != compute
             and jnp.issubdtype(x.dtype, jnp.floating) else x, inputs)
+        masking_support.carry_masks(given, inputs)
         token = _training_context.set(training)
         cast_token = dtype_policy_lib.autocasting(
             compute if self.dtype_policy.is_mixed else None)

@@ -139,6 +139,17 @@ def populate_masks(layer, inputs, args, kwargs):
     return kwargs, masks_of(inputs)
 
 
+def carry_masks(before, after) -> None:
+    """Keep the masks of ``before`` on ``after``, its converted (cast) copy: a layer whose
+    ``call`` reads its inputs' masks itself (Maximum) must still find them."""
+    old, new = _flatten(before), _flatten(after)
+    for x, y in zip(old, new):
+        if y is not x:
+            mask = get_keras_mask(x)
+            if mask is not None:
+                set_keras_mask(y, mask)
+
+
 def _computes_masks(layer) -> bool:
     return type(layer).compute_mask is not MaskingSupport.compute_mask
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from thawnet.backend.shapes import TensorSpec
 from thawnet.layers.argument_errors import ArgumentTypeError
+from thawnet.layers import merging_masks
 from thawnet.layers.layer import Layer, register
 
 
@@ -32,6 +33,11 @@ class _Merge(Layer):
 
     min_inputs = 1
     max_inputs = None
+    supports_masking = True
+    extremum = None  # Maximum/Minimum: the op, whose masked entries are left out
+
+    def compute_mask(self, inputs, mask=None):
+        return merging_masks.or_of_masks(self, inputs, mask)
 
     def _who(self):
         return f'{type(self).__name__} "{self.name}"'
@@ -93,7 +99,9 @@ class _Merge(Layer):
 
     def call(self, inputs):
         self.check_shapes(_shapes(inputs))
-        inputs = list(inputs)
+        inputs, masks = list(inputs), merging_masks.input_masks(inputs)
+        if self.extremum is not None and any(m is not None for m in masks):
+            return merging_masks.masked_extremum(self.extremum, inputs, masks)
         rank = max(x.ndim for x in inputs)
         # Lower-rank inputs get size-1 axes after the batch axis (Keras's broadcasting rule).
         inputs = [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in inputs]
@@ -168,6 +176,7 @@ class Average(_Merge):
 class Maximum(_Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise maximum of the inputs.", cls="Maximum",
                                 example="[[3.0, 4.0]]")
+    extremum = staticmethod(jnp.maximum)
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -180,6 +189,7 @@ class Maximum(_Merge):
 class Minimum(_Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise minimum of the inputs.", cls="Minimum",
                                 example="[[1.0, 2.0]]")
+    extremum = staticmethod(jnp.minimum)
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -248,6 +258,9 @@ class Concatenate(_Merge):
 
     def _merge(self, inputs):
         return jnp.concatenate(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        return merging_masks.concatenated_mask(self, inputs, mask, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -330,6 +343,9 @@ class Dot(_Merge):
             x, y = _l2_normalize(x, a0), _l2_normalize(y, a1)
         out = jax.lax.dot_general(x, y, (((a0,), (a1,)), ((0,), (0,))))
         return out[:, None] if out.ndim == 1 else out
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # the contracted axes are gone: no timestep is left to mask
 
     def get_config(self):
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}

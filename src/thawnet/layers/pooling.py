@@ -273,14 +273,19 @@ class GlobalAveragePooling1D(_GlobalPooling):
     (2, 3)
     """
     rank, mode = 1, "average"
+    supports_masking = True  # it consumes the mask; its output has no steps left to mask
 
     def call(self, inputs, mask=None):
         if mask is None:
             return super().call(inputs)
         axis = 1 if self.data_format == "channels_last" else 2
-        weights = jnp.expand_dims(jnp.asarray(mask).astype(inputs.dtype), 3 - axis)
-        total = jnp.sum(inputs * weights, axis=axis, keepdims=self.keepdims)
-        return total / jnp.sum(weights, axis=axis, keepdims=self.keepdims)
+        keep = jnp.expand_dims(jnp.asarray(mask, bool), 3 - axis)
+        # where, not a product: a padded step holding inf or NaN must not reach the mean.
+        total = jnp.sum(jnp.where(keep, inputs, 0), axis=axis, keepdims=self.keepdims)
+        return total / jnp.sum(keep.astype(inputs.dtype), axis=axis, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 @register

@@ -38,6 +38,8 @@ class PReLU(Layer):
     ([[-2.0, 3.0]], (1,))
     """
 
+    supports_masking = True  # keeps the time axis: the mask passes through (Keras)
+
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None,
                  alpha_constraint=None, shared_axes=None, **kwargs):
         super().__init__(**kwargs)

@@ -46,6 +46,8 @@ class Normalization(Layer):
     [[0.0, 0.0]]
     """
 
+    supports_masking = True  # keeps the time axis: the mask passes through (Keras)
+
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
         who = f'Normalization "{self.name}"'
@@ -261,6 +263,8 @@ class Rescaling(Layer):
     >>> np.asarray(Rescaling(1 / 127.5, offset=-1.0)(np.array([[0, 255]], "uint8"))).tolist()
     [[-1.0, 1.0]]
     """
+
+    supports_masking = True  # keeps the time axis: the mask passes through (Keras)
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)

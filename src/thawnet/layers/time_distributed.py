@@ -56,6 +56,8 @@ class TimeDistributed(Layer):
     (2, 5, 4)
     """
 
+    supports_masking = True  # the output keeps the time axis, and with it the mask
+
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(layer, Layer):

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 
 from thawnet import losses as losses_lib
 from thawnet import metrics as metrics_lib
+from thawnet.training.loss_masking import masked_sample_weight
 
 
 def _per_output(value, names, what):
@@ -67,7 +68,10 @@ class CompiledLoss:
         for name, fn, w, yt, yp in zip(self.output_names, self.losses, self.weights, ys, ps):
             if fn is None:
                 continue
-            value = fn(yt, yp, sample_weight=sample_weight)
+            # Keras 3: the output's mask (padded timesteps) is folded into the weights.
+            weights = masked_sample_weight(yp, sample_weight,
+                                           getattr(fn, "reduction", "sum_over_batch_size"))
+            value = fn(yt, yp, sample_weight=weights)
             parts[name] = value
             total = total + w * value
         return total, parts
@@ -118,6 +122,9 @@ class MetricSet:
         if len(set(names)) != len(names):
             raise ValueError(f"compile(): two metrics would be logged under the same name: "
                              f"{names}. Give them distinct names.")
+        # Keras 3 lists all compiled metrics as one container in model.metrics.
+        self.compile_metrics = (metrics_lib.CompileMetrics(self.entries, self.weighted)
+                                if self.entries else None)
 
     def init(self):
         return {"loss": self.loss_tracker.init_state(),
