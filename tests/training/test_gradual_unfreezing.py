@@ -112,3 +112,13 @@ def test_the_thaw_keeps_the_moments_of_weights_that_stay_trainable():
     assert seen["begin1"]["head/kernel"].tobytes() == seen["end0"]["head/kernel"].tobytes()
     assert np.count_nonzero(seen["begin1"]["head/kernel"]) > 0
     assert np.count_nonzero(seen["begin1"]["b2/kernel"]) == 0  # fresh state for the thawed
+
+
+def test_thawed_layers_can_get_a_learning_rate_multiplier():
+    model = _model()
+    before = _values(model)
+    cb = GradualUnfreezing({1: "b2"}, lr_multiplier=0.0)
+    model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[cb])
+    assert model.get_layer("b2").lr_multiplier == 0.0 and model.get_layer("b2").trainable
+    assert _values(model)["b2/kernel"].tobytes() == before["b2/kernel"].tobytes()
+    assert "b2/kernel" in [w.path for w in model.trainable_weights]

@@ -136,3 +136,28 @@ def test_summary_shows_the_multiplier_column_only_when_one_differs_from_1():
     lines = []
     model.summary(print_fn=lines.append)  # without show_trainable: the seed's table
     assert len(lines[1]) == 65
+
+
+def test_a_custom_train_step_gets_the_multipliers_through_optimizer_stateless_apply():
+    class Custom(Model):
+        def train_step(self, state, data):
+            trainable, non_trainable, opt_vars, metric_vars = state
+            x, y = data
+
+            def loss_fn(t):
+                y_pred, nt = self.stateless_call(t, non_trainable, x, training=True)
+                return jnp.mean((y_pred - y) ** 2), nt
+
+            (loss, non_trainable), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
+            trainable, opt_vars = self.optimizer.stateless_apply(opt_vars, grads, trainable)
+            return {"loss": loss}, (trainable, non_trainable, opt_vars, metric_vars)
+
+    x = tl.Input(shape=(4,))
+    model = Custom(x, tl.Dense(1, name="head")(tl.Dense(3, name="body")(x)))
+    model.compile(optimizer="sgd")
+    model.get_layer("body").lr_multiplier = 0.0
+    before = _values(model)
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+    after = _values(model)
+    assert after["body/kernel"].tobytes() == before["body/kernel"].tobytes()
+    assert not np.array_equal(after["head/kernel"], before["head/kernel"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from thawnet.callbacks.base import Callback
 from thawnet.training.freeze import unfreeze
+from thawnet.training.lr_multipliers import check_multiplier, set_learning_rate_multiplier
 
 
 def _check_step(epoch, what):
@@ -61,6 +62,9 @@ class GradualUnfreezing(Callback):
             are trainable.
         up_to: ``{epoch: layer name}``; from that epoch on, every top-level layer up to and
             including that layer is trainable (``thawnet.unfreeze(model, up_to=name)``).
+        lr_multiplier: if given, the thawed layers also get this learning-rate multiplier
+            (e.g. 0.1: fine-tune the thawed blocks at a 10x lower learning rate; see
+            :func:`thawnet.set_learning_rate_multiplier`).
         verbose: 1 prints each thaw.
 
     Attributes:
@@ -73,9 +77,11 @@ class GradualUnfreezing(Callback):
     """
 
     def __init__(self, schedule: dict | None = None, *, up_to: dict | None = None,
-                 verbose: int = 0):
+                 lr_multiplier: float | None = None, verbose: int = 0):
         super().__init__()
         self.schedule = _normalise(schedule, up_to)
+        self.lr_multiplier = (None if lr_multiplier is None else
+                              check_multiplier("GradualUnfreezing", lr_multiplier))
         self.verbose = verbose
         self.thawed: dict[int, list[str]] = {}
         self._first_epoch = True
@@ -84,6 +90,9 @@ class GradualUnfreezing(Callback):
         names = []
         for pattern, up_to in self.schedule[epoch]:
             names += unfreeze(self.model, pattern, up_to=up_to)
+        if self.lr_multiplier is not None:
+            for name in names:
+                set_learning_rate_multiplier(self.model, name, self.lr_multiplier)
         self.thawed[epoch] = names
         if self.verbose:
             print(f"GradualUnfreezing: trainable from epoch {epoch + 1}: {names}")
