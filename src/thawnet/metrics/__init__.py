@@ -32,6 +32,7 @@ from thawnet.metrics.accuracy import (
 )
 from thawnet.metrics.auc import AUC
 from thawnet.metrics.base import Mean, MeanMetricWrapper, Metric, Sum
+from thawnet.metrics.compile_metrics import CompileMetrics
 from thawnet.metrics.confusion import Precision, Recall, confusion_counts
 from thawnet.metrics.regression import (
     BinaryCrossentropy,
@@ -161,7 +162,7 @@ def get(identifier, loss=None):
     return _KIND.get(identifier)
 
 __all__ = [
-    "Metric", "Mean", "Sum", "MeanMetricWrapper",
+    "Metric", "Mean", "Sum", "MeanMetricWrapper", "CompileMetrics",
     "Accuracy", "AutoAccuracy", "BinaryAccuracy", "CategoricalAccuracy",
     "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
     "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC",

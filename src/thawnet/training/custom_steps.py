@@ -35,12 +35,13 @@ from thawnet.utils.data_packing import unpack_x_y_sample_weight
 
 
 def _compiled_metrics(model) -> list:
-    """The loss tracker, the compiled metrics and the per-output loss trackers, in the
-    order Keras lists them (empty before ``compile()``)."""
+    """The loss tracker, the compiled metrics (one ``CompileMetrics`` container) and the
+    per-output loss trackers, in the order Keras lists them (empty before ``compile()``)."""
     metric_set = model.__dict__.get("_metric_set")
     if metric_set is None or not model.__dict__.get("compiled", False):
         return []
-    return ([metric_set.loss_tracker] + [m for _, m, _ in metric_set.entries]
+    container = getattr(metric_set, "compile_metrics", None)
+    return ([metric_set.loss_tracker] + ([container] if container is not None else [])
             + [m for _, m in metric_set.output_loss_trackers])
 
 
@@ -53,6 +54,9 @@ def _metric_roles(metric_set) -> dict:
     weighted = getattr(metric_set, "weighted", [True] * len(metric_set.entries))
     for (i, m, log_name), takes_weights in zip(metric_set.entries, weighted):
         roles[id(m)] = ("metric", log_name, i, takes_weights)
+    container = getattr(metric_set, "compile_metrics", None)
+    if container is not None:  # it routes outputs and sample weights itself
+        roles[id(container)] = ("compile", None, None, None)
     return roles
 
 
@@ -83,6 +87,17 @@ class KerasSteps:
                 seen.add(id(metric))
                 out.append(metric)
         return out
+
+    @property
+    def _loss_tracker(self):
+        """Keras 3's loss tracker (``Mean`` named "loss"), or None before ``compile()``."""
+        metric_set = self.__dict__.get("_metric_set")
+        return None if metric_set is None else metric_set.loss_tracker
+
+    @property
+    def _compile_metrics(self):
+        """Keras 3's ``CompileMetrics`` container, or None without compiled metrics."""
+        return getattr(self.__dict__.get("_metric_set"), "compile_metrics", None)
 
     @property
     def metrics_variables(self) -> list:
@@ -188,7 +203,11 @@ class KerasSteps:
             elif kind == "metric" and y is not None:
                 values = metric.stateless_update_state(
                     values, ys[where], ps[where], sample_weight if weighted else None)
-            if kind is not None:
+            elif kind == "compile" and y is not None:
+                values = metric.stateless_update_state(values, y, y_pred, sample_weight)
+            if kind == "compile":
+                logs.update(metric.stateless_result(values))
+            elif kind is not None:
                 logs[log_name] = metric.stateless_result(values)
             out.extend(values)
         return logs, out
