@@ -13,9 +13,11 @@ The multipliers scale the optimizer's *updates*, weight by weight, after the Opt
 transformation (:func:`scale_updates`): ``new = w + m * update``. For SGD this is exactly a
 learning rate ``m * lr`` for that weight; for adaptive optimizers (Adam...) it scales the step,
 which is what a per-layer learning rate means there too (Adam's step is proportional to the
-learning rate). The optimizer state keeps its structure, so checkpoints, ``transfer_opt_state``
+learning rate). The whole update is scaled, decoupled weight decay (AdamW) included. The
+optimizer state keeps its structure, so checkpoints, ``transfer_opt_state``
 and Keras-style stateless optimizer lists are unaffected. A multiplier of 0 leaves a trainable
-weight bit-identical (its update becomes 0) while it keeps receiving gradients and moments.
+weight bit-identical (its update becomes 0; a weight constraint still applies) while it keeps
+receiving gradients and moments.
 """
 
 from __future__ import annotations
