@@ -10,7 +10,8 @@ can say why) and adds two trained factors ``a`` (``base.shape[:-1] + (rank,)``) 
 
 ``b`` starts at zero, so enabling LoRA changes no output. ``merge_lora()`` folds the product
 into the base matrix and removes the factors: the layer is a plain one again, with the same
-outputs. The weights, their names and their order are Keras 3's (base, bias, ``a``, ``b``).
+outputs (``unmerge_lora()`` undoes the last merge). The weights, their names and their
+order are Keras 3's (base, bias, ``a``, ``b``).
 
 A layer using this mixin sets three class attributes and calls three hooks::
 
