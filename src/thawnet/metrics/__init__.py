@@ -14,6 +14,8 @@ Eager use, as in Keras: ``metric.update_state(y_true, y_pred)``,
 
 
 from thawnet import losses as _losses
+# Keras 3 exposes the per-sample functions under keras.metrics too (the same objects).
+from thawnet.losses import hinge, kl_divergence, mean_absolute_error, mean_squared_error
 from thawnet.backend.identifiers import IdentifierKind
 from thawnet.metrics.accuracy import (
     Accuracy,
@@ -34,6 +36,13 @@ from thawnet.metrics.auc import AUC
 from thawnet.metrics.base import Mean, MeanMetricWrapper, Metric, Sum
 from thawnet.metrics.compile_metrics import CompileMetrics
 from thawnet.metrics.confusion import Precision, Recall, confusion_counts
+from thawnet.metrics.f_score import F1Score, FBetaScore
+from thawnet.metrics.relative_errors import (
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+)
 from thawnet.metrics.regression import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -52,6 +61,7 @@ _CLASSES = (
     AUC, MeanAbsoluteError, MeanSquaredError, RootMeanSquaredError, Mean, Sum,
     BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, KLDivergence, Hinge, CosineSimilarity,
+    F1Score, FBetaScore, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
 )
 _SNAKE = {
     "Accuracy": "accuracy",
@@ -74,6 +84,10 @@ _SNAKE = {
     "KLDivergence": "kl_divergence",
     "Hinge": "hinge",
     "CosineSimilarity": "cosine_similarity",
+    "F1Score": "f1_score",
+    "FBetaScore": "fbeta_score",
+    "MeanAbsolutePercentageError": "mean_absolute_percentage_error",
+    "MeanSquaredLogarithmicError": "mean_squared_logarithmic_error",
 }
 _BY_NAME = {cls.__name__: cls for cls in _CLASSES}
 _BY_NAME.update({_SNAKE[cls.__name__]: cls for cls in _CLASSES})
@@ -83,6 +97,8 @@ _BY_NAME.update({
     "rmse": RootMeanSquaredError,
     "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
     "kld": KLDivergence, "KLD": KLDivergence,
+    "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
 })
 
 
@@ -172,5 +188,8 @@ __all__ = [
     "CosineSimilarity", "accuracy", "binary_accuracy", "categorical_accuracy",
     "sparse_categorical_accuracy", "top_k_categorical_accuracy",
     "sparse_top_k_categorical_accuracy", "confusion_counts", "get",
-    "valid_names",
+    "valid_names", "F1Score", "FBetaScore", "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "kl_divergence", "mean_squared_error",
+    "mean_absolute_error", "hinge",
 ]
