@@ -114,16 +114,17 @@ class GroupedQueryAttention(MultiHeadAttention):
             m is None for m in (query_mask, value_mask, key_mask, attention_mask))
         mask = None if causal_only else self._mask_of(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
-        gate = self._gate_dense(query) if self._use_gate else None
-        q = self._query_dense(query)
+        # Projections without the inputs' masks (``_run``: see MultiHeadAttention.call).
+        gate = self._gate_dense._run(query) if self._use_gate else None
+        q = self._query_dense._run(query)
         # Each key/value head serves num_repeats consecutive query heads.
-        k = jnp.repeat(self._key_dense(key), self.num_repeats, axis=2)
-        v = jnp.repeat(self._value_dense(value), self.num_repeats, axis=2)
+        k = jnp.repeat(self._key_dense._run(key), self.num_repeats, axis=2)
+        v = jnp.repeat(self._value_dense._run(value), self.num_repeats, axis=2)
         out, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores,
                                               causal_only)
         if gate is not None:
             out = out * gate
-        out = self._output_dense(out)
+        out = self._output_dense._run(out)
         return (out, scores) if return_attention_scores else out
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None,

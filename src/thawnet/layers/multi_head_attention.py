@@ -152,10 +152,6 @@ class MultiHeadAttention(Layer):
     dropout = property(lambda self: self._dropout)
     use_bias = property(lambda self: self._use_bias)
     attention_axes = property(lambda self: self._attention_axes)
-    query_dense = property(lambda self: self._query_dense)
-    key_dense = property(lambda self: self._key_dense)
-    value_dense = property(lambda self: self._value_dense)
-    output_dense = property(lambda self: self._output_dense)
 
     # -- building ----------------------------------------------------------------------------
     def _projection(self, name, equation, bias_axes, output_shape, activation=None):
@@ -181,13 +177,23 @@ class MultiHeadAttention(Layer):
         layer = self._projection(name, equation, bias_axes,
                                  [None] * (rank - 3) + [self._num_heads, size], activation)
         layer.build(input_shape)
-        return self._track(layer)
+        return layer
 
     def _track(self, layer):
         # Sublayers held in private attributes are listed here, in Keras's weight order.
         self._sublayers.append(layer)
         self._structure_changed()
         return layer
+
+    def _set_projection(self, name: str, layer) -> None:
+        # Keras 3 files name these groups by the public properties ``query_dense``, ...
+        # (``_gate_dense`` has none); an instance attribute of that name is what thawnet's
+        # Keras file reader and writer look for. ``_query_dense`` is Keras's private name.
+        if name == "gate":
+            self._track(layer)
+        else:
+            setattr(self, f"{name}_dense", layer)  # tracked as a sublayer, in this order
+        object.__setattr__(self, f"_{name}_dense", layer)
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         """Create the four projections for inputs of these shapes."""
@@ -198,12 +204,14 @@ class MultiHeadAttention(Layer):
             raise ValueError(f'{type(self).__name__} "{self.name}": All dimensions of `value` '
                              "and `key`, except the last one, must be equal. Received: "
                              f"value_shape={value_shape} and key_shape={key_shape}")
-        self._query_dense = self._heads_projection("query", query_shape, self._key_dim)
-        self._key_dense = self._heads_projection("key", key_shape, self._key_dim)
+        self._set_projection("query", self._heads_projection("query", query_shape,
+                                                             self._key_dim))
+        self._set_projection("key", self._heads_projection("key", key_shape, self._key_dim))
         if self._use_gate:
-            self._gate_dense = self._heads_projection("gate", query_shape, self._value_dim,
-                                                      "sigmoid")
-        self._value_dense = self._heads_projection("value", value_shape, self._value_dim)
+            self._set_projection("gate", self._heads_projection(
+                "gate", query_shape, self._value_dim, "sigmoid"))
+        self._set_projection("value", self._heads_projection("value", value_shape,
+                                                             self._value_dim))
         rank = len(query_shape) + 1
         axes = self._attention_axes or tuple(range(1, rank - 2))
         self._attention_axes = tuple(a if a >= 0 else rank - 1 + a for a in axes)
@@ -213,7 +221,7 @@ class MultiHeadAttention(Layer):
         out_shape = self._output_shape or (query_shape[-1],)
         equation, bias_axes, out_rank = projection_equation(len(query_shape) - 1, 2,
                                                             len(out_shape))
-        self._output_dense = self._track(self._projection(
+        self._set_projection("output", self._projection(
             "attention_output", equation, bias_axes,
             [None] * (out_rank - 1 - len(out_shape)) + list(out_shape)))
         projected = list(self._query_dense.compute_output_shape(query_shape))
@@ -248,15 +256,17 @@ class MultiHeadAttention(Layer):
             m is None for m in (query_mask, value_mask, key_mask, attention_mask))
         mask = None if causal_only else self._mask_of(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
-        gate = self._gate_dense(query) if self._use_gate else None
-        q = self._query_dense(query)
-        k = self._key_dense(key)
-        v = self._value_dense(value)
+        # The projections run without the inputs' masks (the masks are used above, as
+        # Keras 3 does): ``_run`` is the call without mask propagation.
+        gate = self._gate_dense._run(query) if self._use_gate else None
+        q = self._query_dense._run(query)
+        k = self._key_dense._run(key)
+        v = self._value_dense._run(value)
         out, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores,
                                               causal_only)
         if gate is not None:
             out = out * gate
-        out = self._output_dense(out)
+        out = self._output_dense._run(out)
         return (out, scores) if return_attention_scores else out
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None,
