@@ -122,3 +122,27 @@ def test_thawed_layers_can_get_a_learning_rate_multiplier():
     assert model.get_layer("b2").lr_multiplier == 0.0 and model.get_layer("b2").trainable
     assert _values(model)["b2/kernel"].tobytes() == before["b2/kernel"].tobytes()
     assert "b2/kernel" in [w.path for w in model.trainable_weights]
+
+
+class _Kill(thawnet.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("killed")
+
+
+def test_a_backup_resumed_run_thaws_again_and_ends_bit_identical(tmp_path):
+    uninterrupted = _model()
+    uninterrupted.fit(X, Y, batch_size=8, epochs=3, verbose=0,
+                      callbacks=[GradualUnfreezing({1: "b2"})])
+    backup = thawnet.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    killed = _model()
+    with pytest.raises(RuntimeError, match="killed"):
+        killed.fit(X, Y, batch_size=8, epochs=3, verbose=0,
+                   callbacks=[backup, GradualUnfreezing({1: "b2"}), _Kill()])
+    resumed = _model()  # a fresh process would build the model frozen as at the start
+    assert not resumed.get_layer("b2").trainable
+    resumed.fit(X, Y, batch_size=8, epochs=3, verbose=0, callbacks=[
+        thawnet.callbacks.BackupAndRestore(str(tmp_path / "backup")),
+        GradualUnfreezing({1: "b2"})])
+    for path, value in _values(uninterrupted).items():
+        assert _values(resumed)[path].tobytes() == value.tobytes(), path

@@ -68,7 +68,10 @@ class GradualUnfreezing(Callback):
         verbose: 1 prints each thaw.
 
     Attributes:
-        thawed: ``{epoch: [layer names]}`` of the thaws done so far.
+        thawed: ``{epoch: [layer names]}`` of the thaws done so far. It is part of the
+            callback's checkpoint state: a run resumed by ``BackupAndRestore`` (list this
+            callback after it) or ``fit(resume_from=...)`` thaws the same layers again before
+            its first epoch.
 
     Raises:
         ValueError: at the first epoch of a ``fit`` that starts after a scheduled epoch not yet
@@ -102,14 +105,28 @@ class GradualUnfreezing(Callback):
             if step <= epoch and step not in self.thawed:
                 self._apply(step)
 
+    def _reapply_thawed(self) -> bool:
+        """Thaw again what :attr:`thawed` records (a resumed run's fresh model has its
+        layers frozen as built); returns whether that changed the trainable split."""
+        before = self.model.trainable_split()[0]
+        for epoch in list(self.thawed):
+            self._apply(epoch)
+        return self.model.trainable_split()[0] != before
+
     def on_train_begin(self, logs=None):
         self._first_epoch = True
+        self._reapply_thawed()  # e.g. restored by resume_from before this hook
         self._apply_through(0)
 
     def on_epoch_begin(self, epoch, logs=None):
         if not self._first_epoch:
             return
         self._first_epoch = False
+        if self._reapply_thawed():
+            raise ValueError(
+                f"GradualUnfreezing: its state was restored after its on_train_begin (the thaws "
+                f"of epochs {sorted(self.thawed)}), too late for epoch {epoch}'s trainable "
+                "split. Put GradualUnfreezing after BackupAndRestore in the callbacks list.")
         late = [step for step in self.schedule if step <= epoch and step not in self.thawed]
         if late:
             raise ValueError(
