@@ -12,6 +12,7 @@ from thawnet.callbacks.model_checkpoint import ModelCheckpoint
 from thawnet.callbacks.monitor import MonitorCallback
 from thawnet.callbacks.progbar_logger import ProgbarLogger
 from thawnet.callbacks.reduce_lr import ReduceLROnPlateau
+from thawnet.callbacks.remote_monitor import RemoteMonitor
 from thawnet.callbacks.tensorboard import TensorBoard
 from thawnet.callbacks.terminate_on_nan import TerminateOnNaN
 
@@ -21,3 +22,4 @@ __all__ = [
     "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]
 __all__ += ["GradualUnfreezing"]
+__all__ += ["RemoteMonitor"]
