@@ -38,9 +38,8 @@ def lora_capable(layer) -> bool:
     return callable(getattr(layer, "enable_lora", None)) and hasattr(layer, "lora_enabled")
 
 
-def enable_lora(model, pattern: str | None = None, rank: int = 4,
-                lora_alpha: float | None = None, *, a_initializer="he_uniform",
-                b_initializer="zeros") -> list[str]:
+def enable_lora(model, pattern: str | None, rank: int, lora_alpha: float | None = None, *,
+                a_initializer="he_uniform", b_initializer="zeros") -> list[str]:
     """``layer.enable_lora(rank, ...)`` on every LoRA-capable layer of ``model`` matching
     ``pattern``; returns their paths.
 
