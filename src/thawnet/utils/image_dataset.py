@@ -9,7 +9,6 @@ files and order.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 
@@ -48,18 +47,12 @@ def decode_image(path, num_channels: int, image_size, interpolation: str, data_f
     if data_format == "channels_first":
         array = array.transpose(2, 0, 1)
     with jax.default_device(jax.devices("cpu")[0]):
-        resized = _resize_program(tuple(image_size), interpolation, crop_to_aspect_ratio,
-                                  pad_to_aspect_ratio, data_format)(array)
+        # sampling.resize is jit-compiled: one program per input shape and option set.
+        resized = sampling.resize(array, tuple(image_size), interpolation,
+                                  crop_to_aspect_ratio=crop_to_aspect_ratio,
+                                  pad_to_aspect_ratio=pad_to_aspect_ratio,
+                                  data_format=data_format)
     return np.asarray(resized, dtype="float32")
-
-
-@functools.lru_cache(maxsize=64)
-def _resize_program(image_size, interpolation, crop, pad, data_format):
-    # One compiled program per option set (and input shape, by jit's own cache): far cheaper
-    # than dispatching the resize's ops one by one for every image of a folder.
-    return jax.jit(functools.partial(sampling.resize, size=image_size,
-                                     interpolation=interpolation, crop_to_aspect_ratio=crop,
-                                     pad_to_aspect_ratio=pad, data_format=data_format))
 
 
 class ImageFolderDataset(PyDataset):

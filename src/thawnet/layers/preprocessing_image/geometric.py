@@ -79,7 +79,7 @@ class _AffineLayer(ImagePreprocessingLayer):
         if matrix.ndim == 1:
             matrix = matrix[None]
         return sampling.affine_transform(images, matrix, interpolation, self.fill_mode,
-                                         self.fill_value, self.data_format)
+                                         float(self.fill_value), self.data_format)
 
     def transform_images(self, images, transformation=None, training=True):
         if not training or transformation is None:

@@ -8,6 +8,7 @@ The affine convention is Keras's: a transform ``[a0, a1, a2, b0, b1, b2, c0, c1]
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -74,6 +75,9 @@ def _area_resize(images, size, data_format):
     return jnp.moveaxis(jnp.tensordot(ww, x, axes=[[1], [x.ndim + ax_w]]), 0, x.ndim + ax_w)
 
 
+@functools.partial(jax.jit, static_argnames=("size", "interpolation", "antialias",
+                                             "crop_to_aspect_ratio", "pad_to_aspect_ratio",
+                                             "data_format"))
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_value=0.0, data_format="channels_last"):
     """Resize 3-D or 4-D ``images`` to ``size = (height, width)`` as Keras's JAX backend does
@@ -116,6 +120,8 @@ def affine_matrix(angle_deg, translate_x, translate_y, scale, height, width,
     return jnp.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
 
 
+@functools.partial(jax.jit, static_argnames=("interpolation", "fill_mode", "fill_value",
+                                             "data_format"))
 def affine_transform(images, transforms, interpolation="bilinear", fill_mode="constant",
                      fill_value=0.0, data_format="channels_last"):
     """Sample 4-D ``images`` at the points ``transforms`` (``(batch, 8)``) map each output
