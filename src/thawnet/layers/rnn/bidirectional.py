@@ -46,6 +46,11 @@ class Bidirectional(Layer):
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None,
                  **kwargs):
         who = "Bidirectional"
+        # A serialized layer (a Keras or thawnet config entry) is built first.
+        if isinstance(layer, dict):
+            layer = layer_from_config(layer, None, who)
+        if isinstance(backward_layer, dict):
+            backward_layer = layer_from_config(backward_layer, None, who)
         if not isinstance(layer, Layer):
             raise ValueError("Please initialize `Bidirectional` layer with a "
                              f"`keras.layers.Layer` instance. Received: {layer!r:.80}")

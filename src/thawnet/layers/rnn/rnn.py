@@ -19,15 +19,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from thawnet.backend import scope as scope_lib
 from thawnet.layers.call_inspection import accepts_argument
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import STATISTIC, Layer, register
 from thawnet.layers.rnn import scan_loop
 from thawnet.layers.rnn.serialization import layer_config, layer_from_config
 from thawnet.layers.rnn.stacked import StackedRNNCells
+from thawnet.variables import materialize_all
 
 
 def _check_cell(cell):
+    if isinstance(cell, dict):  # a serialized cell (a Keras or thawnet config entry)
+        cell = layer_from_config(cell, None, "RNN")
     if isinstance(cell, (list, tuple)):
         return StackedRNNCells(list(cell))
     if not callable(getattr(cell, "call", None)):
@@ -244,6 +248,9 @@ class RNN(Layer):
         if self.go_backwards:
             sequences = jnp.flip(sequences, axis=1)
             mask = None if mask is None else jnp.flip(mask, axis=1)
+        if scope_lib.current() is None and isinstance(self.cell, Layer):
+            # A weight read for the first time inside the loop would keep a tracer as value.
+            materialize_all(self.cell.weights)
         project, step = cell_functions(self.cell, batch, training)
         output, final = scan_loop.run(
             step, project(sequences, True), states, mask,

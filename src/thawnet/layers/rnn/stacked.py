@@ -45,6 +45,8 @@ class StackedRNNCells(Layer):
         if not isinstance(cells, (list, tuple)) or not cells:
             raise ValueError(f'StackedRNNCells "{self.name}": cells must be a non-empty list '
                              f"of cells; received cells={cells!r:.80}.")
+        cells = [layer_from_config(c, None, "StackedRNNCells") if isinstance(c, dict) else c
+                 for c in cells]
         for cell in cells:
             if not callable(getattr(cell, "call", None)):
                 raise ValueError("All cells must have a `call` method. Received cell without "
