@@ -26,6 +26,11 @@ from thawnet.layers.einsum_dense import EinsumDense
 from thawnet.layers.attention import AdditiveAttention, Attention
 from thawnet.layers.multi_head_attention import MultiHeadAttention
 from thawnet.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
+from thawnet.layers.group_normalization import GroupNormalization
+from thawnet.layers.rms_normalization import RMSNormalization, UnitNormalization
+from thawnet.layers.spectral_normalization import SpectralNormalization
+from thawnet.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from thawnet.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from thawnet.layers.rnn import *  # noqa: F401,F403
 from thawnet.layers import adaptive_pooling, reshaping_3d
 from thawnet.layers import preprocessing_image
@@ -39,5 +44,8 @@ __all__ = [
 ] + (convolutional.__all__ + embedding.__all__ + merging.__all__ + normalization.__all__
      + pooling.__all__ + preprocessing.__all__ + reshaping.__all__) + (
     reshaping_3d.__all__ + adaptive_pooling.__all__ + ["PReLU", "Identity", "TimeDistributed"]) + preprocessing_image.__all__ + rnn.__all__
+__all__ += ["GroupNormalization", "RMSNormalization", "UnitNormalization",
+            "SpectralNormalization", "AlphaDropout", "GaussianDropout", "GaussianNoise",
+            "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]
 __all__ += ["EinsumDense", "Attention", "AdditiveAttention", "MultiHeadAttention",
             "GroupQueryAttention", "GroupedQueryAttention"]
