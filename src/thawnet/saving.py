@@ -158,9 +158,11 @@ def _module_of(obj):
     return module.replace("thawnet.", "keras.", 1) if module.startswith("thawnet.") else module
 
 
-def save_model(model: Model, filepath, overwrite: bool = True) -> None:
-    """``model.save(filepath)``: ``.keras`` for Keras 3, otherwise thawnet's format."""
-    model.save(filepath, overwrite=overwrite)
+def save_model(model: Model, filepath, overwrite: bool = True, zipped=None,
+               **kwargs) -> None:
+    """``model.save(filepath, overwrite, zipped, **kwargs)``: ``.keras`` for Keras 3 (a
+    folder with ``zipped=False``), otherwise thawnet's format; see ``Model.save``."""
+    model.save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
 
 __all__ = ["ConfigError", "custom_object_scope", "deserialize_keras_object",

@@ -226,6 +226,35 @@ def load_keras_archive(path, custom_objects=None, compile=True):
     return model
 
 
+def is_keras_folder(path) -> bool:
+    """Whether ``path`` is an unzipped ``.keras`` archive (``save(..., zipped=False)``): a
+    folder holding ``config.json`` and ``model.weights.h5``."""
+    path = os.fspath(path)
+    return os.path.isdir(path) and all(os.path.isfile(os.path.join(path, m))
+                                       for m in (CONFIG, WEIGHTS))
+
+
+def read_folder_config(path) -> dict:
+    """The parsed, bounded ``config.json`` of an unzipped archive."""
+    source = repr(os.fspath(path))
+    config_file = os.path.join(os.fspath(path), CONFIG)
+    if os.path.getsize(config_file) > MAX_CONFIG_BYTES:
+        raise FileFormatError(f"{source}: {CONFIG} holds {os.path.getsize(config_file)} bytes, "
+                              f"over the {MAX_CONFIG_BYTES} a model config may take.")
+    with open(config_file, "rb") as f:
+        return parse_config_json(f.read(), f"{source} {CONFIG}")
+
+
+def load_keras_folder(path, custom_objects=None):
+    """Rebuild the model of an unzipped ``.keras`` archive and load its weights (the same
+    checks as :func:`load_keras_archive`: nothing is imported or executed); uncompiled."""
+    path = os.fspath(path)
+    source = repr(path)
+    model = _model_from(read_folder_config(path), custom_objects, source)
+    load_keras3_weights(model, os.path.join(path, WEIGHTS), source=f"{source} ({WEIGHTS})")
+    return model
+
+
 __all__ = ["load_keras3_weights", "load_legacy_h5_weights", "load_keras_archive",
-           "load_archive_weights",
+           "load_archive_weights", "is_keras_folder", "load_keras_folder",
            "read_archive_config", "weights_bound", "KerasConfigError", "FileFormatError"]

@@ -19,6 +19,7 @@ import tempfile
 from thawnet.io.compile_config import compile_from_config
 from thawnet.io.h5_guard import open_h5
 from thawnet.io.keras_files import (MAX_WEIGHTS_RATIO, WEIGHTS, read_archive_config,
+                                    read_folder_config,
                                     weights_bound)
 from thawnet.io.optimizer_state import restore_keras_optimizer_variables
 from thawnet.io.zip_checks import check_member, copy_member, open_zip
@@ -83,4 +84,16 @@ def restore_compiled(model, path) -> bool:
     return True
 
 
-__all__ = ["restore_compiled"]
+def restore_compiled_folder(model, path) -> bool:
+    """:func:`restore_compiled` for an unzipped archive (``save(..., zipped=False)``)."""
+    path = os.fspath(path)
+    source = repr(path)
+    if not compile_from_config(model, read_folder_config(path).get("compile_config"), source):
+        return False
+    arrays = _optimizer_arrays(os.path.join(path, WEIGHTS), f"{source} ({WEIGHTS})")
+    if arrays:
+        restore_keras_optimizer_variables(model, arrays, source)
+    return True
+
+
+__all__ = ["restore_compiled", "restore_compiled_folder"]

@@ -25,7 +25,7 @@ import zipfile
 
 from thawnet.io import compile_config as compile_lib
 from thawnet.io import optimizer_state
-from thawnet.io.atomic import atomic_write
+from thawnet.io.atomic import atomic_write, atomic_write_folder
 from thawnet.io.keras_serialize import serialize_model
 from thawnet.io.keras_weights_writer import weights_h5_bytes
 
@@ -94,4 +94,23 @@ def save_keras_archive(model, path, overwrite: bool = True) -> None:
     atomic_write(path, lambda f: _write_zip(f, members), overwrite=overwrite)
 
 
-__all__ = ["save_keras_archive", "archive_members", "KERAS_FORMAT_VERSION"]
+def save_keras_folder(model, path, overwrite: bool = True) -> None:
+    """Write the members of ``model``'s ``.keras`` archive into the folder ``path``
+    (Keras's ``save(..., zipped=False)``), swapped in atomically.
+
+    Raises:
+        ValueError: ``path`` ends in ``.keras`` (that name is for the zipped archive).
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+    """
+    path = os.fspath(path)
+    if path.lower().endswith(".keras"):
+        raise ValueError(f"save(zipped=False): the folder name {path!r} should not end in "
+                         ".keras, which names the zipped archive. Drop the extension (e.g. "
+                         "'my_model_dir') or save with zipped=True.")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"save: {path!r} exists; pass overwrite=True to replace it.")
+    atomic_write_folder(path, archive_members(model))
+
+
+__all__ = ["save_keras_archive", "save_keras_folder", "archive_members",
+           "KERAS_FORMAT_VERSION"]

@@ -13,6 +13,7 @@ file name to the format's own module in :mod:`thawnet.io`.
 from __future__ import annotations
 
 import os
+import warnings
 
 from thawnet.io.atomic import interrupted_backups
 
@@ -28,6 +29,8 @@ def _kind(filepath):
         return "keras_archive"
     if name.endswith(".safetensors"):
         return "safetensors"
+    if os.path.isdir(original) and os.path.isfile(os.path.join(original, "model.weights.h5")):
+        return "keras_folder"  # an unzipped .keras archive (save(..., zipped=False))
     # A folder whose save was killed mid-swap is still native (the loader says where it is).
     if name.endswith(".thawnet") or os.path.isdir(original) or interrupted_backups(original):
         return "native"
@@ -37,12 +40,37 @@ def _kind(filepath):
 class ModelFiles:
     """File methods of :class:`thawnet.models.Model`."""
 
-    def save(self, filepath, overwrite=True):
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Save architecture, weights and (when compiled) compile settings and optimizer
-        state: ``*.keras`` as a Keras 3 archive, otherwise thawnet's native format (atomic)."""
-        if _kind(filepath) == "keras_archive":
+        state: ``*.keras`` as a Keras 3 archive, otherwise thawnet's native format (atomic).
+
+        Keras 3's arguments: ``zipped=False`` writes the archive's members into a folder
+        (its name must not end in ``.keras``); ``save_format`` is deprecated as in Keras (a
+        warning when the name says the format, an error otherwise); ``include_optimizer``
+        is accepted (the optimizer state is always saved with a compiled model); any other
+        keyword is refused.
+        """
+        kwargs.pop("include_optimizer", True)
+        save_format = kwargs.pop("save_format", None)
+        if kwargs:
+            raise ValueError(f"save: the argument(s) {sorted(kwargs)} are not supported; "
+                             "save takes filepath, overwrite and zipped.")
+        shown = os.fspath(filepath) if isinstance(filepath, (str, os.PathLike)) else filepath
+        if save_format:
+            if isinstance(shown, str) and shown.lower().endswith((".keras", ".h5", ".hdf5")):
+                warnings.warn(f"save: save_format={save_format!r} is deprecated (Keras 3 too); "
+                              "the format is taken from the file name. Remove the argument.",
+                              DeprecationWarning, stacklevel=2)
+            else:
+                raise ValueError(f"save: save_format={save_format!r} is deprecated (Keras 3 "
+                                 "too) and cannot choose the format: name the file "
+                                 "'<name>.keras' (or '<name>.thawnet'). Received "
+                                 f"filepath={shown!r}.")
+        if zipped is False or _kind(filepath) == "keras_archive":
             from thawnet.io import keras_writer
-            return keras_writer.save_keras_archive(self, filepath, overwrite=overwrite)
+            write = (keras_writer.save_keras_folder if zipped is False
+                     else keras_writer.save_keras_archive)
+            return write(self, filepath, overwrite=overwrite)
         from thawnet.io import native
         native.save_model(self, filepath, overwrite=overwrite)
 
@@ -87,8 +115,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     ``custom_objects``), never imported by module path or unpickled.
     """
     kind = _kind(filepath)
-    if kind == "keras_archive":
+    if kind in ("keras_archive", "keras_folder"):
         from thawnet.io import keras_files, keras_training_state
+        if kind == "keras_folder":  # an unzipped archive (save(..., zipped=False))
+            model = keras_files.load_keras_folder(filepath, custom_objects=custom_objects)
+            if compile:
+                keras_training_state.restore_compiled_folder(model, filepath)
+            return model
         model = keras_files.load_keras_archive(filepath, custom_objects=custom_objects,
                                                compile=False)
         if compile:
