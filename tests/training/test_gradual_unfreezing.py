@@ -125,6 +125,7 @@ class _Kill(thawnet.callbacks.Callback):
             raise RuntimeError("killed")
 
 
+@pytest.mark.slow  # two more fits; THAWNET_FULL=1 runs it
 def test_a_backup_resumed_run_thaws_again_and_ends_bit_identical(runs, tmp_path):
     uninterrupted = runs[0]  # GradualUnfreezing({1: "b2"}, up_to={2: "b1"}), 3 epochs
     schedule = dict(schedule={1: "b2"}, up_to={2: "b1"})

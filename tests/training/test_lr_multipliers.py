@@ -56,6 +56,7 @@ def test_multiplier_half_halves_the_sgd_update_exactly():
     assert np.asarray(half["v"]).tobytes() == np.asarray(full["v"]).tobytes()
 
 
+@pytest.mark.slow  # two more fits; THAWNET_FULL=1 runs it
 def test_multiplier_half_on_the_model_trains_as_sgd_at_half_the_learning_rate():
     halved = _model(lr=0.1)
     thawnet.set_learning_rate_multiplier(halved, None, 0.5)
