@@ -19,7 +19,8 @@ import jax.numpy as jnp
 
 from thawnet.backend import global_config
 from thawnet.backend import scope as scope_lib
-from thawnet.layers.layer import Layer
+from thawnet.layers import node as node_lib
+from thawnet.layers.layer import Layer, _training_context
 
 
 def check_data_format(who: str, data_format):
@@ -86,6 +87,19 @@ class ImagePreprocessingLayer(Layer):
         self.data_format = check_data_format(who, data_format)
         self.seed = check_seed(who, seed)
         self._eager_draws = 0
+
+    def __call__(self, inputs, *args, **kwargs):
+        # Keras's rule for these layers: a call outside any model or layer, without a
+        # training argument, augments (call's default is training=True). Inside a model the
+        # model's flag decides, as for every layer (fit: on; predict/evaluate: off).
+        if ("training" not in kwargs and not args and _training_context.get() is None
+                and not any(node_lib.is_symbolic(t) for t in node_lib.flatten(inputs))):
+            kwargs["training"] = True
+        return super().__call__(inputs, *args, **kwargs)
+
+    def _set_factor(self, factor, bounds=(-1.0, 1.0)):
+        """Keras's ``_set_factor``: validate ``factor`` and store it as ``(lower, upper)``."""
+        self.factor = factor_range(self._who, "factor", factor, bounds)
 
     @property
     def _who(self) -> str:

@@ -23,7 +23,7 @@ def _check_value_range(who, value_range):
         raise ValueError(f"{who}: value_range must be a list of two numbers (the lowest and "
                          f"highest pixel value, e.g. (0, 255)); received "
                          f"value_range={value_range!r}.")
-    return value_range
+    return tuple(value_range)  # a tuple survives a config round trip unchanged
 
 
 class _ColorLayer(ImagePreprocessingLayer):
@@ -86,7 +86,7 @@ class RandomBrightness(_ColorLayer):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.factor = factor_range(self._who, "factor", factor)
-        self.value_range = sorted(_check_value_range(self._who, value_range))
+        self.value_range = sorted(_check_value_range(self._who, value_range))  # Keras: a list
 
     def get_random_transformation(self, data, training=True, seed=None):
         shape = (self._batch_size(data), 1, 1, 1)
@@ -179,7 +179,7 @@ class RandomErasing(_ColorLayer):
                 isinstance(fill_value, (tuple, list)) and len(fill_value) == 3):
             raise ValueError(f"{self._who}: fill_value must be None, a number or a list of "
                              f"three numbers; received fill_value={fill_value!r}.")
-        self.fill_value = fill_value
+        self.fill_value = tuple(fill_value) if isinstance(fill_value, list) else fill_value
         self.value_range = _check_value_range(self._who, value_range)
 
     def get_random_transformation(self, data, training=True, seed=None):

@@ -16,6 +16,10 @@ from thawnet.layers.preprocessing_image import sampling
 from thawnet.layers.preprocessing_image.base import (ImagePreprocessingLayer, check_choice,
                                                      factor_range)
 
+def _as_tuple(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
@@ -153,8 +157,9 @@ class RandomZoom(_AffineLayer):
                  interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
                  **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
-        self.height_factor = height_factor
-        self.width_factor = width_factor
+        # Pairs are kept as tuples, so a config survives a JSON round trip unchanged.
+        self.height_factor = _as_tuple(height_factor)
+        self.width_factor = _as_tuple(width_factor)
         self._height_range = factor_range(self._who, "height_factor", height_factor,
                                           lower_open=True)
         self._width_range = None if width_factor is None else factor_range(
@@ -202,7 +207,7 @@ class RandomTranslation(_AffineLayer):
                  interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
                  **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
-        self.height_factor, self.width_factor = height_factor, width_factor
+        self.height_factor, self.width_factor = _as_tuple(height_factor), _as_tuple(width_factor)
         self._height_range = factor_range(self._who, "height_factor", height_factor)
         self._width_range = factor_range(self._who, "width_factor", width_factor)
 
