@@ -31,6 +31,7 @@ import zlib
 from typing import Iterator
 
 import h5py
+import ml_dtypes
 import numpy as np
 
 from thawnet.io.errors import FileFormatError
@@ -57,6 +58,7 @@ _FILTER_NAMES = {h5py.h5z.FILTER_SZIP: "szip", h5py.h5z.FILTER_NBIT: "nbit"}
 _LINK_NAMES = {h5py.h5l.TYPE_SOFT: "a soft link", h5py.h5l.TYPE_EXTERNAL: "an external link"}
 _LAYOUTS = (h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED)
 _NUMERIC_CLASSES = (h5py.h5t.INTEGER, h5py.h5t.FLOAT)
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
 # What h5py and HDF5 raise for damaged files (HDF5 errors arrive as OSError, KeyError,
 # RuntimeError, ValueError or TypeError subclasses), turned into FileFormatError.
@@ -208,11 +210,21 @@ class H5Reader:
             base = dataset.id.get_type().get_super()
             if base.get_class() != h5py.h5t.INTEGER or base.get_size() > 8:
                 raise self.error(where, "holds an enum of a non-integer type.")
-        elif kind not in _NUMERIC_CLASSES:
+        elif kind not in _NUMERIC_CLASSES and not self.is_bfloat16(dataset, where):
             raise self.error(where, f"holds non-numeric data (HDF5 type class {kind}); a weight "
-                                    "is an integer, float or bool array.")
+                                    "is an integer, float, bfloat16 or bool array.")
         if dataset.id.get_type().get_size() > 16:
             raise self.error(where, "has elements wider than 16 bytes.")
+
+    def is_bfloat16(self, dataset: h5py.Dataset, where: str) -> bool:
+        """Keras 3's bfloat16 weights: 2-byte opaque elements tagged ``dtype="bfloat16"``."""
+        kind = dataset.id.get_type()
+        return (kind.get_class() == h5py.h5t.OPAQUE and kind.get_size() == 2
+                and self.string_attr(dataset, "dtype", where) == "bfloat16")
+
+    def dtype(self, dataset: h5py.Dataset, where: str) -> np.dtype:
+        """The dataset's NumPy dtype, bfloat16 for Keras's tagged opaque data."""
+        return BFLOAT16 if self.is_bfloat16(dataset, where) else dataset.dtype
 
     def shape(self, dataset: h5py.Dataset, where: str) -> tuple[int, ...]:
         """The declared shape, from the dataspace only (no data is read)."""
@@ -256,7 +268,7 @@ class H5Reader:
         out = np.empty(shape, dtype=dataset.dtype)
         if out.size:
             dataset.read_direct(out)
-        return out
+        return out.view(BFLOAT16) if self.is_bfloat16(dataset, where) else out
 
     # -- attributes ----------------------------------------------------------------------------
     def has_attr(self, obj, name: str) -> bool:

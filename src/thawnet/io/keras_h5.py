@@ -51,7 +51,11 @@ class Declared:
         self.path = path
         self.dataset = dataset
         self.shape = reader.shape(dataset, path)
-        self.dtype = dataset.dtype
+        self.dtype = reader.dtype(dataset, path)
+
+
+def _is_float(dtype) -> bool:
+    return np.dtype(dtype).kind in "fc" or np.dtype(dtype).name == "bfloat16"
 
 
 def check_pairs(layer_name, variables, arrays, source, skip_mismatch):
@@ -77,7 +81,8 @@ def check_pairs(layer_name, variables, arrays, source, skip_mismatch):
         problem = f"expected weight shapes {expected} but the file has {found}"
     else:
         for v, a in zip(variables, arrays):
-            if np.dtype(v.dtype).kind in "fc" and a.dtype.kind not in "fciub":
+            floating = a.dtype.kind in "fciub" or a.dtype.name == "bfloat16"
+            if _is_float(v.dtype) and not floating:
                 problem = (f'weight "{v.path}" is {np.dtype(v.dtype).name} but the file holds '
                            f"{a.dtype} data")
                 break

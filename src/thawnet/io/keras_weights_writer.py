@@ -64,14 +64,22 @@ def weights_h5_bytes(model, optimizer_vars: list | None = None,
             group = handle.require_group(key)
             group.attrs["name"] = layer.name
             for i in range(len(own)):
-                group.create_dataset(str(i), data=np.asarray(values[position]))
+                _dataset(group, str(i), values[position])
                 position += 1
         if optimizer_vars is not None:
             group = handle.require_group("optimizer/vars")
             group.attrs["name"] = optimizer_name or "optimizer"
             for i, array in enumerate(optimizer_vars):
-                group.create_dataset(str(i), data=np.asarray(array))
+                _dataset(group, str(i), array)
     return buffer.getvalue()
+
+
+def _dataset(group, name, value) -> None:
+    """One weight; bfloat16 as Keras 3 writes it (2-byte opaque data tagged ``dtype``)."""
+    array = np.asarray(value)
+    dataset = group.create_dataset(name, data=array)
+    if array.dtype.name == "bfloat16":
+        dataset.attrs["dtype"] = "bfloat16"
 
 
 def save_keras3_weights(model, path, overwrite: bool = True) -> None:
