@@ -65,6 +65,9 @@ def weight_multipliers(model) -> dict[str, float]:
 def multipliers_key(model) -> tuple:
     """A hashable summary of the multipliers (empty when all are 1): part of the trainer's
     split key, so compiled steps are cached per multiplier setting."""
+    layers = [model, *model._all_layers()]  # cached by models: no weight walk when none is set
+    if all(getattr(layer, ATTRIBUTE, None) in (None, 1.0) for layer in layers):
+        return ()
     return tuple(sorted((p, m) for p, m in weight_multipliers(model).items() if m != 1.0))
 
 
