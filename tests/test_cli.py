@@ -4,6 +4,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def _run(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "thawnet.cli", *args], capture_output=True,
@@ -40,3 +42,25 @@ def test_summary_of_an_unknown_name_lists_the_built_in_models():
     out = _run("summary", "nope")
     assert out.returncode != 0
     assert "unknown model 'nope'" in out.stderr and "seed" in out.stderr
+
+
+def _main(capsys, *args):
+    """The command in this process (a subprocess costs an import of thawnet per call)."""
+    from thawnet import cli
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(list(args))
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_explain_groups_inception_v3_and_full_lists_every_layer(capsys):
+    out = _main(capsys, "summary", "inception_v3", "--explain")
+    explained = out.split("Non-trainable params explained:\n")[1].splitlines()
+    assert explained[0] == ("  34,432 = moving_mean + moving_variance of 94 BatchNormalization "
+                            "layers (statistics, updated by moving average)")
+    assert set(explained[1]) == {"_"}
+    out = _main(capsys, "summary", "inception_v3", "--explain", "full")
+    explained = out.split("Non-trainable params explained:\n")[1].splitlines()
+    assert len(explained) == 95 and explained[1] == (
+        "  64 = moving_mean + moving_variance of batch_normalization_1 (statistics, updated by "
+        "moving average)")

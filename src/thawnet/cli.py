@@ -1,6 +1,7 @@
 """The ``thawnet`` command line.
 
     thawnet demo                     # transfer learning on bundled digits, with the audit
+    thawnet demo --lora              # and a third stage: LoRA on the base instead
     thawnet launch --nproc 2 train.py   # one data-parallel run as 2 local processes
     thawnet tune run spec.py:build_fn --data data.npz   # architecture search on Optuna
     thawnet summary seed --explain
@@ -82,9 +83,9 @@ def _summary(args):
 
 def _demo(args):
     from thawnet import demo
-    epochs_a, epochs_b = (4, 2) if args.fast else (args.epochs, args.epochs)
-    result = demo.run(epochs_a=epochs_a, epochs_b=epochs_b, out=args.out,
-                      verbose=0 if args.quiet else 1)
+    epochs = (4, 2, 2) if args.fast else (args.epochs, 6, 8)
+    result = demo.run(epochs_a=epochs[0], epochs_b=epochs[1], epochs_fine=epochs[2],
+                      lora=args.lora, out=args.out, verbose=0 if args.quiet else 1)
     return 0 if result["base_intact"] else 1
 
 
@@ -117,9 +118,14 @@ def main(argv=None):
     p.add_argument("--expand-nested", action="store_true", help="list nested models' layers")
     p.add_argument("--bytes", action="store_true", help="show byte sizes")
     p.set_defaults(run=_summary)
-    d = sub.add_parser("demo", help="transfer learning on bundled digits, with the audit")
-    d.add_argument("--epochs", type=int, default=12, help="epochs per task (default 12)")
-    d.add_argument("--fast", action="store_true", help="4 + 2 epochs (a quick check)")
+    d = sub.add_parser("demo", help="transfer learning on bundled digits, with the audit: "
+                                    "frozen base + new head, then the top block fine-tuned")
+    d.add_argument("--epochs", type=int, default=10,
+                   help="epochs of the pre-training task A (default 10; stage 1 runs 6, "
+                        "stage 2 and 3 run 8)")
+    d.add_argument("--fast", action="store_true", help="4 + 2 + 2 epochs (a quick check)")
+    d.add_argument("--lora", action="store_true",
+                   help="stage 3: LoRA on the base's convolutions instead of unfreezing")
     d.add_argument("--out", default="thawnet_demo.png", help="PNG of the learning curves")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(run=_demo)

@@ -96,3 +96,58 @@ def test_automatic_names_are_numbered_per_class_from_one():
 def test_duplicate_layer_names_in_one_model_are_refused():
     with pytest.raises(ValueError, match='already has a layer named "twin"'):
         Sequential([Dense(1, name="twin", input_shape=(2,)), Dense(1, name="twin")])
+
+
+def _two_levels():
+    """outer ⊃ mid ⊃ inner ⊃ (conv_a, conv_b), with a sibling at every level."""
+    x = Input(shape=(4,))
+    inner = Model(x, Dense(3, name="conv_b")(Dense(3, name="conv_a")(x)), name="inner")
+    y = Input(shape=(4,))
+    mid = Model(y, Dense(2, name="mid_dense")(inner(y)), name="mid")
+    z = Input(shape=(4,))
+    outer = Model(z, Dense(1, name="head")(mid(z)), name="outer")
+    return outer, mid, inner
+
+
+def test_unfreeze_thaws_the_owner_chain_two_levels_deep_and_leaves_siblings_frozen():
+    outer, mid, inner = _two_levels()
+    outer.trainable = False
+    assert thawnet.unfreeze(outer, "conv_a") == ["conv_a"]
+    assert outer.trainable_split()[0] == ["mid/inner/conv_a/kernel", "mid/inner/conv_a/bias"]
+    assert (outer.trainable, mid.trainable, inner.trainable) == (True, True, True)
+    flags = {layer.name: layer.trainable for layer in
+             [outer.get_layer("head"), mid.get_layer("mid_dense"), inner.get_layer("conv_b")]}
+    assert flags == {"head": False, "mid_dense": False, "conv_b": False}
+    assert thawnet.explain(outer, "mid/inner/conv_b/kernel").frozen_by == "conv_b"
+
+
+def test_unfreeze_of_a_nested_model_by_name_thaws_it_whole_and_its_owners_only():
+    outer, mid, inner = _two_levels()
+    outer.trainable = False
+    thawnet.unfreeze(outer, "inner")
+    assert outer.trainable_split()[0] == [f"mid/inner/conv_{c}/{w}" for c in "ab"
+                                          for w in ("kernel", "bias")]
+    thawnet.freeze(outer, "conv_b")  # freezing never touches the owners
+    assert outer.trainable_split()[0] == ["mid/inner/conv_a/kernel", "mid/inner/conv_a/bias"]
+    assert outer.trainable and mid.trainable and inner.trainable
+
+
+def test_a_variable_reads_every_owner_inside_a_running_model():
+    outer, mid, inner = _two_levels()
+    outer.trainable = False
+    conv_a = inner.get_layer("conv_a")
+    conv_a.trainable = True
+    assert conv_a.kernel.trainable is True   # alone, the layer's own flag is set
+    seen = {}
+
+    class Probe(Layer):
+        def call(self, inputs):
+            seen["kernel"] = conv_a.kernel.trainable
+            return inputs
+
+    z = Input(shape=(4,))
+    probed = Model(z, Probe()(outer(z)))
+    probed.trainable = False
+    conv_a.trainable = True
+    probed(np.ones((1, 4), "f4"))
+    assert seen["kernel"] is False           # inside the frozen model it is not

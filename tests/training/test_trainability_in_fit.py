@@ -170,6 +170,7 @@ def test_bn_statistics_summary_and_audit_follow_one_rule(nested_bn_model, outer_
     outer.summary(explain=True, print_fn=lines.append)
     stats_line = [line.strip() for line in lines if "moving_mean + moving_variance" in line]
     reason = ("statistics, updated by moving average" if effective
+              else "statistics frozen by trainable=False" if frozen_with == "bn"
               else f'statistics frozen with "{frozen_with}"')
     assert stats_line == [f"8 = moving_mean + moving_variance of bn ({reason})"]
     before = _values(outer)

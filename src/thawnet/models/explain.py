@@ -7,7 +7,10 @@ and every owner's). A non-trainable weight has exactly one of these reasons:
 * ``frozen by trainable=False`` (the layer's own flag) or ``frozen by trainable=False on
   "<owner>"`` (a model or layer above it);
 * ``statistics, updated by moving average`` (BatchNormalization's moving statistics of an
-  effectively trainable layer), or ``statistics frozen with "<owner>"``;
+  effectively trainable layer), ``statistics frozen by trainable=False`` (the layer's own
+  flag), ``statistics frozen with "<owner>"`` (a model or layer above it) or
+  ``statistics in inference mode: "<layer>" is called with training=False`` (the graph fixes
+  the mode, as in Keras's transfer-learning guide);
 * ``created with trainable=False`` (state declared with Keras 3's ``add_weight``);
 * ``frozen by enable_lora`` (a base matrix that LoRA replaced by trainable factors).
 
@@ -90,10 +93,16 @@ def reason_of(variable, owners) -> tuple[str, str, str | None]:
     layer = owners[-1]
     culprit = _frozen_owner(owners)
     if variable.role == STATISTIC:
+        if culprit is layer and not variable.declared_untrainable:
+            return "statistic", "statistics frozen by trainable=False", culprit.name
         if culprit is not None and not variable.declared_untrainable:
             return "statistic", f'statistics frozen with "{culprit.name}"', culprit.name
         if variable.declared_untrainable:
             return "state", "created with trainable=False", None
+        fixed = _called_in_inference_mode(owners)
+        if fixed is not None:
+            return ("statistic", f'statistics in inference mode: "{fixed}" is called with '
+                    "training=False", None)
         if hasattr(layer, "momentum"):
             return "statistic", "statistics, updated by moving average", None
         return "statistic", "statistics, updated by the layer, never by gradients", None
@@ -104,6 +113,20 @@ def reason_of(variable, owners) -> tuple[str, str, str | None]:
     if culprit is layer:
         return "frozen", "frozen by trainable=False", culprit.name
     return "frozen", f'frozen by trainable=False on "{culprit.name}"', culprit.name
+
+
+def _called_in_inference_mode(owners):
+    """The name of the layer of the chain that every graph above it calls with
+    ``training=False`` (Keras's transfer-learning idiom ``base(x, training=False)``), whose
+    statistics therefore never update; None when there is none."""
+    for parent, child in zip(owners, owners[1:]):
+        graph = getattr(parent, "_graph", None)
+        if graph is None:
+            continue
+        nodes = [n for n in child._inbound_nodes if any(n is g for g in graph.nodes)]
+        if nodes and all(n.call_kwargs.get("training") is False for n in nodes):
+            return child.name
+    return None
 
 
 def _group_line(kind, reason, class_name, layer_names, names, size):
