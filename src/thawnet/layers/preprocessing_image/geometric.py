@@ -57,6 +57,40 @@ class RandomFlip(ImagePreprocessingLayer):
             images = jnp.where(flips, jnp.flip(images, axis=ax_h), images)
         return images
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """Flip ``"xyxy"`` boxes (pixels) with their images, clipped to the image."""
+        if not training or transformation is None:
+            return bounding_boxes
+        if self.bounding_box_format != "xyxy":
+            raise NotImplementedError(f'{self._who}: bounding boxes are supported in the "xyxy" '
+                                      "format only; received bounding_box_format="
+                                      f"{self.bounding_box_format!r}.")
+        height, width = self._height_width(transformation["input_shape"])
+        boxes = jnp.asarray(bounding_boxes["boxes"], "float32")
+        flips = jnp.reshape(jnp.asarray(transformation["flips"]), (-1,) + (1,) * (boxes.ndim - 1))
+        if boxes.ndim == 2:
+            flips = flips[0]
+        x1, y1, x2, y2 = (boxes[..., i:i + 1] for i in range(4))
+        if self.mode in ("horizontal", "horizontal_and_vertical"):
+            x1, x2 = jnp.where(flips, width - x2, x1), jnp.where(flips, width - x1, x2)
+        if self.mode in ("vertical", "horizontal_and_vertical"):
+            y1, y2 = jnp.where(flips, height - y2, y1), jnp.where(flips, height - y1, y2)
+        clipped = jnp.concatenate([jnp.clip(x1, 0, width), jnp.clip(y1, 0, height),
+                                   jnp.clip(x2, 0, width), jnp.clip(y2, 0, height)], axis=-1)
+        return {**bounding_boxes, "boxes": clipped}
+
+    def call(self, inputs, training=True):
+        if not (isinstance(inputs, dict) and "bounding_boxes" in inputs):
+            return super().call(inputs, training)
+        rest = {k: v for k, v in inputs.items() if k != "bounding_boxes"}
+        transformation = self.get_random_transformation(rest, training=training)
+        out = dict(rest)
+        out["images"] = self._batched(self.transform_images, jnp.asarray(rest["images"]),
+                                      transformation, training)
+        out["bounding_boxes"] = self.transform_bounding_boxes(inputs["bounding_boxes"],
+                                                              transformation, training)
+        return out
+
     def get_config(self):
         return {**super().get_config(), "seed": self.seed, "mode": self.mode}
 
