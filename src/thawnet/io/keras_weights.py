@@ -142,7 +142,7 @@ def _source(path, source):
     return source if source is not None else repr(os.fspath(path))
 
 
-def load_keras3_weights(model, path, skip_mismatch=False, source=None):
+def load_keras3_weights(model, path, skip_mismatch=False, source=None, objects_to_skip=None):
     """Load a Keras 3 ``.weights.h5`` file into ``model`` (all or nothing).
 
     Args:
@@ -152,6 +152,8 @@ def load_keras3_weights(model, path, skip_mismatch=False, source=None):
             with a warning, instead of raising.
         source: how to name the file in messages (default: ``repr(path)``); the ``.keras``
             reader passes the archive's name, not its temporary copy's.
+        objects_to_skip: layers of ``model`` (with their sublayers) left as they are; the
+            file's entries for them are not read (Keras's argument).
 
     Returns:
         None.
@@ -170,16 +172,20 @@ def load_keras3_weights(model, path, skip_mismatch=False, source=None):
                                   f'Loading Keras 2 HDF5 weights from {source} into '
                                   f'"{model.name}"')
         else:
-            pairs = _keras3_pairs(reader, model, skip_mismatch, what)
+            pairs = _keras3_pairs(reader, model, skip_mismatch, what, objects_to_skip)
         arrays = read_pairs(reader, pairs)
     commit(arrays)
 
 
-def _keras3_pairs(reader, model, skip_mismatch, what):
+def _keras3_pairs(reader, model, skip_mismatch, what, objects_to_skip=None):
     entries = []
-    _model_entries(model, "", entries, set())
+    _model_entries(model, "", entries, {id(o) for o in objects_to_skip or ()})
     file_entries = _file_entries(reader)
     pairs, used = [], set()
+    if objects_to_skip:  # the skipped layers' entries in the file are left unread
+        every = []
+        _model_entries(model, "", every, set())
+        used = {key for key, _, _ in every} - {key for key, _, _ in entries}
     for key, layer, variables in entries:
         if key not in file_entries or key in used:
             named = [k for k, entry in file_entries.items()

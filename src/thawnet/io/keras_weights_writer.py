@@ -27,33 +27,35 @@ from thawnet.io.keras_weights import _model_entries
 from thawnet.variables import materialize_all
 
 
-def layer_groups(model) -> list[tuple[str, object, list]]:
+def layer_groups(model, objects_to_skip=()) -> list[tuple[str, object, list]]:
     """``(group path, layer, own variables)`` for every layer of ``model`` that has weights.
 
     Args:
         model: a thawnet model or layer.
+        objects_to_skip: layers left out, with everything below them (Keras's argument).
 
     Returns:
         The list, in Keras's order; group paths end in ``vars`` (``"layers/dense/vars"``).
     """
     entries = []
-    _model_entries(model, "", entries, set())
+    _model_entries(model, "", entries, {id(o) for o in objects_to_skip or ()})
     return entries
 
 
 def weights_h5_bytes(model, optimizer_vars: list | None = None,
-                     optimizer_name: str | None = None) -> bytes:
+                     optimizer_name: str | None = None, objects_to_skip=()) -> bytes:
     """The bytes of a Keras 3 ``.weights.h5`` file holding ``model``'s weights.
 
     Args:
         model: a built thawnet model.
         optimizer_vars: arrays to store under ``optimizer/vars`` (Keras's order), or None.
         optimizer_name: the optimizer's name (the group's ``name`` attribute).
+        objects_to_skip: layers whose weights are not written (see :func:`layer_groups`).
 
     Returns:
         The HDF5 file as bytes.
     """
-    entries = layer_groups(model)
+    entries = layer_groups(model, objects_to_skip)
     variables = [v for _, _, own in entries for v in own]
     materialize_all(variables)
     values = jax.device_get([v.value for v in variables])
@@ -82,7 +84,7 @@ def _dataset(group, name, value) -> None:
         dataset.attrs["dtype"] = "bfloat16"
 
 
-def save_keras3_weights(model, path, overwrite: bool = True) -> None:
+def save_keras3_weights(model, path, overwrite: bool = True, objects_to_skip=None) -> None:
     """``model.save_weights("w.weights.h5")``: Keras 3's weights layout, written atomically.
 
     Keras's ``save_weights`` stores the model's variables only (no optimizer), and so does
@@ -92,6 +94,7 @@ def save_keras3_weights(model, path, overwrite: bool = True) -> None:
         model: a built thawnet model or layer.
         path: a name ending in ``.weights.h5``.
         overwrite: when False, an existing file raises FileExistsError.
+        objects_to_skip: layers (with their sublayers) whose weights are left out.
     """
     path = os.fspath(path)
     if not path.lower().endswith(".weights.h5"):
@@ -101,7 +104,8 @@ def save_keras3_weights(model, path, overwrite: bool = True) -> None:
         raise ValueError(f'save_weights: model "{model.name}" has no weights yet, so '
                          f"{path!r} would be empty. Build it first (call it on data, or give "
                          "it an Input).")
-    atomic_write_bytes(path, weights_h5_bytes(model), overwrite=overwrite)
+    atomic_write_bytes(path, weights_h5_bytes(model, objects_to_skip=objects_to_skip),
+                       overwrite=overwrite)
 
 
 __all__ = ["save_keras3_weights", "weights_h5_bytes", "layer_groups"]

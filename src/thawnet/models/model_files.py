@@ -37,6 +37,13 @@ def _kind(filepath):
     return None
 
 
+def _refuse_skip(objects_to_skip, call, filepath):
+    if objects_to_skip:
+        raise ValueError(f"{call}: objects_to_skip works with Keras 3 .weights.h5 files only "
+                         f"(as in Keras); received {os.fspath(filepath)!r}. Use a name ending "
+                         "in .weights.h5.")
+
+
 class ModelFiles:
     """File methods of :class:`thawnet.models.Model`."""
 
@@ -74,29 +81,43 @@ class ModelFiles:
         from thawnet.io import native
         native.save_model(self, filepath, overwrite=overwrite)
 
-    def save_weights(self, filepath, overwrite=True):
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None, objects_to_skip=None):
         """Save the weights: ``*.weights.h5`` in Keras 3's layout, otherwise by path to a
-        ``.safetensors`` file (atomic write)."""
+        ``.safetensors`` file (atomic write).
+
+        ``objects_to_skip`` (``.weights.h5`` only, as in Keras): layers whose weights are left
+        out. ``max_shard_size`` (Keras's sharded files) is not supported.
+        """
+        if max_shard_size is not None:
+            raise ValueError(f"save_weights: max_shard_size={max_shard_size!r} (sharded weight "
+                             "files) is not supported by thawnet; leave it at None to write "
+                             "one file.")
         if _kind(filepath) == "keras3_weights":
             from thawnet.io import keras_weights_writer
-            return keras_weights_writer.save_keras3_weights(self, filepath, overwrite=overwrite)
+            return keras_weights_writer.save_keras3_weights(
+                self, filepath, overwrite=overwrite, objects_to_skip=objects_to_skip)
+        _refuse_skip(objects_to_skip, "save_weights", filepath)
         from thawnet.io import native
         native.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False, objects_to_skip=None):
         """Load weights from a native, Keras 3 (``.weights.h5``, or the weights of a ``.keras``
         archive) or legacy Keras (``.h5``) file.
 
         All or nothing: a file that does not fit raises and leaves the model's weights as
-        they were.
+        they were. ``objects_to_skip`` (``.weights.h5`` only, as in Keras): layers left as
+        they are.
         """
         kind = _kind(filepath)
+        if kind != "keras3_weights":
+            _refuse_skip(objects_to_skip, "load_weights", filepath)
         if kind in ("safetensors", "native"):
             from thawnet.io import native
             return native.load_weights(self, filepath)
         from thawnet.io import keras_files
         if kind == "keras3_weights":
-            return keras_files.load_keras3_weights(self, filepath, skip_mismatch=skip_mismatch)
+            return keras_files.load_keras3_weights(self, filepath, skip_mismatch=skip_mismatch,
+                                                   objects_to_skip=objects_to_skip)
         if kind == "keras_legacy_h5":
             return keras_files.load_legacy_h5_weights(self, filepath, by_name=by_name,
                                                       skip_mismatch=skip_mismatch)
