@@ -7,13 +7,20 @@ of the arrays) are not timed. The ratio is the median over rounds of in-memory s
 streamed seconds of the same round (1.0: streaming costs nothing; the prefetching thread is
 meant to keep it >= 0.9).
 
-    python bench/bench_generator_fit.py [--steps 300] [--repeats 3]
+Keras 3 (JAX backend) is then fed the same PyDataset (the same batch code, on Keras's
+``keras.utils.PyDataset`` base) and the same arrays, in its own subprocess so the two
+libraries never share a process; thawnet's steps/s over Keras's are printed.
+
+    python bench/bench_generator_fit.py [--steps 300] [--repeats 3] [--no-keras]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -36,17 +43,24 @@ def _model():
     return model
 
 
-class _Batches(thawnet.utils.PyDataset):
-    def __init__(self, x, y, **kwargs):
-        super().__init__(**kwargs)
-        self.x, self.y = x, y
+def _batches_class(base):
+    """The benchmark's PyDataset on ``base`` (thawnet's or Keras's): the same batch code."""
 
-    def __len__(self):
-        return len(self.x) // BATCH
+    class Batches(base):
+        def __init__(self, x, y, **kwargs):
+            super().__init__(**kwargs)
+            self.x, self.y = x, y
 
-    def __getitem__(self, index):
-        rows = slice(index * BATCH, (index + 1) * BATCH)
-        return self.x[rows], self.y[rows]
+        def __len__(self):
+            return len(self.x) // BATCH
+
+        def __getitem__(self, index):
+            rows = slice(index * BATCH, (index + 1) * BATCH)
+            return self.x[rows], self.y[rows]
+    return Batches
+
+
+_Batches = _batches_class(thawnet.utils.PyDataset)
 
 
 def _generator(x, y, epochs):
@@ -82,14 +96,65 @@ def _interleaved(fits, rounds):
     return seconds
 
 
+def _data(steps):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(steps * BATCH, 784)).astype("float32")
+    y = rng.integers(0, 10, size=(steps * BATCH,)).astype("int32")
+    return x, y
+
+
+def _keras_run(steps, repeats) -> dict:
+    """In this (separate) process: Keras 3's epoch seconds for arrays and the PyDataset."""
+    import keras
+
+    x, y = _data(steps)
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(10)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds = time.perf_counter() - self.start
+
+    data = _batches_class(keras.utils.PyDataset)(x, y, workers=1)
+    fits = {"in-memory arrays": lambda c: model.fit(x, y, batch_size=BATCH, epochs=1,
+                                                    verbose=0, shuffle=False, callbacks=c),
+            "PyDataset (workers=1)": lambda c: model.fit(data, epochs=1, verbose=0,
+                                                         shuffle=False, callbacks=c)}
+    seconds = {name: [] for name in fits}
+    for round_ in range(repeats + 1):
+        for name, fit in fits.items():
+            clock = Clock()
+            fit([clock])
+            if round_:
+                seconds[name].append(clock.seconds)
+    return seconds
+
+
+def _keras_seconds(steps, repeats) -> dict:
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    out = subprocess.run([sys.executable, __file__, "--keras-child", "--steps", str(steps),
+                          "--repeats", str(repeats)], env=env, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-keras", action="store_true", help="skip the Keras 3 run")
+    parser.add_argument("--keras-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(args.steps * BATCH, 784)).astype("float32")
-    y = rng.integers(0, 10, size=(args.steps * BATCH,)).astype("int32")
+    if args.keras_child:
+        print(json.dumps(_keras_run(args.steps, args.repeats)))
+        return
+    x, y = _data(args.steps)
     model = _model()
     steps = args.steps
 
@@ -117,6 +182,14 @@ def main() -> None:
         ratio = float(np.median(base / np.array(times)))  # same round, same load
         print(f"{name:24s} {steps / min(times):8.1f} steps/s (best)  median ratio vs "
               f"in-memory {ratio:5.2f}x")
+    if args.no_keras:
+        return
+    keras_seconds = _keras_seconds(steps, args.repeats)
+    print("Keras 3 (JAX backend), same data, own process:")
+    for name, times in keras_seconds.items():
+        ours = steps / min(seconds[name])
+        theirs = steps / min(times)
+        print(f"{name:24s} {theirs:8.1f} steps/s (best)  thawnet / Keras {ours / theirs:5.2f}x")
 
 
 if __name__ == "__main__":
