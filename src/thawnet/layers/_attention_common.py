@@ -14,6 +14,26 @@ import jax.numpy as jnp
 # Added to masked scores before the softmax (float16 cannot hold -1e9).
 _LARGE_NEGATIVE = {"float16": -3e4}
 
+# Keras 3's global flash-attention switch (keras.config.enable/disable_flash_attention):
+# None lets JAX choose the kernel, False asks for the plain XLA one.
+_flash = {"enabled": None}
+
+
+def enable_flash_attention() -> None:
+    """Let attention layers created with ``flash_attention=None`` use a fused kernel
+    (JAX picks one where the inputs allow; the default)."""
+    _flash["enabled"] = None
+
+
+def disable_flash_attention() -> None:
+    """Make attention layers created with ``flash_attention=None`` use the XLA kernel."""
+    _flash["enabled"] = False
+
+
+def is_flash_attention_enabled():
+    """``False`` after :func:`disable_flash_attention`, else ``None`` (Keras's values)."""
+    return _flash["enabled"]
+
 
 def causal_mask(q_len: int, k_len: int):
     """``(1, T, S)``: query step t attends to key steps s <= t."""

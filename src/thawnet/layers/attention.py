@@ -101,6 +101,31 @@ class Attention(Layer):
             summed = self.scale.value * summed
         return self.concat_score_weight.value * jnp.sum(jnp.tanh(summed), axis=-1)
 
+    def _calculate_score_mask(self, scores, v_mask, use_causal_mask):
+        """The boolean ``(B or 1, Tq, Tv)`` mask of the scores: the value mask as
+        ``(B, 1, Tv)``, ANDed with the causal mask; None when there is neither."""
+        if not use_causal_mask:
+            return v_mask
+        causal = common.causal_mask(scores.shape[-2], scores.shape[-1])
+        if v_mask is None:
+            return causal
+        return jnp.asarray(v_mask).astype(bool)[..., None, :] & causal
+
+    def _apply_scores(self, scores, value, scores_mask=None, training=False):
+        """``(softmax(masked scores) @ value, the probabilities)``; the probabilities are
+        returned after dropout, as Keras returns them."""
+        if scores_mask is not None:
+            padding = ~jnp.asarray(scores_mask).astype(bool)
+            if padding.ndim == 2:
+                padding = padding[..., None, :]
+            # Masked scores are lowered by a large number (float16's maximum for float16
+            # scores, else 1e9), so that their softmax weight is ~0.
+            big = 65504.0 if scores.dtype == jnp.float16 else 1.0e9
+            scores = jnp.where(padding, scores - big, scores)
+        weights = jax.nn.softmax(scores, axis=-1)
+        weights = common.dropout(self, weights, self.dropout, bool(training))
+        return jnp.matmul(weights, value), weights
+
     def call(self, inputs, mask=None, training=False, return_attention_scores=False,
              use_causal_mask=False):
         query, value = inputs[0], inputs[1]
@@ -108,19 +133,8 @@ class Attention(Layer):
         query_mask = mask[0] if mask else None
         value_mask = mask[1] if mask else None
         scores = self._calculate_scores(query, key)
-        scores_mask = None
-        if value_mask is not None:
-            scores_mask = jnp.asarray(value_mask).astype(bool)[..., None, :]
-        if use_causal_mask:
-            causal = common.causal_mask(scores.shape[-2], scores.shape[-1])
-            scores_mask = causal if scores_mask is None else scores_mask & causal
-        if scores_mask is not None:
-            # Masked scores are lowered by a large number (Keras's rule: float16's maximum
-            # for float16 scores, else 1e9), so their softmax weight is ~0.
-            big = 65504.0 if scores.dtype == jnp.float16 else 1.0e9
-            scores = jnp.where(scores_mask, scores, scores - big)
-        probs = jax.nn.softmax(scores, axis=-1)
-        out = jnp.matmul(common.dropout(self, probs, self.dropout, bool(training)), value)
+        scores_mask = self._calculate_score_mask(scores, value_mask, use_causal_mask)
+        out, probs = self._apply_scores(scores, value, scores_mask, training)
         if query_mask is not None:
             out = jnp.where(jnp.asarray(query_mask).astype(bool)[..., None], out,
                             jnp.zeros((), out.dtype))

@@ -107,11 +107,17 @@ class GroupedQueryAttention(MultiHeadAttention):
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
              use_causal_mask=False):
+        # Keras's GroupedQueryAttention reads this flag in _compute_attention (its override
+        # point takes no return_attention_scores argument).
+        self._return_attention_scores = return_attention_scores
         compute = self.compute_dtype
         value = value.astype(compute) if jnp.issubdtype(value.dtype, jnp.floating) else value
         key = value if key is None else key.astype(compute)
-        causal_only = use_causal_mask and self._sliding_window is None and all(
-            m is None for m in (query_mask, value_mask, key_mask, attention_mask))
+        causal_only = (use_causal_mask and self._sliding_window is None
+                       and type(self)._compute_attention
+                       is GroupedQueryAttention._compute_attention
+                       and all(m is None for m in (query_mask, value_mask, key_mask,
+                                                   attention_mask)))
         mask = None if causal_only else self._mask_of(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
         # Projections without the inputs' masks (``_run``: see MultiHeadAttention.call).
@@ -120,31 +126,38 @@ class GroupedQueryAttention(MultiHeadAttention):
         # Each key/value head serves num_repeats consecutive query heads.
         k = jnp.repeat(self._key_dense._run(key), self.num_repeats, axis=2)
         v = jnp.repeat(self._value_dense._run(value), self.num_repeats, axis=2)
-        out, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores,
-                                              causal_only)
+        extra = {"use_causal_mask": True} if causal_only else {}
+        out, scores = self._compute_attention(q, k, v, attention_mask=mask, training=training,
+                                              **extra)
         if gate is not None:
             out = out * gate
         out = self._output_dense._run(out)
         return (out, scores) if return_attention_scores else out
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None,
-                           return_attention_scores=False, use_causal_mask=False):
-        # Keras computes the scores as einsum(query, key) here (MultiHeadAttention: key,
-        # query); the same products, kept in this order for bitwise-equal results.
-        fused = not (self._dropout > 0 or return_attention_scores)
-        if self._flash_attention and return_attention_scores:
-            return super()._compute_attention(query, key, value, attention_mask, training,
-                                              return_attention_scores, use_causal_mask)
-        if fused:
-            return super()._compute_attention(query, key, value, attention_mask, training,
-                                              False, use_causal_mask)
+                           use_causal_mask=False):
+        """Attention of projected ``(B, T, heads, head_dim)`` tensors (keys and values
+        already repeated to the query heads); ``(outputs, probabilities or None)``."""
+        scores_wanted = getattr(self, "_return_attention_scores", False)
+        if self._flash_attention and scores_wanted:
+            raise ValueError(f'{type(self).__name__} "{self.name}": Returning attention scores '
+                             "is not supported when flash attention is enabled. Set "
+                             "flash_attention=None (or False) to get the scores.")
+        if not (self._dropout > 0 or scores_wanted):
+            out = common.fused_attention(query, key, value, attention_mask,
+                                         self._inverse_sqrt_head_dim, use_causal_mask,
+                                         self._flash_attention)
+            return out, None
         if use_causal_mask:
             causal = common.causal_mask(query.shape[1], value.shape[1])
-            attention_mask = causal if attention_mask is None else attention_mask & causal
+            attention_mask = causal if attention_mask is None else (
+                jnp.asarray(attention_mask).astype(bool) & causal)
+        # Keras computes these scores as einsum(query, key) (MultiHeadAttention: key, query).
         query = query * jnp.asarray(self._inverse_sqrt_head_dim, query.dtype)
         scores = jnp.einsum(self._dot_product_equation, query, key)
         if attention_mask is not None:
-            attention_mask = common.expand_mask(attention_mask, scores.ndim, -3)
+            attention_mask = common.expand_mask(jnp.asarray(attention_mask).astype(bool),
+                                                scores.ndim, -3)
         probs = common.masked_softmax(scores, attention_mask, self._softmax_axes)
         dropped = common.dropout(self, probs, self._dropout, bool(training))
         return jnp.einsum(self._combine_equation, dropped, value), probs
@@ -152,7 +165,6 @@ class GroupedQueryAttention(MultiHeadAttention):
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
         if query_shape[-1] != value_shape[-1]:
             raise ValueError(
                 f'{type(self).__name__} "{self.name}": The last dimension of `query_shape` '

@@ -133,7 +133,8 @@ class MultiHeadAttention(Layer):
                              f"Received: attention_axes={attention_axes!r}")
         self._attention_axes = None if attention_axes is None else tuple(attention_axes)
         self._sliding_window = _positive_int(who, "sliding_window", sliding_window, True)
-        self._flash_attention = flash_attention
+        # Keras's rule: the argument, or else the global switch at construction.
+        self._flash_attention = flash_attention or common.is_flash_attention_enabled()
         common.check_flash(who, flash_attention, self._dropout)
         self._kernel_initializer = initializers.get(kernel_initializer)
         self._bias_initializer = initializers.get(bias_initializer)
@@ -251,9 +252,12 @@ class MultiHeadAttention(Layer):
         compute = self.compute_dtype
         value = value.astype(compute) if jnp.issubdtype(value.dtype, jnp.floating) else value
         key = value if key is None else key.astype(compute)
-        # Causal masking alone runs as the fused kernel's is_causal flag (no (T, S) mask).
-        causal_only = use_causal_mask and self._sliding_window is None and all(
-            m is None for m in (query_mask, value_mask, key_mask, attention_mask))
+        # Causal masking alone runs as the fused kernel's is_causal flag (no (T, S) mask),
+        # unless a subclass computes the attention its own way (it gets the mask instead).
+        causal_only = (use_causal_mask and self._sliding_window is None
+                       and type(self)._compute_attention is MultiHeadAttention._compute_attention
+                       and all(m is None for m in (query_mask, value_mask, key_mask,
+                                                   attention_mask)))
         mask = None if causal_only else self._mask_of(
             query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
         # The projections run without the inputs' masks (the masks are used above, as
@@ -262,8 +266,9 @@ class MultiHeadAttention(Layer):
         q = self._query_dense._run(query)
         k = self._key_dense._run(key)
         v = self._value_dense._run(value)
+        extra = {"use_causal_mask": True} if causal_only else {}
         out, scores = self._compute_attention(q, k, v, mask, training, return_attention_scores,
-                                              causal_only)
+                                              **extra)
         if gate is not None:
             out = out * gate
         out = self._output_dense._run(out)
@@ -280,9 +285,9 @@ class MultiHeadAttention(Layer):
         # jax.nn.dot_product_attention needs equal head sizes for keys and values.
         fused = query.ndim == 4 and value.shape[-1] == query.shape[-1]
         if fused and not (self._dropout > 0 or return_attention_scores):
+            # The kernel ANDs its causal flag with the mask.
             out = common.fused_attention(query, key, value, attention_mask,
-                                         self._inverse_sqrt_key_dim,
-                                         use_causal_mask and attention_mask is None,
+                                         self._inverse_sqrt_key_dim, use_causal_mask,
                                          self._flash_attention)
             return out, None
         if use_causal_mask:
