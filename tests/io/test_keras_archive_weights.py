@@ -63,3 +63,13 @@ def test_not_an_archive(tmp_path):
         _thawnet().load_weights(str(path))
     with pytest.raises(FileNotFoundError, match="load_weights: no such file"):
         _thawnet().load_weights(str(tmp_path / "missing.keras"))
+
+
+def test_a_missing_archive_is_both_file_not_found_and_value_error(tmp_path):
+    from thawnet.io.errors import MissingFileError
+    missing = str(tmp_path / "not_there.keras")
+    with pytest.raises(MissingFileError, match="load_model: no such file .*file not found"):
+        thawnet.saving.load_model(missing)
+    for kind in (FileNotFoundError, ValueError):   # Python's type and Keras 3's
+        with pytest.raises(kind):
+            thawnet.saving.load_model(missing)

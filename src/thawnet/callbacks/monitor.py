@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+from thawnet import ops
 from thawnet.callbacks.base import Callback
 
 # Metrics that improve upwards / downwards, by their default log names. Used by mode="auto" when
@@ -98,14 +99,20 @@ class MonitorCallback(Callback):
 
     @property
     def monitor_op(self):
-        """The comparison used: ``numpy``-style ``less`` or ``greater`` (None until resolved)."""
+        """The comparison used, as in Keras: ``thawnet.ops.less`` (minimised) or
+        ``thawnet.ops.greater`` (maximised); None until the direction is resolved."""
         if self._direction is None:
             return None
-        return _less if self._direction == "down" else _greater
+        return ops.less if self._direction == "down" else ops.greater
 
     def _ensure_direction(self):
         if self._direction is None:
             self._direction = self._resolve_direction()
+
+    def _set_monitor_op(self):
+        """Resolve the direction now (Keras's name for it; ``fit`` does it at the first epoch
+        end). Raises ValueError when ``mode="auto"`` cannot tell it from the metric."""
+        self._ensure_direction()
 
     def _is_improvement(self, monitor_value, reference_value):
         if reference_value is None:
@@ -114,11 +121,3 @@ class MonitorCallback(Callback):
         if self._direction == "down":
             return monitor_value + self.min_delta < reference_value
         return monitor_value - self.min_delta > reference_value
-
-
-def _less(a, b):
-    return a < b
-
-
-def _greater(a, b):
-    return a > b

@@ -13,4 +13,13 @@ class FileFormatError(ValueError):
     """
 
 
-__all__ = ["FileFormatError"]
+class MissingFileError(FileNotFoundError, ValueError):
+    """No file at the path given to a loader.
+
+    Both a ``FileNotFoundError`` (what Python raises for a missing file) and a ``ValueError``
+    (what Keras 3's ``load_model`` raises for a missing ``.keras`` file), so code written for
+    either catches it.
+    """
+
+
+__all__ = ["FileFormatError", "MissingFileError"]

@@ -26,7 +26,7 @@ import tempfile
 import warnings
 import zipfile
 
-from thawnet.io.errors import FileFormatError
+from thawnet.io.errors import FileFormatError, MissingFileError
 from thawnet.io.h5_guard import MAX_EXPANSION
 from thawnet.io.keras_config import (MAX_CONFIG_BYTES, KerasConfigError, build_from_config,
                                      count_layers, parse_config_json)
@@ -215,7 +215,9 @@ def load_keras_archive(path, custom_objects=None, compile=True):
     path = os.fspath(path)
     source = repr(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"load_model: no such file {source}.")
+        raise MissingFileError(f"load_model: no such file {source} (file not found). Check "
+                               "the path; a .keras file is a zip archive saved by "
+                               "model.save('<name>.keras').")
     config = read_archive_config(path, source)
     model = _model_from(config, custom_objects, source)
     with open_zip(path, source) as archive:
