@@ -162,3 +162,15 @@ def test_a_custom_train_step_gets_the_multipliers_through_optimizer_stateless_ap
     after = _values(model)
     assert after["body/kernel"].tobytes() == before["body/kernel"].tobytes()
     assert not np.array_equal(after["head/kernel"], before["head/kernel"])
+
+
+def test_multipliers_are_saved_with_the_architecture(tmp_path):
+    model = Sequential([tl.Input((3,)), tl.Dense(4, name="a"), tl.Dense(2, name="b")])
+    thawnet.set_learning_rate_multiplier(model, "a", 0.25)
+    path = tmp_path / "m.thawnet"
+    model.save(path)
+    loaded = thawnet.saving.load_model(path)
+    assert loaded.get_layer("a").lr_multiplier == 0.25
+    assert getattr(loaded.get_layer("b"), "lr_multiplier", 1.0) == 1.0
+    entries = {e["name"]: e for e in model.get_config()["layers"]}
+    assert entries["a"]["lr_multiplier"] == 0.25 and "lr_multiplier" not in entries["b"]

@@ -54,6 +54,9 @@ def _layer_entry(layer):
         entry["config"] = describe(layer)
     else:
         entry["config"] = plain(layer.get_config(), f'layer "{layer.name}"')
+    multiplier = getattr(layer, "lr_multiplier", None)
+    if multiplier is not None and multiplier != 1.0:  # set_learning_rate_multiplier's choice
+        entry["lr_multiplier"] = float(multiplier)
     return entry
 
 
@@ -201,6 +204,13 @@ class _Builder:
             self.flags.append((layer, self._flag(entry, name)))
         if layer.name != name:
             self.fail(f'layer "{name}": its config names it "{layer.name}".')
+        if "lr_multiplier" in entry:  # written by _layer_entry when not 1
+            factor = entry["lr_multiplier"]
+            if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
+                    0 <= factor < float("inf")):
+                self.fail(f'layer "{name}": "lr_multiplier" must be a finite number >= 0; '
+                          f"found {factor!r}.")
+            layer.lr_multiplier = float(factor)
         return layer
 
     def resolve(self, kind, name):
