@@ -28,7 +28,20 @@ FSCORE_CASES = [(cls, kwargs, weighted)
                 for weighted in (False, True)]
 
 
-@pytest.mark.parametrize("cls,kwargs,weighted", FSCORE_CASES)
+# Four representative cases by default (each average once, both weightings); all 16 with
+# THAWNET_FULL=1.
+DEFAULT = {("FBetaScore", "None", True), ("F1Score", "micro", False), ("F1Score", "macro", True),
+           ("FBetaScore", "weighted", False)}
+
+
+def _params():
+    for cls, kwargs, weighted in FSCORE_CASES:
+        key = (cls, str(kwargs.get("average")), weighted)
+        marks = () if key in DEFAULT else (pytest.mark.slow,)
+        yield pytest.param(cls, kwargs, weighted, marks=marks)
+
+
+@pytest.mark.parametrize("cls,kwargs,weighted", list(_params()))
 def test_fscore_matches_keras(cls, kwargs, weighted):
     if cls == "FBetaScore":
         kwargs = {**kwargs, "beta": 2.0}
