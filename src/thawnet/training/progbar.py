@@ -82,6 +82,11 @@ class Progbar:
         verbose: 0 silent, 1 progress bar, 2 one line at the end.
         interval: minimum seconds between two terminal refreshes (the final one is never
             skipped), so printing never slows a fast training loop down.
+        stateful_metrics: Keras's option: names shown as given; every other value is shown
+            as its mean over the steps so far (weighted by the steps each update covers).
+        stateless_metrics: Keras's other option: only these names are averaged.
+            With neither (thawnet's default) values are shown as given: the logs of ``fit``
+            already hold running means.
         unit_name: the unit shown in the time per unit ("step").
         stream: where to write (default: ``sys.stdout`` at each write).
         dynamic: rewrite one line in place (terminal mode); default: whether ``stream`` is a
@@ -89,8 +94,15 @@ class Progbar:
         clock: a ``time.perf_counter``-like function (injectable for tests).
     """
 
-    def __init__(self, target, width=20, verbose=1, interval=0.05, unit_name="step",
-                 stream=None, dynamic=None, clock=time.perf_counter):
+    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
+                 stateless_metrics=None, unit_name="step", stream=None, dynamic=None,
+                 clock=time.perf_counter):
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError("Progbar: pass stateful_metrics (averaged unless listed) or "
+                             "stateless_metrics (only these averaged), not both.")
+        self.stateful_metrics = None if stateful_metrics is None else set(stateful_metrics)
+        self.stateless_metrics = None if stateless_metrics is None else set(stateless_metrics)
+        self._sums = {}  # name -> [weighted sum, steps] of averaged values
         self.target = target
         self.width = width
         self.verbose = verbose
@@ -124,7 +136,7 @@ class Progbar:
         if values:
             items = values.items() if isinstance(values, dict) else values
             for key, value in items:
-                self._values[key] = value
+                self._values[key] = self._shown(key, value, current, finalize)
         self._seen_so_far = current
         now = self._clock()
         time_per_unit = self._estimate_step_duration(current, now)
@@ -148,6 +160,25 @@ class Progbar:
         elif self.verbose == 2 and finalize:
             self._write(self._summary_line(current, now, time_per_unit) + "\n")
         self._last_update = now
+
+    def _averaged(self, key) -> bool:
+        if self.stateful_metrics is not None:
+            return key not in self.stateful_metrics
+        return self.stateless_metrics is not None and key in self.stateless_metrics
+
+    def _shown(self, key, value, current, finalize):
+        """The value displayed for ``key``: as given, or its step-weighted mean (Keras)."""
+        if not self._averaged(key):
+            return value
+        if finalize:
+            self._sums[key] = [value, 1]  # Keras: the final update's value stands
+        else:
+            steps = max(current - self._seen_so_far, 1)
+            total = self._sums.setdefault(key, [0.0, 0])
+            total[0] += float(np.mean(value)) * steps
+            total[1] += steps
+        total = self._sums[key]
+        return total[0] / max(1, total[1])
 
     def mark(self, current):
         """Record that ``current`` steps are done without rendering (keeps the timing exact when
