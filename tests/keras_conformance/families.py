@@ -87,6 +87,15 @@ TARGET_FILES: dict[str, tuple[str, ...]] = {
     "reshaping/zero_padding2d_test.py": ("ZeroPadding2D",),
     "reshaping/zero_padding3d_test.py": ("ZeroPadding3D",),
     "rnn/time_distributed_test.py": ("TimeDistributed",),
+    "rnn/bidirectional_test.py": ("Bidirectional",),
+    "rnn/conv_lstm1d_test.py": ("ConvLSTM1D",),
+    "rnn/conv_lstm2d_test.py": ("ConvLSTM2D",),
+    "rnn/conv_lstm3d_test.py": ("ConvLSTM3D",),
+    "rnn/gru_test.py": ("GRU", "GRUCell"),
+    "rnn/lstm_test.py": ("LSTM", "LSTMCell"),
+    "rnn/rnn_test.py": ("RNN",),
+    "rnn/simple_rnn_test.py": ("SimpleRNN", "SimpleRNNCell"),
+    "rnn/stacked_rnn_cells_test.py": ("StackedRNNCells",),
 }
 
 

@@ -165,3 +165,14 @@ def test_errors_name_the_argument_and_the_fix():
     stateful(X)
     with pytest.raises(ValueError, match="batch size 2; received sequences of batch size 1"):
         stateful(X[:1])
+
+
+def test_dropout_is_active_in_training_only_and_runs_in_fit():
+    layer = tl.LSTM(4, dropout=0.5, recurrent_dropout=0.5)
+    inference = np.asarray(layer(X))
+    np.testing.assert_allclose(np.asarray(layer(X)), inference, atol=0)
+    assert not np.allclose(np.asarray(layer(X, training=True)), inference)
+    model = thawnet.Sequential([thawnet.Input((5, 3)), tl.GRU(3, dropout=0.3), tl.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(X, np.ones((2, 1), "float32"), epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))

@@ -66,6 +66,9 @@ class Bidirectional(Layer):
             backward_layer = _renamed_copy(layer, "backward_" + _strip(layer.name, "backward_"),
                                            go_backwards=not layer.go_backwards)
         self.backward_layer = backward_layer
+        if hasattr(layer, "use_cudnn"):  # not in the config: carried over by hand, as Keras
+            self.forward_layer.use_cudnn = layer.use_cudnn
+            self.backward_layer.use_cudnn = layer.use_cudnn
         if self.forward_layer.go_backwards == self.backward_layer.go_backwards:
             raise ValueError(
                 f"{who}: forward layer and backward layer should have different "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import jax
+import jax.numpy as jnp
 
 from thawnet.layers.call_inspection import accepts_argument
 from thawnet.layers.layer import Layer, register
@@ -67,8 +67,15 @@ class StackedRNNCells(Layer):
     def get_initial_state(self, batch_size=None):
         out = []
         for cell in self.cells:
-            states = cell.get_initial_state(batch_size=batch_size)
-            out.append(list(states) if isinstance(states, (list, tuple)) else [states])
+            fn = getattr(cell, "get_initial_state", None)
+            if fn is not None:
+                states = fn(batch_size=batch_size)
+                out.append(list(states) if isinstance(states, (list, tuple)) else states)
+            elif isinstance(cell.state_size, (list, tuple)):  # a custom cell: zeros
+                out.append([jnp.zeros((batch_size, d), self.compute_dtype)
+                            for d in cell.state_size])
+            else:  # one state given as an int: a bare array, as Keras
+                out.append(jnp.zeros((batch_size, cell.state_size), self.compute_dtype))
         return out
 
     def build(self, input_shape):
@@ -87,9 +94,11 @@ class StackedRNNCells(Layer):
             new_states = []
             x = p_t
             for k, ((proj, cell_step), s) in enumerate(zip(fns, states)):
-                s = list(s) if isinstance(s, (list, tuple)) else [s]
-                x, new = cell_step(x if k == 0 else proj(x, False), s)
-                new_states.append(list(new) if isinstance(new, (list, tuple)) else [new])
+                nested = isinstance(s, (list, tuple))
+                x, new = cell_step(x if k == 0 else proj(x, False), list(s) if nested else [s])
+                new = list(new) if isinstance(new, (list, tuple)) else [new]
+                # Each cell's states keep the structure they came in (a bare array or a list).
+                new_states.append(new if nested else new[0])
             return x, new_states
 
         return project, step
