@@ -16,6 +16,7 @@ from thawnet import initializers, layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
 from thawnet.layers.layer import Layer, register
+from thawnet.models import Model, Sequential
 
 __all__ = ["ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge"]
 
@@ -90,8 +91,6 @@ def convnext_block(x, projection_dim, layer_scale_init_value=1e-6, name=None):
 
 def _convnext(variant, include_top, include_preprocessing, weights, input_tensor, input_shape,
               pooling, classes, classifier_activation, name):
-    from thawnet.models import Model, Sequential
-
     depths, dims = MODEL_CONFIGS[variant]
     zb.check_weights_argument(weights, include_top, classes, name)
     zb.check_pooling(pooling, name)

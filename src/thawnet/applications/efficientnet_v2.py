@@ -15,6 +15,7 @@ import math
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.models import Model
 
 __all__ = ["EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2", "EfficientNetV2B3",
            "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"]
@@ -123,8 +124,6 @@ def _efficientnet_v2(variant, include_top, weights, input_tensor, input_shape, p
                      classes, classifier_activation, include_preprocessing, name,
                      dropout_rate=0.2, drop_connect_rate=0.2, bn_momentum=0.9,
                      activation="swish"):
-    from thawnet.models import Model
-
     width, depth, default_size = SCALING[variant]
     zb.check_weights_argument(weights, include_top, classes, name)
     zb.check_pooling(pooling, name)

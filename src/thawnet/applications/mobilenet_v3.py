@@ -15,6 +15,7 @@ import warnings
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.models import Model
 
 __all__ = ["MobileNetV3Small", "MobileNetV3Large"]
 
@@ -125,8 +126,6 @@ def _check_imagenet(weights, alpha, minimalistic, input_shape, name):
 def _mobilenet_v3(blocks, last_point_ch, model_type, input_shape, alpha, minimalistic,
                   include_top, weights, input_tensor, classes, pooling, dropout_rate,
                   classifier_activation, include_preprocessing, name):
-    from thawnet.models import Model
-
     zb.check_weights_argument(weights, include_top, classes, name)
     zb.check_pooling(pooling, name)
     if input_shape is None:

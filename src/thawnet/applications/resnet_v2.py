@@ -13,6 +13,7 @@ from __future__ import annotations
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.models import Model
 from thawnet.applications.resnet import _DOC_ARGS
 
 __all__ = ["ResNet50V2", "ResNet101V2", "ResNet152V2"]
@@ -75,8 +76,6 @@ def residual_stack_v2(x, filters, blocks, stride1=2, name=None):
 
 def _resnet_v2(blocks_per_stack, stem, include_top, weights, input_tensor, input_shape,
                pooling, classes, classifier_activation, name):
-    from thawnet.models import Model
-
     zb.check_weights_argument(weights, include_top, classes, name)
     zb.check_pooling(pooling, name)
     input_shape = imagenet_utils.obtain_input_shape(
