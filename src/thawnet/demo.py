@@ -165,8 +165,8 @@ def plot_curves(stages, path):
     for ax in axes:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle("thawnet demo: pre-train (A), new head on a frozen base (B1), fine-tune the "
-                 "top block (B2), LoRA (B3)")
+    fig.suptitle("thawnet demo, one stage after the other: "
+                 + "; ".join(label for label, _ in stages))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

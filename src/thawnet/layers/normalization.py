@@ -11,6 +11,7 @@ import numbers
 import jax.numpy as jnp
 
 from thawnet import constraints, initializers, regularizers
+from thawnet.backend import global_config
 from thawnet.layers import _batch_renorm as renorm_lib
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
@@ -77,6 +78,10 @@ class BatchNormalization(Layer):
     >>> [w.name for w in bn.weights]
     ['gamma', 'beta', 'moving_mean', 'moving_variance']
     """
+
+    # A mask (Masking, Embedding(mask_zero=True)) passes through, and the batch statistics
+    # of training mode leave the masked steps out.
+    supports_masking = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -165,7 +170,12 @@ class BatchNormalization(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
+        if mask is not None and mask.ndim != inputs.ndim - 1:
+            raise ValueError(
+                f'BatchNormalization "{self.name}": the mask must have one dimension less than '
+                f"the inputs (one flag per step); received mask.shape={tuple(mask.shape)} for "
+                f"inputs.shape={tuple(inputs.shape)}.")
         x = inputs.astype(_compute_dtype(inputs))
         moving_mean = self.moving_mean.value.astype(x.dtype)
         moving_variance = self.moving_variance.value.astype(x.dtype)
@@ -174,8 +184,7 @@ class BatchNormalization(Layer):
         # The one rule (own flag and every owner's), read through the stateless scope: a
         # frozen owner freezes these statistics even when this layer's own flag is set.
         if training and layer_trains_now(self):
-            mean = jnp.mean(x, axis=self._reduce_axes)
-            variance = jnp.var(x, axis=self._reduce_axes)
+            mean, variance = self._moments(x, mask)
             if self.renorm:
                 gamma, beta = self._renorm_step(mean, variance, gamma, beta)
             else:
@@ -194,6 +203,18 @@ class BatchNormalization(Layer):
             shift = shift + beta
         out = x * inv.reshape(bshape) + shift.reshape(bshape)
         return out.astype(self.compute_dtype)
+
+    def _moments(self, x, mask):
+        """Batch mean and biased variance over every axis but the feature axis; with a mask,
+        over the unmasked steps only (weights 0/1, the sums guarded by the global epsilon)."""
+        if mask is None:
+            return jnp.mean(x, axis=self._reduce_axes), jnp.var(x, axis=self._reduce_axes)
+        weights = jnp.broadcast_to(mask.astype(bool)[..., None], x.shape).astype(x.dtype)
+        count = jnp.sum(weights, axis=self._reduce_axes, keepdims=True) + global_config.epsilon()
+        mean = jnp.sum(x * weights, axis=self._reduce_axes, keepdims=True) / count
+        variance = jnp.sum(jnp.square((x - mean) * weights), axis=self._reduce_axes,
+                           keepdims=True) / count
+        return mean.reshape(-1), variance.reshape(-1)
 
     def _renorm_step(self, mean, variance, gamma, beta):
         """Update the renorm statistics; return the corrected ``(gamma, beta)``."""
@@ -249,6 +270,8 @@ class LayerNormalization(Layer):
     >>> [round(float(v), 3) for v in y[0]]
     [-1.224, 0.0, 1.224]
     """
+
+    supports_masking = True  # per-sample statistics: a mask passes through unchanged (Keras)
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
