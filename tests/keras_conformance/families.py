@@ -33,6 +33,7 @@ TARGET_FILES: dict[str, tuple[str, ...]] = {
     "core/einsum_dense_test.py": ("EinsumDense",),
     "core/embedding_test.py": ("Embedding",),
     "core/identity_test.py": ("Identity",),
+    "core/masking_test.py": ("Masking",),
     "core/input_layer_test.py": ("InputLayer",),
     "merging/merging_test.py": ("Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum",
                                 "Multiply", "Subtract"),

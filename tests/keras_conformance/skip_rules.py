@@ -1,9 +1,9 @@
 """Which Keras test cases cannot apply to thawnet, decided before a case runs.
 
 Only the categories of README.md are skipped: tf.data / tensorflow, torch, other backends,
-sparse and ragged tensors, quantization, masking (until thawnet implements it) and network
-access. Everything else is attempted. A rule looks at the test method's name, or at its
-source for the categories whose use is unmistakable there (quantization, masking).
+sparse and ragged tensors, quantization and network access (masking runs since thawnet
+implements it). Everything else is attempted. A rule looks at the test method's name, or at
+its source for the categories whose use is unmistakable there (quantization).
 
 More cases skip while they run, through the same categories: a placeholder for
 ``tensorflow``/``torch``/``quantizers`` skips when used, ``run_layer_test`` skips sparse
@@ -16,8 +16,6 @@ from __future__ import annotations
 import inspect
 import re
 
-from .backend_shim import MASKING_SKIP
-
 # (category, reason, regex on the method name, regex on the method source or None)
 RULES: tuple[tuple[str, str, str, str | None], ...] = (
     ("tf.data / tensorflow", "tf.data / tensorflow: not installed, thawnet runs on JAX",
@@ -29,7 +27,6 @@ RULES: tuple[tuple[str, str, str, str | None], ...] = (
     ("quantization", "quantization (int8/int4/float8/GPTQ/AWQ): out of thawnet's scope",
      r"quantiz|int8|int4|float8|fp8|gptq|awq",
      r"quantiz|QuantizationConfig|float8|gptq|awq"),
-    ("masking", MASKING_SKIP, r"mask", r"(?<!supports_)mask"),
     ("network", "needs network access", r"download|from_url", None),
 )
 CATEGORY_OF_REASON = {reason: category for category, reason, _, _ in RULES}
@@ -70,7 +67,6 @@ _KERAS_OWN_SKIPS = (
     (r"legacy h5", "Keras's own skip: legacy HDF5 format"),
     (r"JAX backend doesn't support|not supported with JAX", "Keras's own skip on the JAX backend"),
     (r"at least \d+ JAX devices|multi.?device", "needs several devices"),
-    (r"masking flag unchecked", "masking (only supports_masking unchecked; all else passed)"),
     (r"output_padding", "Keras's own skip: invalid parameter combination"),
     (r"\bstring", "strings: TensorFlow string tensors"),
     (r"mask", "masking"), (r"sparse|ragged", "sparse / ragged"),

@@ -169,7 +169,7 @@ def test_merging_and_softmax_masks_equal_keras():
         lib_set(y, jnp.asarray(m))
         return y
 
-    for name, kwargs in (("Add", {}), ("Maximum", {}), ("Minimum", {}),
+    for name, kwargs in (("Add", {}), ("Maximum", {}), ("Minimum", {}), ("Multiply", {}),
                          ("Concatenate", {"axis": -1}), ("Concatenate", {"axis": 1})):
         ours = getattr(tl, name)(**kwargs)
         theirs = getattr(keras.layers, name)(**kwargs)

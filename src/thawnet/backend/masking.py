@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import weakref
 
+import jax.numpy as jnp
+
 _ATTRIBUTE = "_keras_mask"
 _table: dict[int, object] = {}  # id(array) -> mask, for objects that refuse attributes
 
@@ -77,4 +79,44 @@ def get_keras_mask(x):
     return found
 
 
-__all__ = ["get_keras_mask", "set_keras_mask"]
+def fold_mask(mask, sample_weight, reduction: str):
+    """Sample weights with a boolean ``mask`` folded in, as a loss or metric needs them.
+
+    * reductions ``"sum_over_batch_size"`` and ``"mean"`` (losses): a real entry weighs
+      ``mask.size / number of real entries`` and a padded one 0, so dividing the weighted
+      sum by ``mask.size`` averages over the real entries only;
+    * any other reduction (``"sum"``: metrics' means): a real entry weighs 1, a padded one 0.
+
+    Given per-sample weights multiply in (one for each timestep of their sample).
+
+    Args:
+        mask: boolean array, e.g. ``(batch, timesteps)``.
+        sample_weight: ``None`` or weights per sample (or per entry).
+        reduction: as above.
+
+    Returns:
+        The float32 weights.
+
+    >>> import jax.numpy as jnp
+    >>> fold_mask(jnp.array([[True, True, False, False]]), None, "mean").tolist()
+    [[2.0, 2.0, 0.0, 0.0]]
+    """
+    keep = jnp.asarray(mask, bool)
+    if reduction in ("sum_over_batch_size", "mean"):
+        valid = jnp.sum(keep.astype(jnp.float32))
+        scale = jnp.where(valid > 0, keep.size / jnp.maximum(valid, 1.0), 0.0)
+        weight = jnp.where(keep, scale, 0.0)
+    else:
+        weight = keep.astype(jnp.float32)
+    if sample_weight is None:
+        return weight
+    sample_weight = jnp.asarray(sample_weight, jnp.float32)
+    if sample_weight.ndim == weight.ndim + 1 and sample_weight.shape[-1] == 1:
+        sample_weight = sample_weight[..., 0]
+    if sample_weight.ndim < weight.ndim:  # per-sample weights: one for each timestep
+        sample_weight = sample_weight.reshape(
+            sample_weight.shape + (1,) * (weight.ndim - sample_weight.ndim))
+    return sample_weight * weight
+
+
+__all__ = ["get_keras_mask", "set_keras_mask", "fold_mask"]

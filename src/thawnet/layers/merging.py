@@ -34,10 +34,8 @@ class _Merge(Layer):
     min_inputs = 1
     max_inputs = None
     supports_masking = True
-    extremum = None  # Maximum/Minimum: the op, whose masked entries are left out
-
-    def compute_mask(self, inputs, mask=None):
-        return merging_masks.or_of_masks(self, inputs, mask)
+    masked_merge = None  # Maximum/Minimum/Multiply: the merge that reads the inputs' masks
+    compute_mask = merging_masks.or_of_masks  # a method: (self, inputs, mask=None)
 
     def _who(self):
         return f'{type(self).__name__} "{self.name}"'
@@ -100,8 +98,8 @@ class _Merge(Layer):
     def call(self, inputs):
         self.check_shapes(_shapes(inputs))
         inputs, masks = list(inputs), merging_masks.input_masks(inputs)
-        if self.extremum is not None and any(m is not None for m in masks):
-            return merging_masks.masked_extremum(self.extremum, inputs, masks)
+        if self.masked_merge is not None and any(m is not None for m in masks):
+            return self.masked_merge(inputs, masks)
         rank = max(x.ndim for x in inputs)
         # Lower-rank inputs get size-1 axes after the batch axis (Keras's broadcasting rule).
         inputs = [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in inputs]
@@ -152,6 +150,7 @@ class Subtract(_Merge):
 class Multiply(_Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise product of the inputs.", cls="Multiply",
                                 example="[[3.0, 8.0]]")
+    masked_merge = staticmethod(merging_masks.masked_product)
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -176,7 +175,7 @@ class Average(_Merge):
 class Maximum(_Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise maximum of the inputs.", cls="Maximum",
                                 example="[[3.0, 4.0]]")
-    extremum = staticmethod(jnp.maximum)
+    masked_merge = staticmethod(merging_masks.masked_maximum)
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -189,7 +188,7 @@ class Maximum(_Merge):
 class Minimum(_Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise minimum of the inputs.", cls="Minimum",
                                 example="[[1.0, 2.0]]")
-    extremum = staticmethod(jnp.minimum)
+    masked_merge = staticmethod(merging_masks.masked_minimum)
 
     def _merge(self, inputs):
         out = inputs[0]
@@ -344,8 +343,8 @@ class Dot(_Merge):
         out = jax.lax.dot_general(x, y, (((a0,), (a1,)), ((0,), (0,))))
         return out[:, None] if out.ndim == 1 else out
 
-    def compute_mask(self, inputs, mask=None):
-        return None  # the contracted axes are gone: no timestep is left to mask
+    def compute_mask(self, inputs, mask=None):  # the contracted axes are gone: no mask
+        return None
 
     def get_config(self):
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}

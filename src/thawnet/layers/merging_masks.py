@@ -5,6 +5,7 @@
   has none (every timestep of that input is real).
 * Maximum / Minimum: masked entries of an input do not take part in the extremum (an input
   whose timestep is padding leaves the others' value there).
+* Multiply: a masked entry counts as 1; with every input masked, all-padding entries are 0.
 * Concatenate: inputs without a mask count as all-real; the masks are joined along the
   concatenation axis and reduced over the last axis, so joining features keeps the OR and
   joining timesteps joins the masks.
@@ -19,6 +20,9 @@ from thawnet.backend.masking import get_keras_mask, set_keras_mask
 
 
 def _checked(layer, inputs, mask):
+    if not isinstance(inputs, (list, tuple)):
+        raise ValueError(f'{type(layer).__name__} "{layer.name}": compute_mask needs the list of '
+                         f"inputs the merge takes; received a single {type(inputs).__name__}.")
     if not isinstance(mask, (list, tuple)):
         raise ValueError(f'{type(layer).__name__} "{layer.name}": the mask of a merge must be '
                          f"a list with one entry (or None) per input; received mask={mask!r}.")
@@ -26,10 +30,11 @@ def _checked(layer, inputs, mask):
         raise ValueError(
             f'{type(layer).__name__} "{layer.name}": got {len(inputs)} inputs but '
             f"{len(mask)} masks; pass one mask (or None) per input.")
-    return list(mask)
+    # A Variable (or anything holding a value) stands for its value.
+    return [None if m is None else getattr(m, "value", m) for m in mask]
 
 
-def or_of_masks(layer, inputs, mask):
+def or_of_masks(layer, inputs, mask=None):
     """The elementwise merges' output mask: the OR of the inputs' masks (None if any is)."""
     if mask is None:
         return None
@@ -61,6 +66,32 @@ def concatenated_mask(layer, inputs, mask, axis):
     return jnp.any(jnp.concatenate(full, axis=axis), axis=-1)
 
 
+def masked_product(inputs, masks):
+    """Multiply with masks: a masked entry counts as 1; when every input has a mask the
+    output is 0 where all are masked and carries the OR of the masks (Keras 3)."""
+    every = all(m is not None for m in masks)
+    out, out_mask = None, None
+    for x, m in zip(inputs, masks):
+        if m is not None:
+            m = jnp.broadcast_to(jnp.asarray(m, bool)[..., None], x.shape)
+            x = jnp.where(m, x, jnp.ones((), x.dtype))
+            if every:
+                out_mask = m if out_mask is None else jnp.logical_or(out_mask, m)
+        out = x if out is None else out * x
+    if every:
+        out = jnp.where(out_mask, out, jnp.zeros((), out.dtype))
+        set_keras_mask(out, jnp.any(out_mask, axis=-1))
+    return out
+
+
+def masked_maximum(inputs, masks):
+    return masked_extremum(jnp.maximum, inputs, masks)
+
+
+def masked_minimum(inputs, masks):
+    return masked_extremum(jnp.minimum, inputs, masks)
+
+
 def masked_extremum(op, inputs, masks):
     """``op`` (maximum or minimum) over the inputs, where a masked entry of one input takes
     the running result's value and the output mask is the OR (set on the output)."""
@@ -87,4 +118,5 @@ def input_masks(inputs) -> list:
     return [get_keras_mask(x) for x in inputs]
 
 
-__all__ = ["or_of_masks", "concatenated_mask", "masked_extremum", "input_masks"]
+__all__ = ["or_of_masks", "concatenated_mask", "masked_extremum", "masked_product",
+           "masked_maximum", "masked_minimum", "input_masks"]

@@ -2,23 +2,14 @@
 
 When the tensor a loss is computed on carries a mask (``Embedding(mask_zero=True)`` or
 ``Masking`` upstream, and every layer after it keeping the mask, e.g. an RNN with
-``return_sequences=True`` and a ``TimeDistributed(Dense)``), the mask becomes part of the
-sample weights before the loss is reduced:
-
-* reductions ``"sum_over_batch_size"`` and ``"mean"``: a real entry weighs
-  ``mask.size / number of real entries`` and a padded one 0, so the loss is the mean over the
-  real entries only (``sum(loss * w) / mask.size``);
-* other reductions: a real entry weighs 1, a padded one 0.
-
-Given sample weights are multiplied in (a per-sample weight applies to each of its
-timesteps).
+``return_sequences=True`` and a ``TimeDistributed(Dense)``), the mask is folded into the
+sample weights before the loss is reduced (:func:`thawnet.backend.masking.fold_mask`): with
+the default reduction the loss is then the mean over the real timesteps only.
 """
 
 from __future__ import annotations
 
-import jax.numpy as jnp
-
-from thawnet.backend.masking import get_keras_mask
+from thawnet.backend.masking import fold_mask, get_keras_mask
 
 
 def masked_sample_weight(y_pred, sample_weight, reduction):
@@ -42,22 +33,7 @@ def masked_sample_weight(y_pred, sample_weight, reduction):
     mask = get_keras_mask(y_pred)
     if mask is None:
         return sample_weight
-    keep = jnp.asarray(mask, bool)
-    if reduction in ("sum_over_batch_size", "mean"):
-        valid = jnp.sum(keep.astype(jnp.float32))
-        scale = jnp.where(valid > 0, keep.size / jnp.maximum(valid, 1.0), 0.0)
-        weight = jnp.where(keep, scale, 0.0)
-    else:
-        weight = keep.astype(jnp.float32)
-    if sample_weight is None:
-        return weight
-    sample_weight = jnp.asarray(sample_weight, jnp.float32)
-    if sample_weight.ndim == weight.ndim + 1 and sample_weight.shape[-1] == 1:
-        sample_weight = sample_weight[..., 0]
-    if sample_weight.ndim < weight.ndim:  # per-sample weights: one for each timestep
-        sample_weight = sample_weight.reshape(
-            sample_weight.shape + (1,) * (weight.ndim - sample_weight.ndim))
-    return sample_weight * weight
+    return fold_mask(mask, sample_weight, reduction)
 
 
 __all__ = ["masked_sample_weight"]
