@@ -151,3 +151,22 @@ def test_a_variable_reads_every_owner_inside_a_running_model():
     conv_a.trainable = True
     probed(np.ones((1, 4), "f4"))
     assert seen["kernel"] is False           # inside the frozen model it is not
+
+
+def test_files_keep_every_own_flag_so_the_one_rule_gives_the_same_split(tmp_path):
+    outer, mid, inner = _two_levels()
+    outer.trainable = False
+    inner.get_layer("conv_a").trainable = True   # frozen all the same: its owners are
+    thawnet.unfreeze(outer, "mid_dense")          # thaws outer and mid, not inner
+    path = str(tmp_path / "m.thawnet")
+    outer.save(path)
+    loaded = thawnet.saving.load_model(path)
+    assert loaded.trainable_split() == outer.trainable_split()
+    assert loaded.trainable_split()[0] == ["mid/mid_dense/kernel", "mid/mid_dense/bias"]
+    flags = [(layer.name, layer.trainable) for layer in
+             (loaded, loaded.get_layer("mid"), loaded.get_layer("mid").get_layer("inner"),
+              loaded.get_layer("mid").get_layer("inner").get_layer("conv_a"))]
+    assert flags == [("outer", True), ("mid", True), ("inner", False), ("conv_a", True)]
+    assert str(thawnet.explain(loaded, "mid/inner/conv_a/kernel")) == (
+        'mid/inner/conv_a/kernel: not trainable (parameter): frozen by trainable=False on '
+        '"inner"')
