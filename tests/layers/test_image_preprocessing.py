@@ -246,3 +246,26 @@ def test_bad_arguments_name_the_layer_and_the_value():
     with pytest.raises(ValueError, match=r"expected images of rank 3 .* or 4 .*received a "
                                          r"tensor of shape \(4, 4\)"):
         layers.RandomFlip()(np.zeros((4, 4), "float32"), training=True)
+
+
+def test_xyxy_bounding_boxes_move_with_the_images_as_in_keras():
+    image = RNG.uniform(size=(10, 8, 3)).astype("float32")
+    boxes = {"boxes": np.array([[2.0, 1.0, 4.0, 3.0], [6.0, 4.0, 8.0, 6.0]], "float32"),
+             "labels": np.array([1, 2])}
+    for kwargs in ({}, {"pad_to_aspect_ratio": True}, {"crop_to_aspect_ratio": True}):
+        ours = layers.Resizing(20, 20, bounding_box_format="xyxy", **kwargs)(
+            {"images": image, "bounding_boxes": dict(boxes)})
+        theirs = keras.layers.Resizing(20, 20, bounding_box_format="xyxy", **kwargs)(
+            {"images": image, "bounding_boxes": dict(boxes)})
+        np.testing.assert_allclose(_np(ours["bounding_boxes"]["boxes"]),
+                                   _np(theirs["bounding_boxes"]["boxes"]), atol=1e-5)
+    flips = {"flips": np.array([[True]]), "input_shape": image.shape}
+    ours = layers.RandomFlip("horizontal", bounding_box_format="xyxy").transform_bounding_boxes(
+        dict(boxes), flips)
+    np.testing.assert_array_equal(_np(ours["boxes"]), [[4, 1, 6, 3], [0, 4, 2, 6]])
+    with pytest.raises(NotImplementedError, match=r'"xyxy" format .*received '
+                                                  r"bounding_box_format='yxyx'"):
+        layers.RandomFlip(bounding_box_format="yxyx")(
+            {"images": image, "bounding_boxes": dict(boxes)}, training=True)
+    with pytest.raises(NotImplementedError, match="transforming bounding boxes is not supported"):
+        layers.RandomRotation(0.1)({"images": image, "bounding_boxes": dict(boxes)})

@@ -138,6 +138,10 @@ class ImagePreprocessingLayer(Layer):
     def transform_labels(self, labels, transformation=None, training=True):
         return labels
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+        raise NotImplementedError(f"{self._who}: bounding boxes are not supported by this "
+                                  "layer.")
+
     def transform_segmentation_masks(self, segmentation_masks, transformation=None,
                                      training=True):
         return self.transform_images(segmentation_masks, transformation, training)
@@ -151,14 +155,22 @@ class ImagePreprocessingLayer(Layer):
             raise ValueError(f"{self._who}: expected images of rank 3 (height, width, "
                              "channels) or 4 (a batch); received a tensor of shape "
                              f"{tuple(images.shape)}.")
-        if isinstance(inputs, dict) and "bounding_boxes" in inputs and not self._keeps_boxes:
-            raise NotImplementedError(f"{self._who}: transforming bounding boxes is not "
-                                      "supported by thawnet's geometric image layers; pass "
-                                      "images (and labels or segmentation_masks) only.")
-        transformation = self.get_random_transformation(inputs, training=training)
         if not isinstance(inputs, dict):
+            transformation = self.get_random_transformation(inputs, training=training)
             return self._batched(self.transform_images, inputs, transformation, training)
-        out = dict(inputs)
+        boxes = inputs.get("bounding_boxes")
+        if boxes is not None and not self._keeps_boxes and (
+                type(self).transform_bounding_boxes
+                is ImagePreprocessingLayer.transform_bounding_boxes):
+            raise NotImplementedError(f"{self._who}: transforming bounding boxes is not "
+                                      "supported by this layer; pass images (and labels or "
+                                      "segmentation_masks) only.")
+        out = {k: v for k, v in inputs.items() if k != "bounding_boxes"}
+        transformation = self.get_random_transformation(out, training=training)
+        if boxes is not None:
+            out["bounding_boxes"] = (boxes if self._keeps_boxes else
+                                     self.transform_bounding_boxes(boxes, transformation,
+                                                                   training))
         out["images"] = self._batched(self.transform_images, images, transformation, training)
         if "labels" in out:
             out["labels"] = self.transform_labels(jnp.asarray(out["labels"]), transformation,

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from thawnet.layers.layer import register
+from thawnet.layers.preprocessing_image import boxes as boxes_lib
 from thawnet.layers.preprocessing_image import sampling
 from thawnet.layers.preprocessing_image.base import (ImagePreprocessingLayer, check_choice,
                                                      factor_range)
@@ -61,35 +62,15 @@ class RandomFlip(ImagePreprocessingLayer):
         """Flip ``"xyxy"`` boxes (pixels) with their images, clipped to the image."""
         if not training or transformation is None:
             return bounding_boxes
-        if self.bounding_box_format != "xyxy":
-            raise NotImplementedError(f'{self._who}: bounding boxes are supported in the "xyxy" '
-                                      "format only; received bounding_box_format="
-                                      f"{self.bounding_box_format!r}.")
+        boxes_lib.check_format(self._who, self.bounding_box_format)
         height, width = self._height_width(transformation["input_shape"])
-        boxes = jnp.asarray(bounding_boxes["boxes"], "float32")
-        flips = jnp.reshape(jnp.asarray(transformation["flips"]), (-1,) + (1,) * (boxes.ndim - 1))
-        if boxes.ndim == 2:
-            flips = flips[0]
-        x1, y1, x2, y2 = (boxes[..., i:i + 1] for i in range(4))
+        boxes, (x1, y1, x2, y2) = boxes_lib.corners(bounding_boxes)
+        flips = boxes_lib.per_image(transformation["flips"], boxes) > 0
         if self.mode in ("horizontal", "horizontal_and_vertical"):
             x1, x2 = jnp.where(flips, width - x2, x1), jnp.where(flips, width - x1, x2)
         if self.mode in ("vertical", "horizontal_and_vertical"):
             y1, y2 = jnp.where(flips, height - y2, y1), jnp.where(flips, height - y1, y2)
-        clipped = jnp.concatenate([jnp.clip(x1, 0, width), jnp.clip(y1, 0, height),
-                                   jnp.clip(x2, 0, width), jnp.clip(y2, 0, height)], axis=-1)
-        return {**bounding_boxes, "boxes": clipped}
-
-    def call(self, inputs, training=True):
-        if not (isinstance(inputs, dict) and "bounding_boxes" in inputs):
-            return super().call(inputs, training)
-        rest = {k: v for k, v in inputs.items() if k != "bounding_boxes"}
-        transformation = self.get_random_transformation(rest, training=training)
-        out = dict(rest)
-        out["images"] = self._batched(self.transform_images, jnp.asarray(rest["images"]),
-                                      transformation, training)
-        out["bounding_boxes"] = self.transform_bounding_boxes(inputs["bounding_boxes"],
-                                                              transformation, training)
-        return out
+        return boxes_lib.clipped(bounding_boxes, x1, y1, x2, y2, height, width)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed, "mode": self.mode}
@@ -214,6 +195,25 @@ class RandomZoom(_AffineLayer):
         return {"height_zoom": height_zoom, "width_zoom": width_zoom,
                 "input_shape": self._images_of(data).shape}
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """Zoom ``"xyxy"`` boxes with their images: the part inside the sampled window,
+        rescaled to the image, clipped (Keras)."""
+        if not training or transformation is None:
+            return bounding_boxes
+        boxes_lib.check_format(self._who, self.bounding_box_format)
+        height, width = self._height_width(transformation["input_shape"])
+        boxes, (x1, y1, x2, y2) = boxes_lib.corners(bounding_boxes)
+        zw = boxes_lib.per_image(transformation["width_zoom"], boxes)
+        zh = boxes_lib.per_image(transformation["height_zoom"], boxes)
+        w0, h0 = (width - 1.0) / 2.0 * (1.0 - zw), (height - 1.0) / 2.0 * (1.0 - zh)
+        w1, h1 = zw * width + w0, zh * height + h0
+
+        def window(v, start, end, size):
+            return (jnp.clip(v, start, end) - start) / (end - start) * size
+        return boxes_lib.clipped(bounding_boxes, window(x1, w0, w1, width),
+                                 window(y1, h0, h1, height), window(x2, w0, w1, width),
+                                 window(y2, h0, h1, height), height, width)
+
     def _matrix(self, transformation, height, width):
         zw = jnp.reshape(jnp.asarray(transformation["width_zoom"], "float32"), (-1,))
         zh = jnp.reshape(jnp.asarray(transformation["height_zoom"], "float32"), (-1,))
@@ -257,6 +257,18 @@ class RandomTranslation(_AffineLayer):
                                 maxval=self._width_range[1]) * width
         return {"translations": jnp.concatenate([dx, dy], axis=1).astype("float32"),
                 "input_shape": self._images_of(data).shape}
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """Shift ``"xyxy"`` boxes with their images, clipped to the image (Keras)."""
+        if not training or transformation is None:
+            return bounding_boxes
+        boxes_lib.check_format(self._who, self.bounding_box_format)
+        height, width = self._height_width(transformation["input_shape"])
+        boxes, (x1, y1, x2, y2) = boxes_lib.corners(bounding_boxes)
+        shifts = jnp.asarray(transformation["translations"], "float32")
+        dx, dy = (boxes_lib.per_image(shifts[:, i], boxes) for i in (0, 1))
+        return boxes_lib.clipped(bounding_boxes, x1 + dx, y1 + dy, x2 + dx, y2 + dy, height,
+                                 width)
 
     def _matrix(self, transformation, height, width):
         shifts = jnp.asarray(transformation["translations"], "float32")

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from thawnet.layers.layer import register
+from thawnet.layers.preprocessing_image import boxes as boxes_lib
 from thawnet.layers.preprocessing_image import sampling
 from thawnet.layers.preprocessing_image.base import ImagePreprocessingLayer, check_choice
 
@@ -36,6 +37,12 @@ class _SizedLayer(ImagePreprocessingLayer):
     def __init__(self, height, width, **kwargs):
         super().__init__(**kwargs)
         self.height, self.width = _check_size(self._who, height, width)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        return {"input_shape": tuple(self._images_of(data).shape)}
+
+    def _boxes_out(self, bounding_boxes, x1, y1, x2, y2):
+        return boxes_lib.clipped(bounding_boxes, x1, y1, x2, y2, self.height, self.width)
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
@@ -107,6 +114,30 @@ class Resizing(_SizedLayer):
                                      training=True):
         return self._resize(segmentation_masks, "nearest")
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+        """``"xyxy"`` boxes in the resized image (stretched, padded or cropped as the
+        pixels are); all-0 and all-(-1) padding boxes stay zeros (Keras)."""
+        boxes_lib.check_format(self._who, self.bounding_box_format)
+        in_h, in_w = self._height_width(transformation["input_shape"])
+        boxes, (x1, y1, x2, y2) = boxes_lib.corners(bounding_boxes)
+        if self.pad_to_aspect_ratio:
+            r = min(self.height / in_h, self.width / in_w)
+            dx, dy = (self.width - in_w * r) // 2, (self.height - in_h * r) // 2
+            sx = sy = r
+        elif self.crop_to_aspect_ratio:
+            source, target = in_w / in_h, self.width / self.height
+            new_w = self.height * source if source > target else self.width
+            new_h = self.height if source > target else self.width / source
+            sx, sy = new_w / in_w, new_h / in_h
+            dx, dy = -((new_w - self.width) // 2), -((new_h - self.height) // 2)
+        else:
+            sx, sy, dx, dy = self.width / in_w, self.height / in_h, 0.0, 0.0
+        out = self._boxes_out(bounding_boxes, x1 * sx + dx, y1 * sy + dy, x2 * sx + dx,
+                              y2 * sy + dy)
+        padding = jnp.all(boxes == -1, axis=-1) | jnp.all(boxes == 0, axis=-1)
+        out["boxes"] = jnp.where(padding[..., None], 0.0, out["boxes"])
+        return out
+
     def output_dtype(self, inputs):
         dtype = getattr(inputs, "dtype", None)
         if dtype is not None and jnp.issubdtype(dtype, jnp.integer):
@@ -136,6 +167,27 @@ class CenterCrop(_SizedLayer):
     def transform_images(self, images, transformation=None, training=True):
         return _center_crop(self._as_compute(images), self.height, self.width,
                             self.data_format)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+        """``"xyxy"`` boxes in the cropped (or, for a small image, cropped and resized)
+        image, clipped (Keras)."""
+        boxes_lib.check_format(self._who, self.bounding_box_format)
+        in_h, in_w = self._height_width(transformation["input_shape"])
+        _, (x1, y1, x2, y2) = boxes_lib.corners(bounding_boxes)
+        if in_h >= self.height and in_w >= self.width:
+            top, left, crop_h, crop_w = ((in_h - self.height) // 2, (in_w - self.width) // 2,
+                                         self.height, self.width)
+        else:
+            top, left, crop_h, crop_w = sampling.aspect_crop_box(in_h, in_w, self.height,
+                                                                 self.width)
+        sx, sy = self.width / crop_w, self.height / crop_h
+
+        def x(v):
+            return (jnp.clip(v, left, left + crop_w) - left) * sx
+
+        def y(v):
+            return (jnp.clip(v, top, top + crop_h) - top) * sy
+        return self._boxes_out(bounding_boxes, x(x1), y(y1), x(x2), y(y2))
 
 
 @register
@@ -187,6 +239,15 @@ class RandomCrop(_SizedLayer):
         sizes = list(images.shape)
         sizes[images.ndim + ax_h], sizes[images.ndim + ax_w] = self.height, self.width
         return jax.lax.dynamic_slice(images, starts, sizes)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+        """``"xyxy"`` boxes moved into the crop window, clipped to it."""
+        boxes_lib.check_format(self._who, self.bounding_box_format)
+        if not training:
+            return bounding_boxes
+        top, left = (jnp.asarray(v, "float32") for v in transformation)
+        _, (x1, y1, x2, y2) = boxes_lib.corners(bounding_boxes)
+        return self._boxes_out(bounding_boxes, x1 - left, y1 - top, x2 - left, y2 - top)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
