@@ -16,7 +16,8 @@ class LambdaCallback(Callback):
     Each argument is a hook name with the hook's signature: ``on_epoch_begin(epoch, logs)``,
     ``on_epoch_end(epoch, logs)``, ``on_train_begin(logs)``, ``on_train_end(logs)``,
     ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)``, and likewise the
-    test/predict hooks. Hooks not given do nothing.
+    test/predict hooks. Hooks not given do nothing. Other keywords become attributes, as in
+    Keras (``LambdaCallback(helper=fn).helper``); an ``on_...`` name that is no hook is refused.
 
     >>> printer = LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
     """
@@ -25,10 +26,15 @@ class LambdaCallback(Callback):
                  on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
                  **other_hooks):
         super().__init__()
-        unknown = sorted(set(other_hooks) - set(_HOOKS))
+        # Keras keeps any other keyword as an attribute; a name that looks like a hook but is
+        # none (``on_epoch_ends``) is a typo that would silently never run, so it is refused.
+        unknown = sorted(k for k in other_hooks if k.startswith("on_") and k not in _HOOKS)
         if unknown:
             raise TypeError(f"LambdaCallback got unknown hooks {unknown}; known hooks are "
                             f"{sorted(_HOOKS)}.")
+        extras = {k: v for k, v in other_hooks.items() if not k.startswith("on_")}
+        self.__dict__.update(extras)
+        other_hooks = {k: v for k, v in other_hooks.items() if k not in extras}
         hooks = dict(other_hooks, on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
                      on_train_begin=on_train_begin, on_train_end=on_train_end,
                      on_train_batch_begin=on_train_batch_begin,
