@@ -274,3 +274,19 @@ def test_supports_masking_equals_keras_for_every_shared_layer_class():
                 differ.append(name)
     assert compared > 60
     assert sorted(set(differ) - _PENDING) == []
+
+
+def test_a_symbolic_mask_is_a_value_of_the_graph():
+    """A mask read off a symbolic tensor can be a model output or an explicit mask= (the run
+    reads it off the tensor it belongs to), as in Keras's test_concatenate_with_mask_symbolic."""
+    i1, i2 = thawnet.Input((4, 2)), thawnet.Input((4, 2))
+    joined = tl.Concatenate(axis=1)([tl.Masking()(i1), i2])
+    model = thawnet.Model([i1, i2], get_keras_mask(joined))
+    x1 = np.array([[[0, 0], [1, 2], [0, 0], [3, 4]]], "float32")
+    x2 = np.array([[[0, 0], [0, 0], [1, 2], [3, 4]]], "float32")
+    np.testing.assert_array_equal(model([x1, x2]), [[0, 1, 0, 1, 1, 1, 1, 1]])
+    inp = thawnet.Input((5,), dtype="int32")
+    h = tl.Embedding(6, 3, mask_zero=True)(inp)
+    probe = _Probe()
+    out = probe(tl.Dense(2)(h), mask=get_keras_mask(h))
+    np.testing.assert_array_equal(_masked_steps(thawnet.Model(inp, out)(TOKENS)), TOKENS != 0)

@@ -187,6 +187,10 @@ def attach_symbolic_masks(layer, inputs, outputs, previous_mask) -> None:
         return
     for tensor, mask in zip(_flatten(outputs), _flatten(masks)):
         if mask is not None and get_keras_mask(tensor) is None:
+            if mask.history is None and getattr(mask, "_mask_source", None) is None:
+                # A graph that uses this mask as a value (a model output, an explicit mask=)
+                # reads it off this tensor's value when it runs (models/graph.py).
+                mask._mask_source = tensor
             set_keras_mask(tensor, mask)
 
 

@@ -189,6 +189,14 @@ def is_symbolic(x) -> bool:
     return isinstance(x, SymbolicTensor)
 
 
+def producer(tensor):
+    """The tensor whose node makes ``tensor``: itself, or for a symbolic *mask* (no node of
+    its own, see masking_support) the layer output it is the mask of; None for neither."""
+    if tensor.history is not None:
+        return tensor
+    return getattr(tensor, "_mask_source", None)
+
+
 def flatten(structure):
     """Leaves of a nested list/tuple/dict of tensors, in a stable order."""
     return jax.tree_util.tree_leaves(structure, is_leaf=lambda x: isinstance(x, TensorSpec))
@@ -222,8 +230,9 @@ class Node:
         """The nodes that produced this node's inputs."""
         out = []
         for t in self.input_tensors:
-            if t.history is not None:
-                layer, node_index, _ = t.history
+            source = producer(t)
+            if source is not None:
+                layer, node_index, _ = source.history
                 out.append(layer._inbound_nodes[node_index])
         return out
 

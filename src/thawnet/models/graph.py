@@ -9,7 +9,8 @@ of ``model.weights`` and therefore of ``get_weights``/``set_weights`` and weight
 from __future__ import annotations
 
 from thawnet.layers.input_layer import InputLayer
-from thawnet.layers.node import SymbolicTensor, flatten
+from thawnet.backend.masking import get_keras_mask
+from thawnet.layers.node import SymbolicTensor, flatten, producer
 
 
 class Graph:
@@ -40,6 +41,8 @@ class Graph:
         nodes_post_order = []
 
         def visit(tensor):
+            if tensor.history is None and producer(tensor) is not None:
+                tensor = producer(tensor)  # a symbolic mask: the run reads it off its tensor
             layer, node_index, _ = tensor.history
             node = layer._inbound_nodes[node_index]
             if node.id in finished:
@@ -107,6 +110,9 @@ def _is_model_input(node, input_ids):
 
 def _replace(structure, values):
     if isinstance(structure, SymbolicTensor):
+        if id(structure) not in values and producer(structure) is not structure \
+                and producer(structure) is not None:
+            return get_keras_mask(values[id(producer(structure))])  # a symbolic mask
         return values[id(structure)]
     if isinstance(structure, (list, tuple)):
         return type(structure)(_replace(s, values) for s in structure)
