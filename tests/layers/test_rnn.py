@@ -11,6 +11,7 @@ import pytest
 
 import thawnet
 from thawnet import layers as tl
+from thawnet.layers.rnn import rnn as rnn_module
 from thawnet.variables import STATISTIC
 
 X = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
@@ -176,3 +177,23 @@ def test_dropout_is_active_in_training_only_and_runs_in_fit():
     model.compile("sgd", "mse")
     history = model.fit(X, np.ones((2, 1), "float32"), epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tl.LSTM(4, return_sequences=True, dropout=0.3, recurrent_dropout=0.3),
+    lambda: tl.RNN([tl.GRUCell(3), tl.SimpleRNNCell(2)], go_backwards=True),
+    lambda: tl.ConvLSTM1D(2, 3, return_sequences=True, dropout=0.3),
+])
+def test_projection_before_the_loop_equals_projection_per_step(make, monkeypatch):
+    """The accelerator path (inputs projected over the whole sequence first) computes what
+    the CPU path (projection inside the loop) computes, dropout masks included."""
+    layer = make()
+    x = X if not isinstance(layer, tl.ConvLSTM1D) else X[..., None]
+    mask = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1]], bool)
+    layer(x)
+    rng = jax.random.PRNGKey(3)
+    values = {p: v.value for p, v in layer.variables_by_path().items()}
+    per_step = layer.stateless_call(values, {}, x, training=True, rng=rng, mask=mask)[0]
+    monkeypatch.setattr(rnn_module, "_hoist_projection", lambda: True)
+    hoisted = layer.stateless_call(values, {}, x, training=True, rng=rng, mask=mask)[0]
+    np.testing.assert_allclose(np.asarray(hoisted), np.asarray(per_step), rtol=1e-5, atol=1e-6)

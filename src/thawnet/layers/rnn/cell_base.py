@@ -4,8 +4,9 @@ split of one step into an input projection and a recurrent update.
 A cell's math is given once, by :meth:`RNNCellBase.step_functions`, as two pure functions:
 
 - ``project(x, has_time)``: the part that depends on the inputs only (``x @ kernel + bias``,
-  with the input dropout mask). The RNN layer applies it to the whole sequence at once, one
-  large matrix product outside the loop; a cell called on one step applies it to that step.
+  with the input dropout mask). On accelerators the RNN layer applies it to the whole
+  sequence at once, one large matrix product outside the loop; on the CPU, and for a cell
+  called on one step, it runs per step.
 - ``step(projected_t, states)``: the recurrent part (``h @ recurrent_kernel`` and the gates),
   the only work left inside ``jax.lax.scan``.
 

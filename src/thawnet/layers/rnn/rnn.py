@@ -2,8 +2,9 @@
 
 The cell is any layer with a ``state_size`` and ``call(inputs, states)`` returning
 ``(output, new_states)`` (Keras's protocol). Built-in cells also give their math split in two
-(:mod:`thawnet.layers.rnn.cell_base`): the input projection of every step is one matrix
-product over the whole sequence, before the loop, and only the recurrent part runs per step.
+(:mod:`thawnet.layers.rnn.cell_base`): on accelerators the input projection of every step is
+one matrix product over the whole sequence, before the loop, and only the recurrent part runs
+per step; on the CPU both run per step (faster there, see ``_hoist_projection``).
 
 **Stateful layers.** With ``stateful=True`` the last states of a call are the initial states
 of the next. They are kept as weights named ``rnn_state`` (``rnn_state_1``, ...) of role
@@ -55,6 +56,17 @@ def cell_functions(cell, batch_size, training):
         return cell(x_t, states, **kwargs)
 
     return (lambda x, has_time: x), step
+
+
+def _hoist_projection() -> bool:
+    """Whether the input projection runs over the whole sequence before the loop.
+
+    On accelerators one large matrix product feeds the device better than ``time`` small
+    ones. On the CPU, measured (batch 64, 100 steps, 128 units, forward and backward), the
+    projection inside the loop is about 1.6x faster: the hoisted product's (time, batch,
+    4 * units) buffers cost more in memory traffic than the products they replace.
+    """
+    return jax.default_backend() != "cpu"
 
 
 def _flat_sizes(state_size):
@@ -252,8 +264,15 @@ class RNN(Layer):
             # A weight read for the first time inside the loop would keep a tracer as value.
             materialize_all(self.cell.weights)
         project, step = cell_functions(self.cell, batch, training)
+        if _hoist_projection():
+            xs = project(sequences, True)
+        else:
+            xs, cell_step = sequences, step
+
+            def step(x_t, states):
+                return cell_step(project(x_t, False), states)
         output, final = scan_loop.run(
-            step, project(sequences, True), states, mask,
+            step, xs, states, mask,
             return_sequences=self.return_sequences, unroll=self.unroll,
             zero_output_for_mask=self.zero_output_for_mask)
         output = output.astype(self.compute_dtype)
