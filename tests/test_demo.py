@@ -1,10 +1,10 @@
 """`thawnet demo`: the transfer-learning recipe, each stage proven by its audit and explanation.
 
 The default run uses the fast mode (few epochs: what is asserted is what each stage froze,
-trained and explained, bit for bit); the accuracies of the full demo are a slow test.
+trained and explained, bit for bit); the full demo, its accuracies and the LoRA stage are
+slow tests (THAWNET_FULL=1).
 """
 
-import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
@@ -22,9 +22,17 @@ def fast_run(tmp_path_factory):
 
     lines = []
     out = tmp_path_factory.mktemp("demo") / "curves.png"
-    result = demo.run(epochs_a=2, epochs_b=1, epochs_fine=1, lora=True, out=str(out),
-                      verbose=0, print_fn=lines.append)
+    result = demo.run(epochs_a=2, epochs_b=1, epochs_fine=1, out=str(out), verbose=0,
+                      print_fn=lines.append)
     return result, lines, out
+
+
+@pytest.fixture(scope="module")
+def full_run():
+    from thawnet import demo
+
+    lines = []
+    return demo.run(lora=True, out=None, verbose=0, print_fn=lines.append), lines
 
 
 def test_stage_1_keeps_the_frozen_base_bit_identical(fast_run):
@@ -58,8 +66,9 @@ def test_stage_2_trains_the_top_block_with_batch_normalization_in_inference_mode
         '"base" is called with training=False)']
 
 
-def test_stage_3_trains_only_the_lora_factors_and_the_head(fast_run):
-    result, lines, _ = fast_run
+@pytest.mark.slow
+def test_stage_3_trains_only_the_lora_factors_and_the_head(full_run):
+    result, lines = full_run
     trained = {p for p, v in _verdicts(result["audit_lora"], "").items()
                if v == "parameter trained"}
     assert trained == {"base/block1_conv/lora_kernel_a", "base/block1_conv/lora_kernel_b",
@@ -74,15 +83,14 @@ def test_accuracies_are_printed_and_all_stages_plotted(fast_run):
     printed = [line for line in lines if line.startswith("task B, stage 2")]
     assert printed == [f"task B, stage 2 (top block fine-tuned, 10x lower learning rate): "
                        f"{result['accuracy_b_fine']:.3f}"]
-    assert 0.0 <= result["accuracy_b_lora"] <= 1.0
 
 
 @pytest.mark.slow
-def test_full_demo_reaches_the_recorded_accuracies():
-    from thawnet import demo
-
-    result = demo.run(out=None, verbose=0, print_fn=lambda line: None)
+def test_full_demo_reaches_the_recorded_accuracies(full_run):
+    result, _ = full_run
+    # Measured (seed 0): task A 0.988, stage 1 0.981, stage 2 0.994, stage 3 (LoRA) 0.994.
     assert result["accuracy_a"] > 0.95
     assert result["accuracy_b_fine"] >= 0.95 and result["accuracy_b_fine"] >= result[
         "accuracy_b"]
-    np.testing.assert_equal(result["base_intact"], True)
+    assert result["accuracy_b_lora"] > 0.9
+    assert result["base_intact"] is True
