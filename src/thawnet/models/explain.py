@@ -203,10 +203,11 @@ def explain(model, target) -> WeightExplanation | LayerExplanation:
             closest paths).
 
     >>> import thawnet
-    >>> model = thawnet.Sequential([thawnet.Input((3,)), thawnet.layers.Dense(2, name="d")])
+    >>> model = thawnet.Sequential([thawnet.Input((3,)), thawnet.layers.Dense(2, name="d")],
+    ...                            name="s")
     >>> model.trainable = False
-    >>> print(thawnet.explain(model, "d/kernel").reason)
-    frozen by trainable=False
+    >>> print(thawnet.explain(model, "d/kernel"))
+    d/kernel: not trainable (parameter): frozen by trainable=False on "s"
     """
     entries = list(_entries(model))
     for path, layer_path, v, owners in entries:
