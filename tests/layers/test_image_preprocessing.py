@@ -21,7 +21,8 @@ def _np(x):
 
 @pytest.mark.parametrize("interpolation,aspect", [
     ("bilinear", {}), ("nearest", {"crop_to_aspect_ratio": True}),
-    ("bicubic", {"pad_to_aspect_ratio": True}), ("lanczos3", {}), ("lanczos5", {})] + [
+    ("bicubic", {"pad_to_aspect_ratio": True}), pytest.param("lanczos3", {}, marks=slow),
+    pytest.param("lanczos5", {}, marks=slow)] + [
     pytest.param(i, a, marks=slow) for i in ("bilinear", "nearest", "bicubic", "lanczos3",
                                              "lanczos5")
     for a in ({"crop_to_aspect_ratio": True}, {"pad_to_aspect_ratio": True})])
@@ -31,6 +32,7 @@ def test_resizing_matches_keras(interpolation, aspect):
     np.testing.assert_array_equal(_np(ours), _np(theirs))
 
 
+@slow
 def test_resizing_channels_first_and_integer_images_match_keras():
     x = np.moveaxis(IMAGES, -1, 1)
     ours = layers.Resizing(5, 4, data_format="channels_first")(x)
@@ -54,7 +56,7 @@ def test_area_resizing_averages_the_cells_each_output_pixel_covers():
                                      (3 + 0.5 * 4) / 1.5, (0.5 * 4 + 5) / 1.5], rtol=1e-6)
 
 
-@pytest.mark.parametrize("size", [(4, 5), (7, 9), (10, 6)])
+@pytest.mark.parametrize("size", [(4, 5), pytest.param((7, 9), marks=slow), (10, 6)])
 def test_center_crop_matches_keras(size):
     ours, theirs = layers.CenterCrop(*size)(IMAGES), keras.layers.CenterCrop(*size)(IMAGES)
     np.testing.assert_array_equal(_np(ours), _np(theirs))
@@ -248,11 +250,14 @@ def test_bad_arguments_name_the_layer_and_the_value():
         layers.RandomFlip()(np.zeros((4, 4), "float32"), training=True)
 
 
-def test_xyxy_bounding_boxes_move_with_the_images_as_in_keras():
+@pytest.mark.parametrize("kwargs", [{"crop_to_aspect_ratio": True},
+                                    pytest.param({}, marks=slow),
+                                    pytest.param({"pad_to_aspect_ratio": True}, marks=slow)])
+def test_xyxy_bounding_boxes_move_with_the_images_as_in_keras(kwargs):
     image = RNG.uniform(size=(10, 8, 3)).astype("float32")
     boxes = {"boxes": np.array([[2.0, 1.0, 4.0, 3.0], [6.0, 4.0, 8.0, 6.0]], "float32"),
              "labels": np.array([1, 2])}
-    for kwargs in ({}, {"pad_to_aspect_ratio": True}, {"crop_to_aspect_ratio": True}):
+    if True:
         ours = layers.Resizing(20, 20, bounding_box_format="xyxy", **kwargs)(
             {"images": image, "bounding_boxes": dict(boxes)})
         theirs = keras.layers.Resizing(20, 20, bounding_box_format="xyxy", **kwargs)(
