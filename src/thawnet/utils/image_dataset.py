@@ -60,11 +60,13 @@ class ImageFolderDataset(PyDataset):
 
     A :class:`~thawnet.utils.PyDataset`: indexable, so ``fit`` streams it with its
     prefetching thread (``workers`` threads decode at once) and BackupAndRestore resumes at
-    the exact batch. With ``shuffle=True`` the order is reshuffled at every epoch end, from
-    ``seed`` and the epoch number.
+    the exact batch. The files keep the order of the listing (shuffled once by ``seed`` when
+    ``shuffle=True``, as Keras lists them); ``fit(shuffle=True)`` (its default) permutes the
+    batches of every epoch from its seed, which keeps a resumed run exact. Keras's tf.data
+    pipeline also re-mixes files across batches each epoch; batches here keep their files.
 
     Attributes:
-        file_paths: the files in this dataset's (unshuffled-by-epoch) order.
+        file_paths: the files, in this dataset's order.
         class_names: names of the classes, in label order (None without labels).
     """
 
@@ -86,14 +88,7 @@ class ImageFolderDataset(PyDataset):
         self.pad_to_aspect_ratio = pad_to_aspect_ratio
         self.shuffle = shuffle
         self.seed = 0 if seed is None else int(seed)
-        self.epoch = 0
-        self._order = self._epoch_order()
 
-    def _epoch_order(self):
-        n = len(self.file_paths)
-        if not self.shuffle:
-            return np.arange(n)
-        return np.random.default_rng([self.seed, self.epoch]).permutation(n)
 
     def __len__(self) -> int:
         return math.ceil(len(self.file_paths) / (self.batch_size or 1))
@@ -108,7 +103,7 @@ class ImageFolderDataset(PyDataset):
             raise IndexError(f"{_WHO}: batch index {index} is out of range; the dataset has "
                              f"{len(self)} batches.")
         size = self.batch_size or 1
-        rows = self._order[index * size:(index + 1) * size]
+        rows = np.arange(index * size, min((index + 1) * size, len(self.file_paths)))
         images = np.stack([self._load(i) for i in rows])
         if self.batch_size is None:
             images = images[0]
@@ -117,10 +112,6 @@ class ImageFolderDataset(PyDataset):
         labels = directory_index.encode_labels(self.labels[rows], self.label_mode,
                                                len(self.class_names))
         return images, (labels[0] if self.batch_size is None else labels)
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._order = self._epoch_order()
 
     def __repr__(self) -> str:
         return (f"<ImageFolderDataset {len(self.file_paths)} files, {len(self)} batches of "

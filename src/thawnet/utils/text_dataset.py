@@ -18,7 +18,8 @@ class TextFolderDataset(PyDataset):
     """Batches ``(texts, labels)`` (or ``texts``) read from files when asked for.
 
     ``texts`` is a NumPy array of ``str``; ``file_paths`` and ``class_names`` as Keras's.
-    With ``shuffle=True`` the order is reshuffled at every epoch end from ``seed``.
+    The files keep the listing's order (shuffled once by ``seed``); ``fit(shuffle=True)``
+    permutes the batches of every epoch, so a resumed run stays exact.
     """
 
     def __init__(self, file_paths, labels, label_mode, class_names, batch_size, max_length,
@@ -27,14 +28,7 @@ class TextFolderDataset(PyDataset):
         self.file_paths = list(file_paths)
         self.labels, self.label_mode, self.class_names = labels, label_mode, class_names
         self.batch_size, self.max_length = batch_size, max_length
-        self.shuffle, self.seed, self.epoch = shuffle, 0 if seed is None else int(seed), 0
-        self._order = self._epoch_order()
-
-    def _epoch_order(self):
-        n = len(self.file_paths)
-        if not self.shuffle:
-            return np.arange(n)
-        return np.random.default_rng([self.seed, self.epoch]).permutation(n)
+        self.shuffle, self.seed = shuffle, 0 if seed is None else int(seed)
 
     def __len__(self) -> int:
         return math.ceil(len(self.file_paths) / (self.batch_size or 1))
@@ -49,7 +43,7 @@ class TextFolderDataset(PyDataset):
             raise IndexError(f"{_WHO}: batch index {index} is out of range; the dataset has "
                              f"{len(self)} batches.")
         size = self.batch_size or 1
-        rows = self._order[index * size:(index + 1) * size]
+        rows = np.arange(index * size, min((index + 1) * size, len(self.file_paths)))
         texts = np.asarray([self._read(i) for i in rows], dtype=str)
         if self.batch_size is None:
             texts = texts[0]
@@ -58,10 +52,6 @@ class TextFolderDataset(PyDataset):
         labels = directory_index.encode_labels(self.labels[rows], self.label_mode,
                                                len(self.class_names))
         return texts, (labels[0] if self.batch_size is None else labels)
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._order = self._epoch_order()
 
 
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
