@@ -27,6 +27,10 @@ import contextlib
 import dataclasses
 import math
 
+from thawnet.tuning.hp_sources import DefaultSource, FixedSource, OptunaSource, geometric
+
+__all__ = ["DefaultSource", "FixedSource", "HyperParameters", "OptunaSource", "ParamSpec"]
+
 _PRIMITIVES = (bool, int, float, str, type(None))
 
 
@@ -38,6 +42,8 @@ class ParamSpec:
         kind: "int", "float", "choice" or "boolean".
         name: the parameter's name.
         low, high, step, log: the range of "int" / "float" parameters.
+        reverse: KerasTuner's ``sampling="reverse_log"``: Optuna samples ``v`` on the log
+            scale and the value is ``low + high - v`` (dense near ``high``).
         values: the options of "choice" / "boolean" parameters.
         default: the value returned where the parameter is inactive.
     """
@@ -50,6 +56,7 @@ class ParamSpec:
     log: bool = False
     values: tuple = ()
     default: object = None
+    reverse: bool = False
 
     def grid_values(self):
         """Every value of this parameter on a grid (needs ``step`` for floats).
@@ -104,17 +111,19 @@ class HyperParameters:
     Args:
         source: where values come from; an object with ``value(spec) -> value``. Use the
             constructors :meth:`from_trial`, :meth:`from_values` rather than passing it.
+            None (KerasTuner's ``HyperParameters()``): every ask returns its default.
 
     Attributes:
         values: a dict of the values asked (and active) so far, in asking order.
         space: the :class:`ParamSpec` of each of them.
     """
 
-    def __init__(self, source):
-        self._source = source
+    def __init__(self, source=None):
+        self._source = DefaultSource() if source is None else source
         self.values = {}
         self.space = {}
         self.fixed = {}
+        self.conditions = {}  # name -> [(parent, parent values)] active when it was asked
         self._conditions = []
 
     @classmethod
@@ -134,52 +143,81 @@ class HyperParameters:
         return cls(FixedSource(values, strict))
 
     # -- asking ------------------------------------------------------------------------------
-    def Int(self, name, min_value, max_value, step=None, log=False, default=None):
-        """An integer in ``[min_value, max_value]`` (both included).
+    def Int(self, name, min_value, max_value, step=None, sampling=None, default=None,
+            parent_name=None, parent_values=None, *, log=False):
+        """An integer in ``[min_value, max_value]`` (both included), KerasTuner's signature.
 
         Args:
             name: the parameter's name (unique in the search space).
             min_value, max_value: the range.
-            step: spacing of the allowed values (default 1).
-            log: sample on a log scale (needs ``min_value > 0`` and step 1).
+            step: spacing of the allowed values (default 1); with ``sampling="log"`` a
+                factor (KerasTuner: ``min_value * step**k``).
+            sampling: "linear" (default), "log" or "reverse_log" (denser near
+                ``max_value``).
             default: the value where the parameter is inactive (default ``min_value``).
+            parent_name, parent_values: active only when that parameter's value is one of
+                these (a one-parameter :meth:`conditional_scope`).
+            log: thawnet's older spelling of ``sampling="log"`` (needs step 1).
 
         Returns:
             The trial's value (an int).
         """
-        _check_name(name)
-        _check_range("int", name, min_value, max_value, step, log)
-        spec = ParamSpec("int", name, min_value, max_value, step or 1, bool(log),
-                         default=min_value if default is None else default)
-        return self._ask(spec)
+        return self._ranged("int", name, min_value, max_value, step, sampling, default,
+                            parent_name, parent_values, log)
 
-    def Float(self, name, min_value, max_value, step=None, log=False, default=None):
-        """A float in ``[min_value, max_value]``.
+    def Float(self, name, min_value, max_value, step=None, sampling=None, default=None,
+              parent_name=None, parent_values=None, *, log=False):
+        """A float in ``[min_value, max_value]``, KerasTuner's signature.
 
         Args:
             name: the parameter's name.
             min_value, max_value: the range.
-            step: optional spacing (a discrete range; required by grid search).
-            log: sample on a log scale (needs ``min_value > 0``; not with ``step``).
+            step: optional spacing (a discrete range; required by grid search); with
+                ``sampling="log"`` a factor, as in KerasTuner.
+            sampling: "linear" (default), "log" or "reverse_log".
             default: the value where the parameter is inactive (default ``min_value``).
+            parent_name, parent_values: as in :meth:`Int`.
+            log: thawnet's older spelling of ``sampling="log"`` (not with ``step``).
 
         Returns:
             The trial's value (a float).
         """
-        _check_name(name)
-        _check_range("float", name, min_value, max_value, step, log)
-        spec = ParamSpec("float", name, float(min_value), float(max_value),
-                         None if step is None else float(step), bool(log),
-                         default=float(min_value) if default is None else default)
-        return self._ask(spec)
+        return self._ranged("float", name, min_value, max_value, step, sampling, default,
+                            parent_name, parent_values, log)
 
-    def Choice(self, name, values, default=None):
+    def _ranged(self, kind, name, low, high, step, sampling, default, parent_name,
+                parent_values, log):
+        _check_name(name)
+        if isinstance(sampling, bool):  # Int(name, lo, hi, step, True): the old log flag
+            sampling, log = None, sampling
+        if sampling not in (None, "linear", "log", "reverse_log"):
+            raise ValueError(f"hp.{kind.title()}({name!r}): sampling must be 'linear', 'log' or "
+                             f"'reverse_log'; received sampling={sampling!r}.")
+        keras_log = sampling in ("log", "reverse_log")
+        _check_range(kind, name, low, high, None if keras_log else step, log or keras_log)
+        with self._parent(parent_name, parent_values):
+            if keras_log and step is not None:
+                # KerasTuner's log step is a factor: the options are min_value * step**k.
+                return self.Choice(name, geometric(kind, name, low, high, step, sampling),
+                                   default=default, ordered=True)
+            cast = int if kind == "int" else float
+            spec = ParamSpec(kind, name, cast(low), cast(high),
+                             (step or 1) if kind == "int" else (None if step is None
+                                                                 else float(step)),
+                             bool(log or keras_log), default=cast(low) if default is None
+                             else default, reverse=sampling == "reverse_log")
+            return self._ask(spec)
+
+    def Choice(self, name, values, ordered=None, default=None, parent_name=None,
+               parent_values=None):
         """One of ``values`` (bools, ints, floats, strings or None).
 
         Args:
             name: the parameter's name.
             values: a non-empty list of distinct options.
+            ordered: accepted for KerasTuner (Optuna treats the options as categories).
             default: the value where the parameter is inactive (default ``values[0]``).
+            parent_name, parent_values: as in :meth:`Int`.
 
         Returns:
             The chosen option.
@@ -201,31 +239,44 @@ class HyperParameters:
                              f"{list(values)}.")
         spec = ParamSpec("choice", name, values=values,
                          default=values[0] if default is None else default)
-        return self._ask(spec)
+        with self._parent(parent_name, parent_values):
+            return self._ask(spec)
 
-    def Boolean(self, name, default=False):
+    def Boolean(self, name, default=False, parent_name=None, parent_values=None):
         """True or False.
 
         Args:
             name: the parameter's name.
             default: the value where the parameter is inactive.
+            parent_name, parent_values: as in :meth:`Int`.
 
         Returns:
             The trial's value (a bool).
         """
         _check_name(name)
-        return self._ask(ParamSpec("boolean", name, values=(False, True), default=bool(default)))
+        with self._parent(parent_name, parent_values):
+            return self._ask(ParamSpec("boolean", name, values=(False, True),
+                                       default=bool(default)))
 
-    def Fixed(self, name, value):
+    def Fixed(self, name, value, parent_name=None, parent_values=None):
         """A constant: returned as is and recorded in ``fixed`` (not searched).
 
         Returns:
             ``value``.
         """
         _check_name(name)
-        if self._active():
-            self.fixed[name] = value
+        with self._parent(parent_name, parent_values):
+            if self._active():
+                self.fixed[name] = value
         return value
+
+    def _parent(self, parent_name, parent_values):
+        if parent_name is None:
+            return contextlib.nullcontext()
+        if parent_values is None:
+            raise ValueError(f"parent_name={parent_name!r} needs parent_values=[...]: the "
+                             "parent's values for which this parameter is active.")
+        return self.conditional_scope(parent_name, parent_values)
 
     @contextlib.contextmanager
     def conditional_scope(self, parent_name, parent_values):
@@ -298,42 +349,7 @@ class HyperParameters:
                     "(or distinct names).")
             return self.values[spec.name]
         value = self._source.value(spec)
+        self.conditions[spec.name] = list(self._conditions)
         self.space[spec.name] = spec
         self.values[spec.name] = value
         return value
-
-
-class OptunaSource:
-    """Values suggested by an ``optuna.Trial``."""
-
-    def __init__(self, trial):
-        self.trial = trial
-
-    def value(self, spec):
-        """The trial's value for ``spec`` (a ``trial.suggest_*`` call)."""
-        t = self.trial
-        if spec.kind == "int":
-            return t.suggest_int(spec.name, int(spec.low), int(spec.high), step=int(spec.step),
-                                 log=spec.log)
-        if spec.kind == "float":
-            return t.suggest_float(spec.name, spec.low, spec.high, step=spec.step, log=spec.log)
-        return t.suggest_categorical(spec.name, list(spec.values))
-
-
-class FixedSource:
-    """Values read from a dict (a finished trial's params)."""
-
-    def __init__(self, values, strict=True):
-        self.given = dict(values)
-        self.strict = strict
-
-    def value(self, spec):
-        """``given[spec.name]``; the default (or an error when strict) where it is missing."""
-        if spec.name in self.given:
-            return self.given[spec.name]
-        if self.strict:
-            raise KeyError(
-                f"hyperparameter {spec.name!r} is not in the given values "
-                f"({sorted(self.given) or 'none'}): the build function asks for a parameter the "
-                "recorded trial never had; was the build function changed since the search?")
-        return spec.default

@@ -93,6 +93,13 @@ class TrialMonitor:
         return text
 
 
+def _cell(value):
+    """A count with thousands separators; other values as text ("-" when missing)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "-" if value is None else str(value)
+
+
 def _sort_key(direction):
     sign = 1.0 if direction == "minimize" else -1.0
     order = {_STATES.COMPLETE: 0, _STATES.PRUNED: 1, _STATES.RUNNING: 2, _STATES.WAITING: 3,
@@ -106,12 +113,14 @@ def _sort_key(direction):
     return key
 
 
-def summary_text(tuner, num_trials=10):
+def summary_text(tuner, num_trials=10, extra=()):
     """The results table: best completed trials first, then pruned, running, failed.
 
     Args:
         tuner: a :class:`~thawnet.tuning.Tuner`.
         num_trials: how many rows.
+        extra: names of trial user attributes shown as columns after the objective
+            (``("trainable_params", "non_trainable_params")`` for a fine-tuning search).
 
     Returns:
         The table as a string.
@@ -126,12 +135,16 @@ def summary_text(tuner, num_trials=10):
                if counts else ""))
     rows = sorted(trials, key=_sort_key(tuner.direction))[:num_trials]
     width = max(len(tuner.objective), 9)
-    lines = [head, f"{'trial':>5}  {'state':<8}  {tuner.objective:>{width}}  params"]
+    widths = [max(len(name), 10) for name in extra]
+    columns = "".join(f"  {name:>{w}}" for name, w in zip(extra, widths))
+    lines = [head, f"{'trial':>5}  {'state':<8}  {tuner.objective:>{width}}{columns}  params"]
     for trial in rows:
         value = trial.value if trial.state == _STATES.COMPLETE else None
         text = format_params(trial.params, limit=100)
         if trial.state == _STATES.FAIL and "error" in trial.user_attrs:
             text += f"  error: {trial.user_attrs['error'][:120]}"
+        cells = "".join(f"  {_cell(trial.user_attrs.get(name)):>{w}}"
+                        for name, w in zip(extra, widths))
         lines.append(f"{trial.number:>5}  {trial.state.name:<8}  "
-                     f"{format_value(value):>{width}}  {text}")
+                     f"{format_value(value):>{width}}{cells}  {text}")
     return "\n".join(lines)

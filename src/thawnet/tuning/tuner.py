@@ -144,6 +144,8 @@ class Tuner:
         self.max_consecutive_failures = max_consecutive_failures
         self._study = None
         self._sample_x = None
+        self.executions_per_trial = 1  # KerasTuner's executions_per_trial (its subclasses)
+        self._fit_fn = None  # KerasTuner's HyperModel.fit, where a subclass gives one
 
     # -- the study ------------------------------------------------------------------------------
     @property
@@ -202,7 +204,8 @@ class Tuner:
                    verbose=2 if verbose >= 2 else 0)
         fit.setdefault("audit", False)
         objective = TrialObjective(self.build_fn, fit, callbacks, self.objective,
-                                   self.direction, self.directory, self.study_name, self.seed)
+                                   self.direction, self.directory, self.study_name, self.seed,
+                                   executions=self.executions_per_trial, fit_fn=self._fit_fn)
         level = optuna.logging.INFO if verbose >= 2 else optuna.logging.ERROR
         with storage_lib.compile_cache(self.compile_cache), _optuna_log_level(level):
             return self._run(objective, n_trials, verbose, progress_prefix)
@@ -276,11 +279,20 @@ class Tuner:
         Returns:
             A compiled thawnet model.
         """
-        trial = self.best_trial()
+        return self.trial_model(self.best_trial())
+
+    @staticmethod
+    def trial_values(trial):
+        """The values a trial's build function saw (``hyperparameters`` user attribute; the
+        study's params for trials recorded before it existed)."""
+        return dict(trial.user_attrs.get("hyperparameters") or trial.params)
+
+    def trial_model(self, trial):
+        """A finished trial's model: rebuilt from its values, with its saved weights."""
         thawnet.clear_session()
         if self.seed is not None:
             thawnet.set_random_seed(self.seed + trial.number)
-        model = self.build_fn(HyperParameters.from_values(trial.params))
+        model = self.build_fn(HyperParameters.from_values(self.trial_values(trial)))
         if not model.weights and self._sample_x is not None:
             model(self._sample_x)  # a model without an Input builds on its first call
         path = trial.user_attrs.get("weights_path") or weights_io.trial_weights_path(
