@@ -18,92 +18,10 @@ from thawnet.io.errors import FileFormatError
 from thawnet.layers.layer import Layer
 from thawnet.models import Model, Sequential, load_model
 
-TWO = "two inputs"
-@thawnet.saving.register_keras_serializable(package="NativeFileTests")
-def _halve(x):
-    """A registered function: a Lambda holding it saves by name."""
-    return x / 2.0
-
-
-CASES = {  # class name -> (factory, sample shape or TWO, input dtype)
-    "Activation": (lambda: L.Activation("tanh"), (4,), "float32"),
-    "ReLU": (lambda: L.ReLU(max_value=0.5, negative_slope=0.1, threshold=0.1), (4,), "float32"),
-    "LeakyReLU": (lambda: L.LeakyReLU(negative_slope=0.2), (4,), "float32"),
-    "Softmax": (lambda: L.Softmax(axis=1), (3, 2), "float32"),
-    "ELU": (lambda: L.ELU(alpha=0.5), (4,), "float32"),
-    "Dense": (lambda: L.Dense(3, activation="relu"), (4,), "float32"),
-    "Dropout": (lambda: L.Dropout(0.5), (4,), "float32"),
-    "Flatten": (lambda: L.Flatten(), (2, 3), "float32"),
-    "Reshape": (lambda: L.Reshape((3, 2)), (6,), "float32"),
-    "Permute": (lambda: L.Permute((2, 1)), (2, 3), "float32"),
-    "RepeatVector": (lambda: L.RepeatVector(3), (2,), "float32"),
-    "Embedding": (lambda: L.Embedding(7, 3), (4,), "int32"),
-    "Conv1D": (lambda: L.Conv1D(2, 3, padding="same"), (5, 2), "float32"),
-    "Conv2D": (lambda: L.Conv2D(2, 2, strides=2), (4, 4, 2), "float32"),
-    "Conv3D": (lambda: L.Conv3D(2, 2), (3, 3, 3, 1), "float32"),
-    "Conv1DTranspose": (lambda: L.Conv1DTranspose(2, 2), (3, 2), "float32"),
-    "Conv2DTranspose": (lambda: L.Conv2DTranspose(2, 2, strides=2), (2, 2, 2), "float32"),
-    "Conv3DTranspose": (lambda: L.Conv3DTranspose(1, 2), (2, 2, 2, 1), "float32"),
-    "DepthwiseConv1D": (lambda: L.DepthwiseConv1D(2, depth_multiplier=2), (4, 2), "float32"),
-    "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(2), (3, 3, 2), "float32"),
-    "SeparableConv1D": (lambda: L.SeparableConv1D(3, 2), (4, 2), "float32"),
-    "SeparableConv2D": (lambda: L.SeparableConv2D(3, 2), (3, 3, 2), "float32"),
-    "MaxPooling1D": (lambda: L.MaxPooling1D(2), (4, 2), "float32"),
-    "MaxPooling2D": (lambda: L.MaxPooling2D((2, 2)), (4, 4, 1), "float32"),
-    "MaxPooling3D": (lambda: L.MaxPooling3D((2, 2, 2)), (2, 2, 2, 1), "float32"),
-    "AveragePooling1D": (lambda: L.AveragePooling1D(2, padding="same"), (3, 2), "float32"),
-    "AveragePooling2D": (lambda: L.AveragePooling2D((2, 2)), (4, 4, 1), "float32"),
-    "AveragePooling3D": (lambda: L.AveragePooling3D((2, 2, 2)), (2, 2, 2, 1), "float32"),
-    "GlobalAveragePooling1D": (lambda: L.GlobalAveragePooling1D(), (3, 2), "float32"),
-    "GlobalAveragePooling2D": (lambda: L.GlobalAveragePooling2D(keepdims=True), (2, 2, 3),
-                               "float32"),
-    "GlobalAveragePooling3D": (lambda: L.GlobalAveragePooling3D(), (2, 2, 2, 1), "float32"),
-    "GlobalMaxPooling1D": (lambda: L.GlobalMaxPooling1D(), (3, 2), "float32"),
-    "GlobalMaxPooling2D": (lambda: L.GlobalMaxPooling2D(), (2, 2, 3), "float32"),
-    "GlobalMaxPooling3D": (lambda: L.GlobalMaxPooling3D(), (2, 2, 2, 1), "float32"),
-    "ZeroPadding1D": (lambda: L.ZeroPadding1D((1, 2)), (3, 2), "float32"),
-    "ZeroPadding2D": (lambda: L.ZeroPadding2D(((1, 0), (0, 2))), (2, 2, 1), "float32"),
-    "Cropping1D": (lambda: L.Cropping1D((1, 0)), (3, 2), "float32"),
-    "Cropping2D": (lambda: L.Cropping2D(((1, 0), (0, 1))), (3, 3, 1), "float32"),
-    "UpSampling1D": (lambda: L.UpSampling1D(2), (2, 2), "float32"),
-    "UpSampling2D": (lambda: L.UpSampling2D((2, 1)), (2, 2, 1), "float32"),
-    "BatchNormalization": (lambda: L.BatchNormalization(momentum=0.9), (3,), "float32"),
-    "LayerNormalization": (lambda: L.LayerNormalization(epsilon=1e-2), (3,), "float32"),
-    "Normalization": (lambda: L.Normalization(axis=-1), (3,), "float32"),
-    "Rescaling": (lambda: L.Rescaling(0.5, offset=1.0), (3,), "float32"),
-    **{name: (getattr(L, name), TWO, "float32")
-       for name in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-                    "Concatenate")},
-    "Dot": (lambda: L.Dot(axes=1, normalize=True), TWO, "float32"),
-    "Cropping3D": (lambda: L.Cropping3D(((1, 0), (0, 1), (1, 1))), (3, 3, 3, 1), "float32"),
-    "ZeroPadding3D": (lambda: L.ZeroPadding3D(((1, 0), (0, 1), (1, 1))), (2, 2, 2, 1),
-                      "float32"),
-    "UpSampling3D": (lambda: L.UpSampling3D((2, 1, 2)), (2, 2, 2, 1), "float32"),
-    "PReLU": (lambda: L.PReLU(alpha_initializer="ones", shared_axes=[1]), (3, 2), "float32"),
-    **{f"Adaptive{kind}Pooling{d}D": (
-        lambda kind=kind, d=d: getattr(L, f"Adaptive{kind}Pooling{d}D")((2,) * d),
-        (4,) * d + (1,), "float32") for kind in ("Average", "Max") for d in (1, 2, 3)},
-    "TimeDistributed": (lambda: L.TimeDistributed(L.Dense(2)), (3, 4), "float32"),
-    "Identity": (lambda: L.Identity(), (3,), "float32"),
-    "ActivityRegularization": (lambda: L.ActivityRegularization(l1=0.1), (3,), "float32"),
-    "Lambda": (lambda: L.Lambda(_halve), (3,), "float32"),
-}
+from tests.io.layer_cases import CASES, SLOW_CASES, single_layer_model
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def single_layer_model(case):
-    factory, shape, dtype = CASES[case]
-    rng = np.random.default_rng(0)
-    if shape == TWO:
-        a, b = L.Input(shape=(3,), name="a"), L.Input(shape=(3,), name="b")
-        x = [rng.normal(size=(2, 3)).astype("float32") for _ in range(2)]
-        return Model([a, b], factory()([a, b]), name="m"), x
-    inp = L.Input(shape=shape, dtype=dtype, name="x")
-    x = (rng.integers(0, 7, size=(2,) + shape) if dtype == "int32"
-         else rng.normal(size=(2,) + shape)).astype(dtype)
-    return Model(inp, factory()(inp), name="m"), x
-
-
 def randomize(model, seed=1):
     """New random values for every weight (statistics too), so that a load is visible."""
     rng = np.random.default_rng(seed)
@@ -162,7 +80,8 @@ def test_every_thawnet_layer_class_has_a_round_trip_case():
     assert exported - set(CASES) == set(), "add a case to CASES for each new layer class"
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", [c if c not in SLOW_CASES else
+                                  pytest.param(c, marks=pytest.mark.slow) for c in sorted(CASES)])
 def test_each_layer_type_round_trips_with_identical_outputs_flags_and_summary(case, tmp_path):
     model, x = single_layer_model(case)
     randomize(model)
