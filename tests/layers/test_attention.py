@@ -25,6 +25,7 @@ ATTENTION_MASK = RNG.random((2, 4, 5)) > 0.3
 
 CALLS = {
     "plain": {},
+    "training": {"training": True, "value_mask": VALUE_MASK},
     "value_mask": {"value_mask": VALUE_MASK},
     "attention_mask": {"attention_mask": ATTENTION_MASK},
     "causal": {"use_causal_mask": True},
@@ -70,8 +71,8 @@ def head_pairs():
     pairs = {}
     for name, (ours_fn, theirs_fn) in HEADS.items():
         ours, theirs = ours_fn(), theirs_fn()
-        theirs(Q, V, key=K)
-        ours(Q, V, key=K)
+        theirs.build(Q.shape, V.shape, K.shape)
+        ours.build(Q.shape, V.shape, K.shape)
         _same_weights(ours, theirs)
         pairs[name] = (ours, theirs)
     return pairs
@@ -112,6 +113,7 @@ def test_scores_are_masked_probabilities():
     np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_two_attention_axes_equal_keras():
     x = RNG.normal(size=(2, 3, 4, 5)).astype("float32")
     ours = tl.MultiHeadAttention(2, 3, attention_axes=(1, 2))
@@ -235,3 +237,17 @@ def test_errors_name_the_layer_and_the_fix():
         tl.MultiHeadAttention(2, 3)(Q)
     with pytest.raises(ValueError, match=r"except the last one, must be equal"):
         tl.MultiHeadAttention(2, 3)(Q, V, key=K[:, :3])
+
+
+def test_build_config_is_keras_and_a_keras_archive_loads(head_pairs, tmp_path):
+    ours, theirs = head_pairs["mha"]
+    assert ours.get_build_config() == theirs.get_build_config()
+    clone = tl.MultiHeadAttention(2, 3)
+    clone.build_from_config(theirs.get_build_config())
+    assert clone.count_params() == theirs.count_params()
+    q, v = keras.Input((4, 6)), keras.Input((5, 6))
+    out = keras.layers.MultiHeadAttention(2, 3, output_shape=6)(q, v, use_causal_mask=True)
+    model = keras.Model([q, v], keras.layers.LayerNormalization()(keras.layers.Add()([out, q])))
+    model.save(tmp_path / "mha.keras")
+    loaded = thawnet.saving.load_model(tmp_path / "mha.keras")
+    _close(loaded.predict([Q, V], verbose=0), model.predict([Q, V], verbose=0))

@@ -81,6 +81,9 @@ class GroupedQueryAttention(MultiHeadAttention):
         """Create the projections for ``(B, T, dim)`` queries and ``(B, S, dim)`` values."""
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
+        self._shapes_dict = {"query_shape": query_shape, "value_shape": value_shape}
+        if key_shape is not None:
+            self._shapes_dict["key_shape"] = tuple(key_shape)
         key_shape = value_shape if key_shape is None else tuple(key_shape)
         self.feature_dim = query_shape[-1]
         heads, kv_heads, size = self.num_query_heads, self.num_key_value_heads, self.head_dim

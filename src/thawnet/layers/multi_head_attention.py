@@ -200,6 +200,9 @@ class MultiHeadAttention(Layer):
         """Create the four projections for inputs of these shapes."""
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
+        self._shapes_dict = {"query_shape": query_shape, "value_shape": value_shape}
+        if key_shape is not None:
+            self._shapes_dict["key_shape"] = tuple(key_shape)
         key_shape = value_shape if key_shape is None else tuple(key_shape)
         if value_shape[1:-1] != key_shape[1:-1]:
             raise ValueError(f'{type(self).__name__} "{self.name}": All dimensions of `value` '
@@ -228,6 +231,22 @@ class MultiHeadAttention(Layer):
         projected = list(self._query_dense.compute_output_shape(query_shape))
         projected[-1] = self._value_dim
         self._output_dense.build(tuple(projected))
+
+    def get_build_config(self) -> dict | None:
+        """Keras 3's build config: ``{"shapes_dict": {"query_shape": ..., ...}}`` (what a
+        ``.keras`` file holds for this layer, so that Keras can build it before loading)."""
+        shapes = self.__dict__.get("_shapes_dict")
+        if shapes is None:
+            return None
+        return {"shapes_dict": {k: tuple(None if d is None else int(d) for d in v)
+                                for k, v in shapes.items()}}
+
+    def build_from_config(self, config: dict) -> None:
+        """Build from :meth:`get_build_config`'s dict (or Keras's ``input_shape`` form)."""
+        if "shapes_dict" in config:
+            self.build(**config["shapes_dict"])
+        elif config.get("input_shape") is not None:
+            self.build(config["input_shape"])
 
     # -- calling -----------------------------------------------------------------------------
     def __call__(self, query, value=None, key=None, **kwargs):

@@ -1,0 +1,106 @@
+"""MultiHeadAttention forward+backward: thawnet vs Keras 3 (JAX), each in its own process.
+
+One jit-compiled step = the layer's outputs on (query, value) and the gradient of
+``sum(outputs**2)`` with respect to all its weights (``stateless_call`` in both libraries, the
+same shapes and weights). Default: batch 32, sequence 128, 8 heads, key_dim 32, model width 256.
+
+    python bench/bench_attention.py [--batch 32 --seq 128 --heads 8 --key-dim 32 --rounds 3]
+    python bench/bench_attention.py --causal          # use_causal_mask=True
+    python bench/bench_attention.py --scores          # explicit-softmax path (scores returned)
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+
+def measure(lib: str, args) -> dict:
+    """Steps per second of one library (runs in the child process)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    if lib == "keras":
+        import keras as m
+        layers = m.layers
+    else:
+        import thawnet as m
+        from thawnet import layers
+    dim = args.heads * args.key_dim
+    q_in, v_in = m.Input((args.seq, dim)), m.Input((args.seq, dim))
+    out = layers.MultiHeadAttention(args.heads, args.key_dim)(
+        q_in, v_in, use_causal_mask=args.causal, return_attention_scores=args.scores)
+    model = m.Model([q_in, v_in], out[0] if args.scores else out)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(scale=0.05, size=w.shape).astype("float32")
+                       for w in model.weights])
+    x = [jnp.asarray(rng.normal(size=(args.batch, args.seq, dim)).astype("float32"))
+         for _ in range(2)]
+    trainable = [jnp.asarray(v.value if hasattr(v, "value") else v)
+                 for v in model.trainable_variables]
+    non_trainable = [jnp.asarray(v.value if hasattr(v, "value") else v)
+                     for v in model.non_trainable_variables]
+
+    def loss(tv, inputs):
+        y, _ = model.stateless_call(tv, non_trainable, inputs)
+        return jnp.sum(jnp.square(y))
+
+    step = jax.jit(jax.value_and_grad(loss))
+    t0 = time.perf_counter()
+    jax.block_until_ready(step(trainable, x))
+    compile_s = time.perf_counter() - t0
+    best = float("inf")
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            value, grads = step(trainable, x)
+        jax.block_until_ready(grads)
+        best = min(best, (time.perf_counter() - t0) / args.steps)
+    return {"lib": lib, "step_ms": best * 1e3, "samples_per_s": args.batch / best,
+            "compile_s": compile_s, "device": str(jax.devices()[0].platform),
+            "loss": float(value)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--heads", type=int, default=8)
+    parser.add_argument("--key-dim", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--causal", action="store_true")
+    parser.add_argument("--scores", action="store_true")
+    parser.add_argument("--child", choices=["thawnet", "keras"])
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args)))
+        return
+    # Rounds alternate the two libraries, each in a fresh process; the best round of each
+    # is kept (the machine's load varies from one process to the next).
+    results = {}
+    for _ in range(args.rounds):
+        for lib in ("keras", "thawnet"):
+            cmd = [sys.executable, __file__, "--child", lib] + sys.argv[1:]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            if lib not in results or r["step_ms"] < results[lib]["step_ms"]:
+                results[lib] = r
+    ours, theirs = results["thawnet"], results["keras"]
+    print(f"MultiHeadAttention fwd+bwd, batch {args.batch}, seq {args.seq}, {args.heads} heads, "
+          f"key_dim {args.key_dim}{', causal' if args.causal else ''}"
+          f"{', scores' if args.scores else ''} ({ours['device']})")
+    for r in (theirs, ours):
+        print(f"  {r['lib']:8s} {r['step_ms']:8.3f} ms/step  {r['samples_per_s']:9.1f} samples/s"
+              f"  (compile {r['compile_s']:.2f} s, loss {r['loss']:.6g})")
+    print(f"  ratio thawnet/keras (samples/s): {ours['samples_per_s'] / theirs['samples_per_s']:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
