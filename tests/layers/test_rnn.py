@@ -39,6 +39,7 @@ def test_config_round_trips_with_keras_argument_names(make):
             assert config[key] == theirs[key], key
 
 
+@pytest.mark.slow
 def test_wrapper_configs_round_trip():
     bidi = tl.Bidirectional(tl.LSTM(3, return_sequences=True), merge_mode="sum")
     stacked = tl.RNN([tl.LSTMCell(3), tl.GRUCell(2)], return_state=True)
@@ -136,6 +137,7 @@ def test_functional_shapes_with_return_state():
     assert [np.shape(o) for o in model.predict(X, verbose=0)] == [(2, 5, 4), (2, 4), (2, 4)]
 
 
+@pytest.mark.slow
 def test_thawnet_file_round_trip(tmp_path):
     model = thawnet.Sequential([thawnet.Input((5, 3)),
                                 tl.Bidirectional(tl.LSTM(3, return_sequences=True)),
@@ -168,11 +170,15 @@ def test_errors_name_the_argument_and_the_fix():
         stateful(X[:1])
 
 
-def test_dropout_is_active_in_training_only_and_runs_in_fit():
+def test_dropout_is_active_in_training_only():
     layer = tl.LSTM(4, dropout=0.5, recurrent_dropout=0.5)
     inference = np.asarray(layer(X))
     np.testing.assert_allclose(np.asarray(layer(X)), inference, atol=0)
     assert not np.allclose(np.asarray(layer(X, training=True)), inference)
+
+
+@pytest.mark.slow
+def test_dropout_runs_in_fit():
     model = thawnet.Sequential([thawnet.Input((5, 3)), tl.GRU(3, dropout=0.3), tl.Dense(1)])
     model.compile("sgd", "mse")
     history = model.fit(X, np.ones((2, 1), "float32"), epochs=2, verbose=0)
@@ -181,8 +187,10 @@ def test_dropout_is_active_in_training_only_and_runs_in_fit():
 
 @pytest.mark.parametrize("make", [
     lambda: tl.LSTM(4, return_sequences=True, dropout=0.3, recurrent_dropout=0.3),
-    lambda: tl.RNN([tl.GRUCell(3), tl.SimpleRNNCell(2)], go_backwards=True),
-    lambda: tl.ConvLSTM1D(2, 3, return_sequences=True, dropout=0.3),
+    pytest.param(lambda: tl.RNN([tl.GRUCell(3), tl.SimpleRNNCell(2)], go_backwards=True),
+                 marks=pytest.mark.slow),
+    pytest.param(lambda: tl.ConvLSTM1D(2, 3, return_sequences=True, dropout=0.3),
+                 marks=pytest.mark.slow),
 ])
 def test_projection_before_the_loop_equals_projection_per_step(make, monkeypatch):
     """The accelerator path (inputs projected over the whole sequence first) computes what
