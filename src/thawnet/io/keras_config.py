@@ -22,6 +22,8 @@ import numpy as np
 
 from thawnet.io.errors import FileFormatError
 from thawnet.io.keras_config_args import is_keras_module, layer_kwargs
+from thawnet.layers.call_inspection import accepts_argument
+from thawnet.layers.layer import Layer, registered
 
 _MODEL_CLASSES = ("Functional", "Model", "Sequential")
 MAX_CONFIG_BYTES = 32 << 20
@@ -122,8 +124,6 @@ def scan_for_code(node, where="config.json"):
 
 def resolve_class(entry, custom_objects):
     """The class an entry of ``config.json`` names, from custom_objects or the registry."""
-    from thawnet.layers.layer import Layer, registered
-
     class_name = entry.get("class_name")
     registered_name = entry.get("registered_name")
     module = entry.get("module")
@@ -179,12 +179,56 @@ def _build(entry, custom_objects):
         if class_name in ("Functional", "Model") and "layers" in config:
             return _build_functional(config, custom_objects)
     cls = resolve_class(entry, custom_objects)
-    kwargs = layer_kwargs(cls, config, custom=class_name in custom_objects)
-    try:
-        return cls(**kwargs)
+    kwargs = _layer_arguments(cls, entry, custom_objects)
+    try:  # from_config, as Keras: a wrapper deserializes the layers it holds there
+        if accepts_argument(cls.from_config, "custom_objects"):
+            return cls.from_config(kwargs, custom_objects=custom_objects)
+        return cls.from_config(kwargs)
     except (TypeError, ValueError) as err:
         raise KerasConfigError(f'layer "{config.get("name", "?")}" ({class_name}): thawnet '
                                f"could not build it from the Keras config: {err}") from err
+
+
+def _is_layer_entry(value, custom_objects):
+    """A serialized layer inside a layer's config (``TimeDistributed(layer=...)``, an RNN's
+    cell, ``StackedRNNCells(cells=[...])``): its class is a layer that thawnet knows."""
+    if not (isinstance(value, dict) and isinstance(value.get("class_name"), str)
+            and isinstance(value.get("config"), dict)):
+        return False
+    key = _custom_key(value, custom_objects)
+    cls = custom_objects[key] if key is not None else registered(value["class_name"])
+    return inspect.isclass(cls) and issubclass(cls, Layer)
+
+
+def _custom_key(entry, custom_objects):
+    """The key of ``custom_objects`` that names the entry's class (as resolve_class reads)."""
+    for key in (entry.get("registered_name"), entry.get("class_name")):
+        if isinstance(key, str) and key in custom_objects:
+            return key
+    return None
+
+
+def _layer_arguments(cls, entry, custom_objects, depth=0):
+    """``cls``'s constructor arguments from a Keras entry; each nested layer entry becomes a
+    thawnet entry ``{"class_name", "config"}`` with its arguments converted the same way (its
+    class checked by :func:`resolve_class`), for the wrapper's ``from_config`` to build."""
+    config = entry.get("config") or {}
+    custom = _custom_key(entry, custom_objects) is not None
+    kwargs = layer_kwargs(cls, config, custom=custom)
+    if custom or depth > MAX_JSON_DEPTH:   # a custom class reads its own config, as in Keras
+        return kwargs
+
+    def convert(value):
+        if _is_layer_entry(value, custom_objects):
+            inner = resolve_class(value, custom_objects)
+            # The name the wrapper's from_config resolves: the caller's key, else thawnet's.
+            return {"class_name": _custom_key(value, custom_objects) or value["class_name"],
+                    "config": _layer_arguments(inner, value, custom_objects, depth + 1)}
+        if isinstance(value, list) and value and all(
+                _is_layer_entry(v, custom_objects) for v in value):
+            return [convert(v) for v in value]
+        return value
+    return {key: convert(value) for key, value in kwargs.items()}
 
 
 def _build_sequential(config, custom_objects):

@@ -146,7 +146,7 @@ class SpectralNormalization(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        layer = _layer_from_config(config.pop("layer"), custom_objects)
+        layer = _layer_from_config(config.pop("layer"), custom_objects, "SpectralNormalization")
         return cls(layer, **config)
 
 

@@ -13,25 +13,19 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from thawnet.layers.call_inspection import accepts_argument
-from thawnet.layers.layer import Layer, register, registered
+from thawnet.layers.layer import Layer, register
+from thawnet.layers.rnn import serialization
 
 
 def _layer_config(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    # A user's registered class is stored under its "package>Name", as Keras does.
+    return serialization.layer_config(layer)
 
 
-def _layer_from_config(entry, custom_objects=None):
-    if isinstance(entry, Layer):
-        return entry
-    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
-        raise ValueError("TimeDistributed config: 'layer' must be a layer or a dict "
-                         f"{{'class_name': ..., 'config': {{...}}}}; received {entry!r:.80}.")
-    name = entry["class_name"]
-    cls = (custom_objects or {}).get(name) or registered(name)
-    if cls is None:
-        raise ValueError(f"TimeDistributed config: the wrapped layer has class {name!r}, which "
-                         "is not a thawnet layer. Pass custom_objects={name: YourLayer}.")
-    return cls.from_config(dict(entry.get("config") or {}))
+def _layer_from_config(entry, custom_objects=None, where="TimeDistributed"):
+    """The wrapped layer: its class by name from thawnet's registry, ``custom_objects``, an
+    open ``custom_object_scope`` or ``register_keras_serializable`` (nothing imported)."""
+    return serialization.layer_from_config(entry, custom_objects, where)
 
 
 @register

@@ -1,0 +1,135 @@
+"""Wrapper layers in files: layers that hold layers (TimeDistributed, Bidirectional,
+SpectralNormalization, an RNN's cell, StackedRNNCells' cells) rebuilt by thawnet's loaders.
+
+Each wrapper deserializes the layers it holds in its from_config (classes by name only); the
+.keras reader first converts each nested Keras entry (dtype policies, initializers) and checks
+its class as it checks a top-level one.
+"""
+
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from thawnet import layers as L
+from thawnet.io.keras_config import KerasConfigError, build_from_config
+from thawnet.models import Model, load_model
+
+X = np.random.default_rng(0).normal(size=(2, 4, 3)).astype("float32")
+# Constant initial values (Keras compiles a program per random-initializer shape); the
+# fixtures then set random weights, which the files must carry.
+Z = {"kernel_initializer": "zeros"}
+R = {**Z, "recurrent_initializer": "zeros"}
+
+
+def wrappers(M, stacked=False):
+    """TimeDistributed(Dense) -> Bidirectional(LSTM) -> RNN(LSTMCell) [-> RNN(StackedRNNCells)]
+    -> SpectralNormalization(Dense), in thawnet (``M = thawnet.layers``) or Keras."""
+    inp = M.Input(shape=(4, 3), name="x")
+    h = M.TimeDistributed(M.Dense(5, **Z), name="td")(inp)
+    h = M.Bidirectional(M.LSTM(2, return_sequences=True, **R), merge_mode="concat",
+                        name="bi")(h)
+    h = M.RNN(M.LSTMCell(3, **R), return_sequences=True, name="rnn")(h)
+    if stacked:
+        h = M.RNN(M.StackedRNNCells([M.GRUCell(2, **R), M.SimpleRNNCell(3, **R)]),
+                  return_sequences=True, name="stack")(h)
+    return inp, M.SpectralNormalization(M.Dense(2, **Z), power_iterations=2, name="sn")(h)
+
+
+def random_weights(shapes, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(size=shape) * 0.5).astype("float32") for shape in shapes]
+
+
+@pytest.fixture(scope="module")
+def thawnet_model():
+    model = Model(*wrappers(L, stacked=True), name="wrappers")
+    for v, value in zip(model.weights, random_weights([v.shape for v in model.weights])):
+        v.assign(value)
+    return model
+
+
+@pytest.fixture(scope="module")
+def keras_file(tmp_path_factory):
+    model = keras.Model(*wrappers(keras.layers, stacked=True))
+    model.set_weights(random_weights([w.shape for w in model.get_weights()]))
+    path = tmp_path_factory.mktemp("wrappers") / "k.keras"
+    model.save(path)
+    return path, model.predict(X, verbose=0)
+
+
+def _sublayer_names(model):
+    return [(layer.name, type(layer).__name__,
+             [type(c).__name__ for c in layer._children()]) for layer in model.layers]
+
+
+@pytest.mark.parametrize("ext", ["thawnet", "keras"])
+def test_thawnet_file_with_wrappers_loads_with_identical_outputs(thawnet_model, ext, tmp_path):
+    thawnet_model.save(tmp_path / f"m.{ext}")
+    loaded = load_model(tmp_path / f"m.{ext}")
+    np.testing.assert_array_equal(np.asarray(loaded(X)), np.asarray(thawnet_model(X)))
+    assert _sublayer_names(loaded) == _sublayer_names(thawnet_model)
+    assert [v.path for v in loaded.weights] == [v.path for v in thawnet_model.weights]
+    for a, b in zip(loaded.weights, thawnet_model.weights):
+        np.testing.assert_array_equal(np.asarray(a.value), np.asarray(b.value), err_msg=a.path)
+    stack = loaded.get_layer("stack").cell
+    assert [type(c).__name__ for c in stack.cells] == ["GRUCell", "SimpleRNNCell"]
+    assert loaded.get_layer("sn").power_iterations == 2
+
+
+def test_keras_file_with_wrappers_loads_with_keras_outputs(keras_file):
+    path, expected = keras_file
+    loaded = load_model(path)
+    np.testing.assert_allclose(np.asarray(loaded(X)), expected, atol=1e-5, rtol=1e-5)
+    bi = loaded.get_layer("bi")
+    assert (type(bi.forward_layer).__name__, bi.forward_layer.units, bi.merge_mode) == (
+        "LSTM", 2, "concat")
+    assert type(loaded.get_layer("td").layer).__name__ == "Dense"
+
+
+def test_thawnet_keras_file_with_wrappers_loads_in_keras(tmp_path):
+    model = Model(*wrappers(L), name="wrappers")
+    for v, value in zip(model.weights, random_weights([v.shape for v in model.weights], 2)):
+        v.assign(value)
+    model.save(tmp_path / "m.keras")
+    theirs = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(theirs.predict(X, verbose=0), np.asarray(model(X)), atol=1e-5)
+
+
+def _entry(path, layer_name):
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    return next(e for e in config["config"]["layers"] if e["config"]["name"] == layer_name)
+
+
+def test_nested_layer_entries_are_checked_like_top_level_ones(keras_file):
+    entry = _entry(keras_file[0], "td")
+    entry["config"]["layer"]["module"] = "evil.payload"
+    with pytest.raises(KerasConfigError, match="'Dense' comes from module 'evil.payload', "
+                                               "outside Keras"):
+        build_from_config(entry)
+    entry["config"]["layer"].update(module="keras.layers", class_name="Unknown")
+    with pytest.raises(KerasConfigError, match=r'"td" \(TimeDistributed\).*\'Unknown\' is '
+                                               "neither a thawnet class nor registered"):
+        build_from_config(entry)
+    cells = _entry(keras_file[0], "stack")
+    cells["config"]["cell"]["config"]["cells"][1]["config"]["kernel_constraint"] = {
+        "module": "keras.constraints", "class_name": "NonNeg", "config": {}}
+    with pytest.raises(KerasConfigError, match="kernel_constraint.*not supported"):
+        build_from_config(cells)
+
+
+def test_a_custom_cell_in_a_keras_file_loads_through_custom_objects(keras_file):
+    class MyCell(L.SimpleRNNCell):
+        pass
+
+    entry = _entry(keras_file[0], "rnn")
+    entry["config"]["cell"].update(class_name="MyCell", module=None, registered_name="pkg>MyCell")
+    with pytest.raises(KerasConfigError, match=r"RNN config: the wrapped layer: .*'MyCell' is "
+                                               "neither a thawnet class nor registered"):
+        build_from_config(entry)
+    entry["config"]["cell"]["config"] = {"units": 3, "name": "c"}
+    layer = build_from_config(entry, custom_objects={"pkg>MyCell": MyCell})
+    assert type(layer.cell) is MyCell and layer.cell.units == 3
