@@ -10,6 +10,8 @@ from __future__ import annotations
 from thawnet.backend.dtype_policy import DTypePolicy, dtype_policy, set_dtype_policy
 from thawnet.backend.global_config import (epsilon, image_data_format, set_epsilon,
                                            set_image_data_format)
+from thawnet.layers._attention_common import (disable_flash_attention, enable_flash_attention,
+                                              is_flash_attention_enabled)
 
 
 def backend() -> str:
@@ -27,5 +29,6 @@ def set_floatx(value: str) -> None:
     set_dtype_policy(DTypePolicy(value))
 
 
-__all__ = ["backend", "dtype_policy", "epsilon", "floatx", "image_data_format",
+__all__ = ["backend", "disable_flash_attention", "dtype_policy", "enable_flash_attention",
+           "epsilon", "floatx", "image_data_format", "is_flash_attention_enabled",
            "set_dtype_policy", "set_epsilon", "set_floatx", "set_image_data_format"]

@@ -152,6 +152,10 @@ class KerasTensor(metaclass=_KerasTensorMeta):
 
 Variable = thawnet.Variable
 clear_session = thawnet.clear_session
+# backend.config's flash-attention switches (Keras's attention tests set them in setUp).
+enable_flash_attention = thawnet.config.enable_flash_attention
+disable_flash_attention = thawnet.config.disable_flash_attention
+is_flash_attention_enabled = thawnet.config.is_flash_attention_enabled
 
 # Names of Keras's backend submodules that the tests reach through (``backend.common.x``,
 # ``backend.config.x``, ``backend.common.keras_tensor.KerasTensor``): they all resolve here.
