@@ -231,3 +231,56 @@ def test_hyperparameters_take_kerastuner_arguments():
 def test_bad_arguments_raise_errors_naming_them(make, message):
     with pytest.raises((ValueError, TypeError), match=message):
         make()
+
+
+def _grid_space(hp):
+    for i in range(hp.Int("num_layers", 1, 2)):
+        hp.Int(f"units_{i}", min_value=4, max_value=8, step=4)
+    hp.Float("lr", 1e-3, 1e-1, step=10, sampling="log")
+    return build_model(kt.HyperParameters())
+
+
+def test_grid_search_queues_every_configuration(tmp_path):
+    tuner = kt.GridSearch(_grid_space, objective="val_accuracy", directory=str(tmp_path),
+                          project_name="grid")
+    assert tuner.sampler_name == "grid"
+    tuner._enqueue_grid(tuner.study)
+    waiting = tuner.study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    # (1 layer: 2 unit counts + 2 layers: 4) x 3 learning rates (1e-3, 1e-2, 1e-1)
+    assert len(waiting) == (2 + 4) * 3
+    assert {t.system_attrs["fixed_params"]["lr"] for t in waiting} == {1e-3, 1e-2, 1e-1}
+
+
+@pytest.mark.slow
+def test_kerastuner_getting_started_flow_runs_unchanged(tmp_path, compile_cache_dir):
+    """KerasTuner's getting-started steps, in order, with `import thawnet.tuning as kt`."""
+    (x, y), val = _data()
+    build_model(kt.HyperParameters())  # the build function works on defaults
+    tuner = kt.RandomSearch(hypermodel=build_model, objective="val_accuracy", max_trials=3,
+                            executions_per_trial=2, overwrite=True, directory=str(tmp_path),
+                            project_name="helloworld", compile_cache=compile_cache_dir)
+    tuner.search_space_summary()
+    tuner.search(x, y, epochs=2, validation_data=val)
+    models = tuner.get_best_models(num_models=2)
+    best_model = models[0]
+    best_model.build(input_shape=(None, 4))
+    best_model.summary()
+    tuner.results_summary()
+    best_hps = tuner.get_best_hyperparameters(5)
+    assert len(best_hps) == 3
+    model = build_model(best_hps[0])
+    model.fit(x=np.concatenate([x, val[0]]), y=np.concatenate([y, val[1]]), epochs=1, verbose=0)
+    assert all(len(t.user_attrs["execution_values"]) == 2 for t in tuner.trials())
+
+
+@pytest.mark.slow
+def test_hyperband_full_budget_prunes_some_trials(tmp_path, compile_cache_dir):
+    (x, y), val = _data()
+    tuner = kt.Hyperband(TinyHyperModel(), objective="val_loss", max_epochs=4, factor=2,
+                         seed=0, directory=str(tmp_path), project_name="hb4",
+                         compile_cache=compile_cache_dir)
+    tuner.search(x, y, validation_data=val, verbose=0)
+    trials = tuner.trials()
+    assert len(trials) == 10
+    assert any(t.state == optuna.trial.TrialState.PRUNED for t in trials)
+    assert sum(t.user_attrs["epochs"] for t in trials) < 10 * 4
