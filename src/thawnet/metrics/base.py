@@ -23,6 +23,7 @@ in Keras), which is what a custom ``train_step`` holds in its
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.masking import fold_mask, get_keras_mask
 from thawnet.losses.base import match_rank, to_snake_case
 
 
@@ -269,7 +270,9 @@ class Mean(Metric):
 class MeanMetricWrapper(Mean):
     """Mean over samples of a per-sample function ``fn(y_true, y_pred)``.
 
-    ``result = sum_i(w_i * fn(y_true, y_pred)_i) / sum_i(w_i)``.
+    ``result = sum_i(w_i * fn(y_true, y_pred)_i) / sum_i(w_i)``. When ``y_pred`` carries a
+    mask (:func:`thawnet.backend.masking.get_keras_mask`), it multiplies the weights: the
+    mean is over the real entries only, as in Keras 3.
 
     Args:
         fn: callable ``fn(y_true, y_pred, **kwargs)`` -> per-sample values.
@@ -285,7 +288,12 @@ class MeanMetricWrapper(Mean):
         self.fn_kwargs = kwargs
 
     def update(self, state, y_true, y_pred, sample_weight=None):
+        # Keras 3: the mask attached to y_pred (padded timesteps of Embedding(mask_zero=True)
+        # or Masking upstream) is folded into the weights, so padding does not count.
+        mask = get_keras_mask(y_pred)
         values = self.fn(y_true, y_pred, **self.fn_kwargs)
+        if mask is not None:
+            sample_weight = fold_mask(mask, sample_weight, "sum")
         return super().update(state, values, sample_weight=sample_weight)
 
     def get_config(self):
