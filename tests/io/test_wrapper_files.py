@@ -133,3 +133,29 @@ def test_a_custom_cell_in_a_keras_file_loads_through_custom_objects(keras_file):
     entry["config"]["cell"]["config"] = {"units": 3, "name": "c"}
     layer = build_from_config(entry, custom_objects={"pkg>MyCell": MyCell})
     assert type(layer.cell) is MyCell and layer.cell.units == 3
+
+
+class Scale(L.Layer):
+    """A user's layer, known to the loaders only through custom_objects."""
+
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@pytest.mark.parametrize("ext", ["thawnet", "keras"])
+def test_a_wrapped_custom_layer_loads_only_through_custom_objects(ext, tmp_path):
+    inp = L.Input(shape=(4, 3))
+    model = Model(inp, L.TimeDistributed(Scale(3.0), name="td")(inp))
+    model.save(tmp_path / f"m.{ext}")
+    with pytest.raises(ValueError, match=r'"td" \(TimeDistributed\).*\'Scale\' is neither'):
+        load_model(tmp_path / f"m.{ext}")
+    loaded = load_model(tmp_path / f"m.{ext}", custom_objects={"Scale": Scale})
+    assert type(loaded.get_layer("td").layer) is Scale
+    np.testing.assert_array_equal(np.asarray(loaded(X)), X * 3.0)

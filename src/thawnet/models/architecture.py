@@ -16,6 +16,7 @@ plain call arguments, ``{"value": v}``.
 from __future__ import annotations
 
 from thawnet.backend.plain_json import plain
+from thawnet.layers.call_inspection import accepts_argument
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer
 from thawnet.layers.node import SymbolicTensor, flatten
@@ -227,6 +228,9 @@ class _Builder:
         cls = self.resolve(kind, name)
         if not isinstance(config, dict):
             self.fail(f'layer "{name}": its config must be an object; found {config!r:.80}.')
+        if accepts_argument(cls.from_config, "custom_objects"):  # a wrapper: its inner layers
+            return self._guard(name, cls, lambda: cls.from_config(
+                dict(config), custom_objects=self.custom_objects))
         return self._guard(name, cls, lambda: cls.from_config(dict(config)))
 
     def _guard(self, name, cls, fn):
