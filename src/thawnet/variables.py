@@ -157,6 +157,9 @@ class Variable:
         # What turned the own flag off, when a layer mechanism did (e.g. "enable_lora"):
         # the summary's explanation names it; None when the user (or creation) did.
         self.frozen_by = None
+        # A statistic that also changes in inference calls (a stateful RNN's carried state):
+        # model(x) and predict write it back after every batch, not only in training.
+        self.carried_in_inference = False
         self.path = path or name
         self.regularizer = regularizer
         self.constraint = constraint

@@ -209,6 +209,9 @@ class Model(Trainer, ModelFiles, Layer):
             by_path = self.variables_by_path()
             paths, variables = list(by_path), list(by_path.values())
             statistics = [p for p, v in by_path.items() if v.role == STATISTIC]
+            # In inference only carried state (a stateful RNN's) changes and is written back.
+            written = statistics if training else [
+                p for p in statistics if by_path[p].carried_in_inference]
 
             owners = []  # the layers that add losses in call(), found while tracing
 
@@ -217,7 +220,7 @@ class Model(Trainer, ModelFiles, Layer):
                     {}, dict(zip(paths, values)), x, training, rng, True, {})
                 owners[:] = added_by
                 # Return only what can change: passing weights through would copy them.
-                return out, ({p: new[p] for p in statistics} if training else {}), added
+                return out, {p: new[p] for p in written}, added
             # A layer whose training flag is fixed in the graph may draw randomly even here.
             fixed = any(n.call_kwargs.get("training") for n in self._graph.nodes) \
                 if self._graph is not None else False

@@ -46,7 +46,7 @@ class Prediction:
         dataset = ArrayDataset(x, batch_size=batch_size)
         self._build_for(dataset.x)
         values = self._all_values()
-        fn = self._predict_fn()
+        fn, carries = self._predict_fn(), self._carries_state()
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=1, steps=dataset.steps)
         self.stop_predicting = False
@@ -56,13 +56,14 @@ class Prediction:
             for i in range(idx.shape[0]):
                 cbs.on_predict_batch_begin(first + i)  # numbered 0..n-1 over all chunks
                 x_batch = gather_rows(dataset.device_data, idx, np.int32(i), 1)[0]
-                chunks.append(fn(values, x_batch))
+                chunks.append(self._predict_batch(fn, values, x_batch, carries))
                 cbs.on_predict_batch_end(first + i, {"outputs": chunks[-1]})
                 if self.stop_predicting:
                     break
             if self.stop_predicting:
                 break
         cbs.on_predict_end()
+        self._write_carried(values, carries)
         chunks = jax.device_get(chunks)
         return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *chunks)
 
@@ -77,5 +78,29 @@ class Prediction:
         cache = self.__dict__.setdefault("_predict_cache", {})
         if key not in cache:
             cache[key] = (make_custom_predict_function(self) if overrides(self, "predict")
-                          else make_predict_function(self))
+                          else make_predict_function(self, self._carried_paths()))
         return cache[key]
+
+    def _carried_paths(self):
+        """Paths of the state that inference carries from batch to batch (stateful RNNs)."""
+        return tuple(p for p, v in self.variables_by_path().items() if v.carried_in_inference)
+
+    def _carries_state(self) -> bool:
+        """Whether predict's function also returns carried state (read once per predict)."""
+        return not overrides(self, "predict") and bool(self._carried_paths())
+
+    def _predict_batch(self, fn, values, x, carries):
+        """One batch's outputs; carried state goes on to the next batch through ``values``."""
+        if not carries:
+            return fn(values, x)
+        outputs, carried = fn(values, x)
+        values.update(carried)
+        return outputs
+
+    def _write_carried(self, values, carries):
+        """After predict: the carried state of the last batch is the layers' state (Keras)."""
+        if not carries:
+            return
+        by_path = self.variables_by_path()
+        for p in self._carried_paths():
+            by_path[p].assign(values[p])

@@ -116,11 +116,15 @@ def make_test_function(model, compiled_loss, metric_set, distribute=None):
     return jax.jit(run, donate_argnums=(1,))
 
 
-def make_predict_function(model):
-    """``fn(values, x) -> outputs`` for one batch."""
+def make_predict_function(model, carried=()):
+    """``fn(values, x) -> outputs`` for one batch; with ``carried`` paths (state a stateful
+    RNN carries between inference calls) ``fn(values, x) -> (outputs, {path: new value})``."""
 
     def run(values, x):
-        return model.stateless_call({}, values, x, training=False)[0]
+        outputs, new = model.stateless_call({}, values, x, training=False)
+        if carried:
+            return outputs, {p: new[p] for p in carried}
+        return outputs
 
     return jax.jit(run)
 

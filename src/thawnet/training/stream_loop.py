@@ -125,17 +125,18 @@ def evaluate(model, dataset: StreamDataset, callbacks, policy=None) -> dict:
 def predict(model, dataset: StreamDataset, callbacks):
     """Outputs for every batch of the stream (its ``x`` only), concatenated as NumPy."""
     values = model._all_values()
-    fn = model._predict_fn()
+    fn, carries = model._predict_fn(), model._carries_state()
     model.stop_predicting = False
     callbacks.on_predict_begin()
     chunks = []
     for step, batch in dataset.batches(0):
         callbacks.on_predict_batch_begin(step)
-        chunks.append(fn(values, batch[0]))
+        chunks.append(model._predict_batch(fn, values, batch[0], carries))
         callbacks.on_predict_batch_end(step, {"outputs": chunks[-1]})
         if model.stop_predicting:
             break
     callbacks.on_predict_end()
+    model._write_carried(values, carries)
     dataset.close()
     chunks = jax.device_get(chunks)
     return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *chunks)

@@ -173,6 +173,7 @@ class RNN(Layer):
             var = self.add_weight(name="rnn_state" if i == 0 else f"rnn_state_{i}",
                                   shape=tuple(value.shape), initializer="zeros",
                                   role=STATISTIC, trainable=False)
+            var.carried_in_inference = True  # predict() carries it from batch to batch
             self.states.append(var)
 
     def _keras_file_weights(self):
