@@ -33,8 +33,8 @@ from thawnet.tuning.tuner import Tuner, infer_direction
 from thawnet.tuning.worker import load_build_fn, load_data, run_worker
 
 __all__ = [
-    "BayesianOptimization", "FineTuneSearch", "GridSearch", "HyperModel", "Hyperband", "KerasTunerSearch",
-    "Objective", "RandomSearch",
+    "BayesianOptimization", "FineTuneSearch", "GridSearch", "HyperModel", "Hyperband",
+    "KerasTunerSearch", "Objective", "RandomSearch",
     "HyperParameters", "ObjectiveNotFoundError", "ObjectiveReporter", "ParamSpec", "Tuner",
     "compile_cache", "default_storage_url", "infer_direction", "load_build_fn", "load_data",
     "make_storage", "run_worker",

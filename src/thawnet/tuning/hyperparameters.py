@@ -16,6 +16,11 @@ recorded in that trial's params nor seen by the sampler. ``conditional_scope`` s
 thing explicitly: inside an inactive scope every ask returns the parameter's default and
 records nothing.
 
+The signatures are KerasTuner's (``min_value``, ``max_value``, ``step``,
+``sampling="linear"/"log"/"reverse_log"``, ``default``, ``parent_name``, ``parent_values``),
+so KerasTuner build functions run unchanged; ``log=True`` is thawnet's older spelling of
+``sampling="log"``. ``HyperParameters()`` alone answers every ask with its default.
+
 Where values come from is a *source*: an ``optuna.Trial`` during a search, a fixed dict when
 the best model is rebuilt, a path through the grid while the grid is enumerated
 (:mod:`thawnet.tuning.grid`).
