@@ -3,7 +3,8 @@ SpectralNormalization, an RNN's cell, StackedRNNCells' cells) rebuilt by thawnet
 
 Each wrapper deserializes the layers it holds in its from_config (classes by name only); the
 .keras reader first converts each nested Keras entry (dtype policies, initializers) and checks
-its class as it checks a top-level one.
+its class as it checks a top-level one. A ``training`` value Keras recorded in a node yields to
+the model's call, as in Keras 3.
 """
 
 import json
@@ -159,3 +160,17 @@ def test_a_wrapped_custom_layer_loads_only_through_custom_objects(ext, tmp_path)
     loaded = load_model(tmp_path / f"m.{ext}", custom_objects={"Scale": Scale})
     assert type(loaded.get_layer("td").layer) is Scale
     np.testing.assert_array_equal(np.asarray(loaded(X)), X * 3.0)
+
+
+def test_keras_recorded_training_flag_yields_to_the_models_call(tmp_path):
+    """Keras 3 records ``training=True`` (its default) in the node of a random image layer;
+    predict/evaluate run it in inference as Keras does, a training call augments."""
+    inp = keras.Input(shape=(3, 3, 1))
+    keras.Model(inp, keras.layers.RandomBrightness(0.5, seed=1)(inp)).save(tmp_path / "b.keras")
+    node = _entry(tmp_path / "b.keras", "random_brightness")["inbound_nodes"][0]
+    assert node["kwargs"] == {"training": True}
+    loaded = load_model(tmp_path / "b.keras")
+    images = np.random.default_rng(3).uniform(0, 255, size=(2, 3, 3, 1)).astype("float32")
+    np.testing.assert_array_equal(loaded.predict(images, verbose=0), images)
+    np.testing.assert_array_equal(np.asarray(loaded(images)), images)
+    assert np.abs(np.asarray(loaded(images, training=True)) - images).max() > 1.0

@@ -313,8 +313,11 @@ def _build_functional(config, custom_objects):
                 waiting.append((name, node_data))
                 continue
             args = _resolve(args, outputs)
+            # Keras 3 records a layer's resolved ``training`` (the default True of its random
+            # image layers), and the model's own training flag overrides it in predict, fit
+            # and evaluate: the flag is not kept in the graph, so the model's call decides.
             kwargs = {k: v for k, v in _resolve(kwargs, outputs).items()
-                      if not (k == "mask" and v is None)}
+                      if not (k == "mask" and v is None) and k != "training"}
             try:
                 result = layers[name](*args, **kwargs)
             except (TypeError, ValueError) as err:
