@@ -58,6 +58,21 @@ def test_random_search_runs_the_trials_on_a_random_sampler(random_search):
     assert tuner.project_dir.endswith("helloworld")
 
 
+def _assert_best_models_hold_saved_weights(tuner, count):
+    best = sorted(tuner.trials(states=(optuna.trial.TrialState.COMPLETE,)),
+                  key=lambda t: (-t.value if tuner.direction == "maximize" else t.value,
+                                 t.number))
+    models = tuner.get_best_models(num_models=count)
+    assert len(models) == min(count, len(best))
+    for model, trial in zip(models, best):
+        saved = np.load(trial.user_attrs["weights_path"])
+        weights = model.get_weights()
+        assert len(weights) == len(saved.files)
+        for k, weight in enumerate(weights):
+            np.testing.assert_array_equal(weight, saved[f"arr_{k}"])
+    return models, best
+
+
 def test_get_best_models_returns_the_best_trials_saved_weights(random_search):
     tuner, _ = random_search
     (x, y), (x_val, y_val) = _data()
@@ -173,6 +188,7 @@ def test_hyperband_prunes_on_the_epoch_budget_with_a_hypermodel(tmp_path, compil
     # the batch size asked inside HyperModel.fit is part of each trial
     assert all(t.params["batch_size"] in (32, 64) for t in trials)
     assert tuner.direction == "minimize"
+    _assert_best_models_hold_saved_weights(tuner, 1)
 
 
 def test_hyperband_trial_count_matches_kerastuner_brackets():
@@ -197,6 +213,7 @@ def test_bayesian_optimization_runs_tpe_after_the_initial_points(tmp_path, compi
         values = trial.user_attrs["execution_values"]
         assert len(values) == 2 and trial.value == pytest.approx(sum(values) / 2)
         assert trial.user_attrs["epochs"] == 2  # one epoch per execution
+    _assert_best_models_hold_saved_weights(tuner, 1)
 
 
 def test_hyperparameters_take_kerastuner_arguments():

@@ -22,7 +22,8 @@ or reloaded between trials:
 
 * the base is one model object; before each trial its weights are assigned back from the
   pretrained snapshot taken when the search was made (LoRA factors merged away first), and
-  the trial records ``base_restored="bit-exact (N weights)"`` after checking every bit;
+  the trial records ``base_restored="bit-exact (N weights)"`` once the audit
+  (``weight_audit.compare`` against that snapshot) finds every weight "unchanged";
 * the full model (input -> base -> head) is built once per head configuration and reused:
   its head gets back its initial weights, its optimizer state is cleared and the trial's
   learning rate set, and its compiled training steps (cached per trainable split) serve
@@ -167,7 +168,8 @@ class FineTuneSearch(Tuner):
     def _prepare(self, hp):
         trial = getattr(getattr(hp, "_source", None), "trial", None)
         space.restore(self.base, self.pretrained)
-        wrong = space.differing(self.base, self.pretrained)
+        report, missing = space.restore_audit(self.base, self.pretrained)
+        wrong = [e.path for e in report.changed] + missing
         if wrong:
             raise RuntimeError(f"FineTuneSearch: the base's weights {wrong[:5]} differ from the "
                                "pretrained snapshot after the restore.")
@@ -190,7 +192,7 @@ class FineTuneSearch(Tuner):
             trial.set_user_attr("first_trained_layer", first)
             trial.set_user_attr("lora_layers", lora)
             trial.set_user_attr("base_restored",
-                                f"bit-exact ({len(self.pretrained)} weights)")
+                                f"bit-exact ({len(report.unchanged)} weights)")
             key = model._split_key()
             reused = any(k[0] == "train" and k[1] == key for k in model._fn_cache)
             trial.set_user_attr("step_cache", "reused" if reused else "compiled")

@@ -18,6 +18,7 @@ import numpy as np
 
 import thawnet
 from thawnet.models.lora_model import enable_lora, lora_capable, lora_layers, merge_lora
+from thawnet.training import weight_audit
 from thawnet.variables import materialize_all
 
 _BLOCK = re.compile(r"^(.*?block_?\d+)")
@@ -96,15 +97,13 @@ def restore(model, saved: dict) -> None:
         v.assign(jnp.asarray(saved[path]))
 
 
-def differing(model, saved: dict) -> list[str]:
-    """Paths whose bits differ from ``saved`` (empty: restored exactly)."""
-    out = []
-    for path, v in model.variables_by_path().items():
-        old, new = saved[path], np.asarray(v.value)
-        if old.shape != new.shape or not np.array_equal(old.reshape(-1).view(np.uint8),
-                                                        new.reshape(-1).view(np.uint8)):
-            out.append(path)
-    return out
+def restore_audit(model, saved: dict):
+    """The audit (:func:`thawnet.training.weight_audit.compare`) of ``model`` against
+    ``saved`` with nothing counted as trained: every weight must read "unchanged", i.e. the
+    same bits as the snapshot (a weight missing from either side counts as changed)."""
+    report = weight_audit.compare(model, saved, trained_paths=set())
+    extra = set(saved) - set(model.variables_by_path())
+    return report, sorted(extra)
 
 
 def apply_split(base, blocks, unfreeze_top, multiplier=1.0, decay=1.0, lora_rank=0):
