@@ -180,3 +180,16 @@ def test_blocks_resolve_by_name_layers_or_block_ends():
         resolve_blocks(base, ["nope"])
     with pytest.raises(ValueError, match=r"unfreeze_top \[3\] exceeds the base's 2 blocks"):
         FineTuneSearch(base, head, unfreeze_top=[3])
+
+
+def test_per_block_multipliers_decay_down_the_trained_blocks():
+    base = make_base()
+    blocks = resolve_blocks(base)
+    apply_split(base, blocks, 2, multiplier=0.5, decay=0.1)
+    assert learning_rate_multipliers(base) == {
+        "block2_dense": 0.5, "block2_bn": 0.5,                      # the top block: m
+        "block1_dense": pytest.approx(0.05), "block1_bn": pytest.approx(0.05)}  # next: m*d
+    apply_split(base, blocks, 1)  # a later trial resets them
+    assert learning_rate_multipliers(base) == {}
+    assert [layer.trainable for layer in base.layers if layer.weights] == [False, False,
+                                                                           True, True]
