@@ -174,3 +174,14 @@ def test_keras_recorded_training_flag_yields_to_the_models_call(tmp_path):
     np.testing.assert_array_equal(loaded.predict(images, verbose=0), images)
     np.testing.assert_array_equal(np.asarray(loaded(images)), images)
     assert np.abs(np.asarray(loaded(images, training=True)) - images).max() > 1.0
+
+
+def test_a_model_inside_a_wrapper_in_a_keras_file_loads(tmp_path):
+    inner = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)], name="inner")
+    inp = keras.Input(shape=(4, 3))
+    theirs = keras.Model(inp, keras.layers.TimeDistributed(inner, name="td")(inp))
+    theirs.set_weights(random_weights([w.shape for w in theirs.get_weights()]))
+    theirs.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert type(loaded.get_layer("td").layer).__name__ == "Sequential"
+    np.testing.assert_allclose(np.asarray(loaded(X)), theirs.predict(X, verbose=0), atol=1e-5)

@@ -219,6 +219,9 @@ def _layer_arguments(cls, entry, custom_objects, depth=0):
         return kwargs
 
     def convert(value):
+        if isinstance(value, dict) and value.get("class_name") in _MODEL_CLASSES and \
+                _custom_key(value, custom_objects) is None:
+            return _build(value, custom_objects)   # a model in a wrapper: passed built
         if _is_layer_entry(value, custom_objects):
             inner = resolve_class(value, custom_objects)
             # The name the wrapper's from_config resolves: the caller's key, else thawnet's.
