@@ -70,9 +70,14 @@ def _model_entries(layer, prefix, out, seen):
             _model_entries(child, f"{base}layers/{key}", out, seen)
         return
     children = layer._children()
-    by_attr = {}
+    by_attr, private = {}, {}
     for attr, value in vars(layer).items():
         if attr.startswith("_"):
+            # Keras walks private attributes too, after the public ones (GroupedQueryAttention
+            # keeps its projections as ``_query_dense``...). Only a sublayer held directly
+            # counts here: thawnet's own bookkeeping lists (``_sublayers``) are not names.
+            if not attr.startswith("__") and any(value is c for c in children):
+                private.setdefault(attr, value)
             continue
         if any(value is c for c in children):
             by_attr.setdefault(attr, value)
@@ -82,8 +87,23 @@ def _model_entries(layer, prefix, out, seen):
                 if any(item is c for c in children):
                     key = _unique(keras_snake_case(_keras_class_name(item)), used)
                     _model_entries(item, f"{base}{attr}/{key}", out, seen)
-    for attr in sorted(by_attr):
-        _model_entries(by_attr[attr], f"{base}{attr}", out, seen)
+    for attr in sorted(by_attr) + sorted(private):
+        value = by_attr.get(attr, private.get(attr))
+        _model_entries(value, f"{base}{attr}", out, seen)
+
+
+def unlisted_weights(model, entries, objects_to_skip=()) -> list:
+    """The weights of ``model`` that no file group of ``entries`` holds (a layer the walk
+    did not reach), apart from those a layer leaves out of Keras files on purpose and those
+    below ``objects_to_skip``: a save or load that would silently lose them must fail."""
+    listed = {id(layer) for _, layer, _ in entries}
+    skipped = {id(v) for o in objects_to_skip or () for v in getattr(o, "weights", ())}
+    missing = []
+    for layer in [model] + list(model._all_layers()):
+        if id(layer) in listed:
+            continue
+        missing += [v for v in layer._keras_file_weights() if id(v) not in skipped]
+    return missing
 
 
 class _VarsEntry:
@@ -180,6 +200,12 @@ def load_keras3_weights(model, path, skip_mismatch=False, source=None, objects_t
 def _keras3_pairs(reader, model, skip_mismatch, what, objects_to_skip=None):
     entries = []
     _model_entries(model, "", entries, {id(o) for o in objects_to_skip or ()})
+    unreached = unlisted_weights(model, entries, objects_to_skip)
+    if unreached:
+        raise ValueError(
+            f"{what}: thawnet cannot map {len(unreached)} weight(s) of the model to groups of "
+            f"a Keras weights file ({[getattr(v, 'path', '?') for v in unreached][:5]}); "
+            "nothing was loaded. Save and load this model as .thawnet instead.")
     file_entries = _file_entries(reader)
     pairs, used = [], set()
     if objects_to_skip:  # the skipped layers' entries in the file are left unread

@@ -23,7 +23,7 @@ import jax
 import numpy as np
 
 from thawnet.io.atomic import atomic_write_bytes
-from thawnet.io.keras_weights import _model_entries
+from thawnet.io.keras_weights import _model_entries, unlisted_weights
 from thawnet.variables import materialize_all
 
 
@@ -39,6 +39,12 @@ def layer_groups(model, objects_to_skip=()) -> list[tuple[str, object, list]]:
     """
     entries = []
     _model_entries(model, "", entries, {id(o) for o in objects_to_skip or ()})
+    unreached = unlisted_weights(model, entries, objects_to_skip)
+    if unreached:  # a file without them would lose them silently on the next load
+        raise ValueError(
+            f'Model "{model.name}": thawnet cannot place {len(unreached)} weight(s) in a Keras '
+            f"weights file ({[getattr(v, 'path', '?') for v in unreached][:5]}); nothing was "
+            "written. Save this model as .thawnet instead.")
     return entries
 
 
