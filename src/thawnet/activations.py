@@ -6,6 +6,8 @@ names (and the aliases ``swish`` and ``hard_swish``), ``serialize`` writes the c
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import jax
 import jax.numpy as jnp
 
@@ -205,6 +207,12 @@ _KIND = IdentifierKind("activation", by_name=lambda name: _BY_NAME.get(name),
 def get(identifier, who: str = "activation"):
     """Resolve ``None`` (linear), a name or a callable; ``who`` names the caller in errors."""
     return _KIND.get(identifier, f"{who}: ")
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Callable:
+    """The activation function a config dict ``{"class_name": ..., "config": {...}}`` describes, resolved
+    as :func:`get` resolves one (``custom_objects`` first)."""
+    return _KIND.deserialize(config, custom_objects=custom_objects)
 
 
 def serialize(fn):

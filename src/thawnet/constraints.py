@@ -161,12 +161,6 @@ _BY_NAME = {**_CLASSES, "constraint": Constraint, "max_norm": MaxNorm,
 max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
 
 
-def _unknown(name, where):
-    return ValueError(f"{where}unknown constraint {name!r}; known: {sorted(_BY_NAME)}. Pass "
-                      "one of those names, a Constraint object, a config dict "
-                      "{'class_name': ..., 'config': {...}} or a callable w -> w.")
-
-
 def deserialize(config: dict, custom_objects: dict | None = None, where: str = ""
                 ) -> Constraint:
     """A constraint from ``{"class_name": ..., "config": {...}}`` (Keras's extra keys
@@ -180,11 +174,7 @@ def deserialize(config: dict, custom_objects: dict | None = None, where: str = "
     Returns:
         A new constraint object.
     """
-    name = config.get("class_name")
-    cls = (custom_objects or {}).get(name) or _BY_NAME.get(name)
-    if cls is None:
-        raise _unknown(name, where)
-    return cls.from_config(dict(config.get("config") or {}))
+    return _KIND.deserialize(config, where, custom_objects)
 
 
 def get(identifier: Any, where: str = "", custom_objects: dict | None = None

@@ -12,6 +12,7 @@ needs no XLA compilation, which for a zoo model takes longer than the sampling i
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -283,6 +284,12 @@ def get(identifier, where: str = ""):
     """Resolve a name (``"glorot_uniform"``), a config dict, an Initializer or a callable
     ``(key, shape, dtype)``; None stays None."""
     return _KIND.get(identifier, where)
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Initializer:
+    """The initializer a config dict ``{"class_name": ..., "config": {...}}`` describes, resolved
+    as :func:`get` resolves one (``custom_objects`` first)."""
+    return _KIND.deserialize(config, custom_objects=custom_objects)
 
 
 def serialize(init):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 from thawnet.backend.identifiers import IdentifierKind
 
@@ -65,6 +67,12 @@ def get(identifier, where: str = ""):
     """Resolve None, a name (``"l2"``, ``"L1L2"``), a config dict, a Regularizer or a
     callable ``value -> scalar``."""
     return _KIND.get(identifier, where)
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Regularizer:
+    """The regularizer a config dict ``{"class_name": ..., "config": {...}}`` describes, resolved
+    as :func:`get` resolves one (``custom_objects`` first)."""
+    return _KIND.deserialize(config, custom_objects=custom_objects)
 
 
 def serialize(reg):

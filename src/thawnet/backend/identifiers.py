@@ -39,6 +39,19 @@ class IdentifierKind:
     none: Any = None
 
     def get(self, identifier: Any, where: str = "", custom_objects: dict | None = None) -> Any:
+        """The object ``identifier`` names (see the module docstring for the look-ups).
+
+        Args:
+            identifier: ``None``, a name, a config dict, a class, an object or a callable.
+            where: prefix naming the caller in error messages (``'Dense "d": kernel: '``).
+            custom_objects: ``{name: object}`` looked up first.
+
+        Returns:
+            The resolved object (``self.none`` for None).
+
+        Raises:
+            ValueError: an unknown name or class, or a value of no accepted kind.
+        """
         if identifier is None:
             return self.none
         if self.base and isinstance(identifier, self.base):
@@ -62,8 +75,27 @@ class IdentifierKind:
             f"{sorted(self.known())}), a {self.kind} object, a config dict "
             "{'class_name': ..., 'config': {...}} or a callable.")
 
-    def _from_config(self, config: dict, where: str, custom_objects: dict | None):
+    def deserialize(self, config: dict[str, Any], where: str = "",
+                    custom_objects: dict | None = None) -> Any:
+        """The object a config dict ``{"class_name": ..., "config": {...}}`` describes (Keras's
+        extra keys ``module`` and ``registered_name`` are accepted; a plain function is
+        ``{"class_name": "function", "config": "<name>"}``).
+
+        Raises:
+            ValueError: ``config`` is not a dict, or names an unknown class.
+        """
+        if not isinstance(config, dict):
+            raise ValueError(f"{where}a {self.kind} config must be a dict "
+                             "{'class_name': ..., 'config': {...}}; received "
+                             f"{type(config).__name__} {config!r:.80}.")
+        return self._from_config(config, where, custom_objects)
+
+    def _from_config(self, config: dict, where: str, custom_objects: dict | None) -> Any:
         name = config.get("class_name")
+        if name == "function" and isinstance(config.get("config"), str):
+            # Keras writes a plain function (an activation, a loss function) by its name.
+            return self.get(config.get("registered_name") or config["config"], where,
+                            custom_objects)
         cls = registry.custom_lookup(name, custom_objects) if isinstance(name, str) else None
         if cls is None and isinstance(name, str):
             cls = self.class_named(name)
@@ -77,6 +109,7 @@ class IdentifierKind:
         return from_config(dict(inner)) if from_config is not None else cls(**inner)
 
     def unknown(self, name: Any, where: str = "", what: str | None = None) -> ValueError:
+        """The error for an unknown name: ``"<where>unknown <kind> 'name'; known: [...]."``"""
         return ValueError(f"{where}unknown {what or self.kind} {name!r}; known: "
                           f"{sorted(self.known())}.")
 

@@ -7,6 +7,9 @@ sample_weight=None)``, returns a scalar (reduction
 :func:`mean_squared_error` return one value per sample.
 """
 
+from __future__ import annotations
+
+from typing import Any
 
 from thawnet.backend.identifiers import IdentifierKind
 from thawnet.losses.base import (
@@ -122,6 +125,13 @@ def get(identifier):
     """
     return _KIND.get(identifier)
 
+
+def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Loss:
+    """The loss a config dict ``{"class_name": ..., "config": {...}}`` describes, resolved
+    as :func:`get` resolves one (``custom_objects`` first)."""
+    return _KIND.deserialize(config, custom_objects=custom_objects)
+
+
 __all__ = [
     "REDUCTIONS",
     "Loss",
@@ -147,5 +157,6 @@ __all__ = [
     "kl_divergence",
     "cosine_similarity",
     "get",
+    "deserialize",
     "valid_names",
 ]

@@ -12,6 +12,9 @@ Eager use, as in Keras: ``metric.update_state(y_true, y_pred)``,
 ``(y_true, y_pred, sample_weight=None)``.
 """
 
+from __future__ import annotations
+
+from typing import Any
 
 from thawnet import losses as _losses
 # Keras 3 exposes the per-sample functions under keras.metrics too (the same objects).
@@ -177,6 +180,13 @@ def get(identifier, loss=None):
         return cls(name=identifier)
     return _KIND.get(identifier)
 
+
+def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Metric:
+    """The metric a config dict ``{"class_name": ..., "config": {...}}`` describes, resolved
+    as :func:`get` resolves one (``custom_objects`` first)."""
+    return _KIND.deserialize(config, custom_objects=custom_objects)
+
+
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper", "CompileMetrics",
     "Accuracy", "AutoAccuracy", "BinaryAccuracy", "CategoricalAccuracy",
@@ -187,7 +197,7 @@ __all__ = [
     "SparseCategoricalCrossentropy", "KLDivergence", "Hinge",
     "CosineSimilarity", "accuracy", "binary_accuracy", "categorical_accuracy",
     "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-    "sparse_top_k_categorical_accuracy", "confusion_counts", "get",
+    "sparse_top_k_categorical_accuracy", "confusion_counts", "get", "deserialize",
     "valid_names", "F1Score", "FBetaScore", "MeanAbsolutePercentageError",
     "MeanSquaredLogarithmicError", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "kl_divergence", "mean_squared_error",

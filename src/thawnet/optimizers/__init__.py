@@ -16,6 +16,9 @@ or, once the optimizer is compiled into a model, on the optimizer, as in
 Keras: ``model.optimizer.learning_rate = 0.01`` (see ``hyperparameters.py``).
 """
 
+from __future__ import annotations
+
+from typing import Any
 
 import optax
 
@@ -25,6 +28,7 @@ from thawnet.optimizers.base import Optimizer, OptaxOptimizer
 from thawnet.optimizers.classic import SGD, Adadelta, Adagrad, Lion, RMSprop
 from thawnet.optimizers.hyperparameters import HyperparameterValue, StateHyperparameter
 from thawnet.optimizers.injected_state import get_hyperparameter, set_hyperparameter
+from thawnet.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from thawnet.backend.identifiers import IdentifierKind
 
 _BY_NAME = {cls.__name__.lower(): cls for cls in (
@@ -44,6 +48,9 @@ def _optimizer_named(name):
 
 
 def _optimizer_class(name):
+    # LossScaleOptimizer is found by class (in configs), not by name: it needs an inner one.
+    if str(name).lower() == "lossscaleoptimizer":
+        return LossScaleOptimizer
     return _BY_NAME.get(str(name).lower())
 
 
@@ -78,6 +85,15 @@ def get(identifier):
     if isinstance(identifier, optax.GradientTransformation):
         return OptaxOptimizer(identifier)
     return _KIND.get(identifier)
+
+
+LossScaleOptimizer.resolve_inner = staticmethod(get)  # inner optimizers given by name/config
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> Optimizer:
+    """The optimizer a config dict ``{"class_name": ..., "config": {...}}`` describes, resolved
+    as :func:`get` resolves one (``custom_objects`` first)."""
+    return _KIND.deserialize(config, custom_objects=custom_objects)
 
 def get_learning_rate(opt_state):
     """Returns the current learning rate stored in an optimizer state.
@@ -123,8 +139,8 @@ def set_learning_rate(opt_state, value):
 
 __all__ = [
     "Optimizer", "OptaxOptimizer", "SGD", "Adam", "AdamW", "RMSprop",
-    "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "schedules", "get",
+    "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "schedules", "get", "deserialize",
     "get_learning_rate", "set_learning_rate", "get_hyperparameter",
     "set_hyperparameter", "HyperparameterValue", "StateHyperparameter",
-    "valid_names",
+    "valid_names", "LossScaleOptimizer",
 ]
