@@ -7,6 +7,7 @@ Each family lives in its own module and registers its builders in that module's 
 from thawnet.applications import (densenet, efficientnet, inception_v3, mobilenet_v2, resnet,
                                   resnet_v2, vgg, xception)
 from thawnet.applications import convnext, efficientnet_v2, mobilenet_v3
+from thawnet.applications import nasnet
 from thawnet.applications.densenet import *  # noqa: F401,F403
 from thawnet.applications.efficientnet import *  # noqa: F401,F403
 from thawnet.applications.inception_v3 import *  # noqa: F401,F403
@@ -14,13 +15,14 @@ from thawnet.applications.mobilenet_v2 import *  # noqa: F401,F403
 from thawnet.applications.resnet import *  # noqa: F401,F403
 from thawnet.applications.resnet_v2 import *  # noqa: F401,F403
 from thawnet.applications.mobilenet_v3 import *  # noqa: F401,F403
+from thawnet.applications.nasnet import *  # noqa: F401,F403
 from thawnet.applications.convnext import *  # noqa: F401,F403
 from thawnet.applications.efficientnet_v2 import *  # noqa: F401,F403
 from thawnet.applications.vgg import *  # noqa: F401,F403
 from thawnet.applications.xception import *  # noqa: F401,F403
 
 _FAMILIES = (vgg, resnet, xception, inception_v3, densenet, mobilenet_v2, efficientnet,
-             resnet_v2, mobilenet_v3, convnext, efficientnet_v2)
+             resnet_v2, mobilenet_v3, convnext, efficientnet_v2, nasnet)
 
 
 def available():
