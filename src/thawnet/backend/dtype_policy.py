@@ -12,6 +12,7 @@ read in it (autocasting), so gradients flow back to the float32 weights.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from typing import Any
 
@@ -122,4 +123,16 @@ def reset_autocast(token) -> None:
     _autocast.reset(token)
 
 
-__all__ = ["DTypePolicy", "autocast_dtype", "dtype_policy", "get", "set_dtype_policy"]
+@contextlib.contextmanager
+def no_autocast():
+    """Read weights in their stored dtype inside this block (Keras's ``autocast=False``
+    weights: BatchNormalization's gamma, beta and moving statistics stay float32)."""
+    token = _autocast.set(None)
+    try:
+        yield
+    finally:
+        _autocast.reset(token)
+
+
+__all__ = ["DTypePolicy", "autocast_dtype", "dtype_policy", "get", "no_autocast",
+           "set_dtype_policy"]

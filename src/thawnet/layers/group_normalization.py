@@ -45,6 +45,8 @@ class GroupNormalization(Layer):
     (['gamma', 'beta'], (1, 2, 4))
     """
 
+    autocast = False  # as Keras: inputs and weights keep their dtypes; stats in float32
+
     supports_masking = True
 
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,

@@ -56,6 +56,8 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         activity_regularizer: penalty on the layer's outputs added to the training loss.
     """
 
+    autocast = True  # cast floating inputs to the compute dtype, read weights in it (Keras)
+
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None,
                  activity_regularizer=None, **kwargs):
@@ -114,7 +116,6 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
 
     def _structure_changed(self):
         """Hook for caches that depend on the set of sublayers (models keep some)."""
-
 
     def _children(self):
         """Direct sublayers, in the order their weights are listed: those assigned as
@@ -221,7 +222,6 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
             name = f"variable_{k}"
         return name
 
-
     # -- building ----------------------------------------------------------------------------
     def build(self, input_shape):
         """Create weights for inputs of ``input_shape``; the default creates none."""
@@ -273,14 +273,15 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
             training = _training_context.get()
         training = bool(training)
         compute = self.compute_dtype
+        autocast = self.autocast  # False (normalizations): inputs and weights keep dtypes
         given = inputs
         inputs = jax.tree_util.tree_map(
-            lambda x: x.astype(compute) if hasattr(x, "dtype") and x.dtype != compute
-            and jnp.issubdtype(x.dtype, jnp.floating) else x, inputs)
+            lambda x: x.astype(compute) if autocast and hasattr(x, "dtype")
+            and x.dtype != compute and jnp.issubdtype(x.dtype, jnp.floating) else x, inputs)
         masking_support.carry_masks(given, inputs)
         token = _training_context.set(training)
         cast_token = dtype_policy_lib.autocasting(
-            compute if self.dtype_policy.is_mixed else None)
+            compute if autocast and self.dtype_policy.is_mixed else None)
         try:
             if accepts_argument(self.call, "training"):
                 kwargs["training"] = training
@@ -351,7 +352,6 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         self._maybe_build(input_shape)
         out = self.compute_output_spec(shapes.specs_from_shapes(input_shape))
         return shapes_of(out)
-
 
     # -- config ------------------------------------------------------------------------------
     def get_config(self):

@@ -11,6 +11,7 @@ import numbers
 import jax.numpy as jnp
 
 from thawnet import constraints, initializers, regularizers
+from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import global_config
 from thawnet.layers import _batch_renorm as renorm_lib
 from thawnet.layers.argument_errors import ArgumentTypeError
@@ -177,10 +178,11 @@ class BatchNormalization(Layer):
                 f"the inputs (one flag per step); received mask.shape={tuple(mask.shape)} for "
                 f"inputs.shape={tuple(inputs.shape)}.")
         x = inputs.astype(_compute_dtype(inputs))
-        moving_mean = self.moving_mean.value.astype(x.dtype)
-        moving_variance = self.moving_variance.value.astype(x.dtype)
-        gamma = self.gamma.value.astype(x.dtype) if self.scale else None
-        beta = self.beta.value.astype(x.dtype) if self.center else None
+        with dtype_policy_lib.no_autocast():  # statistics in float32 under any policy (Keras)
+            moving_mean = self.moving_mean.value.astype(x.dtype)
+            moving_variance = self.moving_variance.value.astype(x.dtype)
+            gamma = self.gamma.value.astype(x.dtype) if self.scale else None
+            beta = self.beta.value.astype(x.dtype) if self.center else None
         # The one rule (own flag and every owner's), read through the stateless scope: a
         # frozen owner freezes these statistics even when this layer's own flag is set.
         if training and layer_trains_now(self):
@@ -219,7 +221,8 @@ class BatchNormalization(Layer):
     def _renorm_step(self, mean, variance, gamma, beta):
         """Update the renorm statistics; return the corrected ``(gamma, beta)``."""
         names = ("renorm_mean", "renorm_stddev", "moving_mean", "moving_stddev")
-        stats = {n: getattr(self, n).value.astype(mean.dtype) for n in names}
+        with dtype_policy_lib.no_autocast():
+            stats = {n: getattr(self, n).value.astype(mean.dtype) for n in names}
         r, d = renorm_lib.correction(mean, variance, stats["renorm_mean"],
                                      stats["renorm_stddev"], self.epsilon, self.renorm_clipping)
         new = renorm_lib.updated_statistics(mean, variance, stats, self.epsilon, self.momentum,
@@ -270,6 +273,8 @@ class LayerNormalization(Layer):
     >>> [round(float(v), 3) for v in y[0]]
     [-1.224, 0.0, 1.224]
     """
+
+    autocast = False  # as Keras: inputs and weights keep their dtypes; stats in float32
 
     supports_masking = True  # per-sample statistics: a mask passes through unchanged (Keras)
 

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import optax
 
 from thawnet import constraints as constraints_lib
+from thawnet.optimizers.loss_scale_optimizer import current_loss_scale
 from thawnet.training import nonfinite_guard
 from thawnet.training.compile_utils import batch_size_of
 
@@ -68,10 +69,13 @@ def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, s
             # compile() without a loss: add_loss / regularizer losses alone, as in Keras.
             data_loss, parts = (compiled_loss(y, y_pred, sw) if compiled_loss is not None
                                 else (jnp.zeros((), jnp.float32), {}))
-            return data_loss + reg, (y_pred, new_nt, parts)
+            loss = data_loss + reg
+            # A LossScaleOptimizer (float16): differentiate loss * scale; it unscales.
+            return (loss if scale is None else loss * scale), (loss, y_pred, new_nt, parts)
 
-        (loss, (y_pred, new_nt, parts)), grads = jax.value_and_grad(objective, has_aux=True)(
-            state["trainable"])
+        scale = current_loss_scale(state["opt_state"])
+        (_, (loss, y_pred, new_nt, parts)), grads = jax.value_and_grad(
+            objective, has_aux=True)(state["trainable"])
         updates, opt_state = tx.update(grads, state["opt_state"], state["trainable"])
         trainable = optax.apply_updates(state["trainable"], updates)
         if constraints:
