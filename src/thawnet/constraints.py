@@ -24,6 +24,7 @@ from typing import Any, Callable
 import jax.numpy as jnp
 
 from thawnet.backend.identifiers import IdentifierKind
+from thawnet.backend.types import Array, Axis, Config, TensorLike
 
 # Keras's backend.epsilon(): keeps the rescaling finite for an all-zero weight vector.
 _EPSILON = 1e-7
@@ -47,7 +48,7 @@ class Constraint:
     [-0.5, 0.25]
     """
 
-    def __call__(self, w):
+    def __call__(self, w: TensorLike) -> Array:
         return w
 
     def get_config(self) -> dict:
@@ -82,24 +83,24 @@ class MaxNorm(Constraint):
             kernel ``(kh, kw, in, out)`` use ``[0, 1, 2]`` for one norm per filter).
     """
 
-    def __init__(self, max_value=2, axis=0):
+    def __init__(self, max_value: int = 2, axis: Axis = 0) -> None:
         self.max_value = max_value
         self.axis = axis
 
-    def __call__(self, w):
+    def __call__(self, w: TensorLike) -> Array:
         w = jnp.asarray(w)
         norms = _norms(w, _axis(self.axis))
         desired = jnp.clip(norms, 0, self.max_value)
         return w * (desired / (_EPSILON + norms))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"max_value": self.max_value, "axis": self.axis}
 
 
 class NonNeg(Constraint):
     """Clip negative entries to zero: ``maximum(w, 0)``."""
 
-    def __call__(self, w):
+    def __call__(self, w: TensorLike) -> Array:
         return jnp.maximum(jnp.asarray(w), 0)
 
 
@@ -110,14 +111,14 @@ class UnitNorm(Constraint):
         axis: int or list of ints, the axes the norm is taken over (default 0).
     """
 
-    def __init__(self, axis=0):
+    def __init__(self, axis: Axis = 0) -> None:
         self.axis = axis
 
-    def __call__(self, w):
+    def __call__(self, w: TensorLike) -> Array:
         w = jnp.asarray(w)
         return w / (_EPSILON + _norms(w, _axis(self.axis)))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"axis": self.axis}
 
 
@@ -134,20 +135,21 @@ class MinMaxNorm(Constraint):
         axis: int or list of ints, the axes the norm is taken over (default 0).
     """
 
-    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+    def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0,
+                 axis: Axis = 0) -> None:
         self.min_value = min_value
         self.max_value = max_value
         self.rate = rate
         self.axis = axis
 
-    def __call__(self, w):
+    def __call__(self, w: TensorLike) -> Array:
         w = jnp.asarray(w)
         norms = _norms(w, _axis(self.axis))
         desired = (self.rate * jnp.clip(norms, self.min_value, self.max_value)
                    + (1 - self.rate) * norms)
         return w * (desired / (_EPSILON + norms))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate,
                 "axis": self.axis}
 

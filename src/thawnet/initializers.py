@@ -12,15 +12,16 @@ needs no XLA compilation, which for a zoo model takes longer than the sampling i
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from thawnet.backend.identifiers import IdentifierKind
+from thawnet.backend.types import Array, Config, DTypeLike, Identifier, SeedLike, ShapeLike
 
 
-def compute_fans(shape):
+def compute_fans(shape: ShapeLike) -> tuple:
     shape = tuple(shape)
     if len(shape) == 0:
         return 1, 1
@@ -35,11 +36,11 @@ def compute_fans(shape):
 class Initializer:
     """Base class: subclasses implement ``__call__(key, shape, dtype)``."""
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> Initializer:
         return cls(**config)
 
     def __repr__(self):
@@ -48,84 +49,85 @@ class Initializer:
 
 
 class Zeros(Initializer):
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return jnp.zeros(shape, dtype)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return np.zeros(shape, dtype)
 
 
 class Ones(Initializer):
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return jnp.ones(shape, dtype)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return np.ones(shape, dtype)
 
 
 class Constant(Initializer):
-    def __init__(self, value=0.0):
+    def __init__(self, value: Any = 0.0) -> None:
         self.value = value
 
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return jnp.full(shape, self.value, dtype)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return np.full(shape, self.value, dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"value": self.value}
 
 
 class RandomNormal(Initializer):
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: SeedLike = None) -> None:
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         key = _seeded(key, self.seed)
         return self.mean + self.stddev * jax.random.normal(key, shape, dtype)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return (self.mean + self.stddev * rng.standard_normal(shape, np.float32)).astype(dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 class RandomUniform(Initializer):
-    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: SeedLike = None) -> None:
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         key = _seeded(key, self.seed)
         return jax.random.uniform(key, shape, dtype, self.minval, self.maxval)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return _uniform(rng, shape, self.minval, self.maxval).astype(dtype, copy=False)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
 class TruncatedNormal(Initializer):
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: SeedLike = None) -> None:
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         key = _seeded(key, self.seed)
         return self.mean + self.stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         return (self.mean + self.stddev * _truncated_normal(rng, shape)).astype(dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 class VarianceScaling(Initializer):
     """Samples with variance ``scale / n`` where n is fan_in, fan_out or their mean."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
+                 distribution: str = "truncated_normal", seed: SeedLike = None) -> None:
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive; received scale={scale}.")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -138,7 +140,7 @@ class VarianceScaling(Initializer):
                              f"'untruncated_normal' or 'uniform'; received {distribution!r}.")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         key = _seeded(key, self.seed)
         fan_in, fan_out = compute_fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
@@ -152,7 +154,7 @@ class VarianceScaling(Initializer):
         limit = math.sqrt(3.0 * variance)
         return jax.random.uniform(key, shape, dtype, -limit, limit)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         fan_in, fan_out = compute_fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, n)
@@ -164,7 +166,7 @@ class VarianceScaling(Initializer):
         limit = math.sqrt(3.0 * variance)
         return _uniform(rng, shape, -limit, limit).astype(dtype, copy=False)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
                 "seed": self.seed}
 
@@ -187,14 +189,14 @@ LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal"
 
 
 class Orthogonal(Initializer):
-    def __init__(self, gain=1.0, seed=None):
+    def __init__(self, gain: float = 1.0, seed: SeedLike = None) -> None:
         self.gain, self.seed = gain, seed
 
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         key = _seeded(key, self.seed)
         return self.gain * jax.nn.initializers.orthogonal()(key, shape, dtype)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         rows, cols = math.prod(shape[:-1]), shape[-1]
         a = rng.standard_normal((max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
@@ -203,25 +205,25 @@ class Orthogonal(Initializer):
             q = q.T
         return (self.gain * q.reshape(shape)).astype(dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"gain": self.gain, "seed": self.seed}
 
 
 class Identity(Initializer):
-    def __init__(self, gain=1.0):
+    def __init__(self, gain: float = 1.0) -> None:
         self.gain = gain
 
-    def __call__(self, key, shape, dtype="float32"):
+    def __call__(self, key: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         if len(shape) != 2:
             raise ValueError(f"Identity initializer needs a 2D shape; received shape={shape}.")
         return self.gain * jnp.eye(*shape, dtype=dtype)
 
-    def sample(self, rng, shape, dtype="float32"):
+    def sample(self, rng: Array, shape: ShapeLike, dtype: DTypeLike | None = "float32") -> Array:
         if len(shape) != 2:
             raise ValueError(f"Identity initializer needs a 2D shape; received shape={shape}.")
         return (self.gain * np.eye(*shape)).astype(dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"gain": self.gain}
 
 
@@ -280,7 +282,7 @@ _KIND = IdentifierKind("initializer", by_name=_initializer_named, class_named=_i
                        known=lambda: _BY_NAME, base=(Initializer,))
 
 
-def get(identifier, where: str = ""):
+def get(identifier: Identifier, where: str = "") -> Initializer | Callable | None:
     """Resolve a name (``"glorot_uniform"``), a config dict, an Initializer or a callable
     ``(key, shape, dtype)``; None stays None."""
     return _KIND.get(identifier, where)
@@ -292,7 +294,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> I
     return _KIND.deserialize(config, custom_objects=custom_objects)
 
 
-def serialize(init):
+def serialize(init: Any) -> dict[str, Any] | None:
     if init is None:
         return None
     name = getattr(init, "keras_name", type(init).__name__)

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import jax.numpy as jnp
 from thawnet.backend.identifiers import IdentifierKind
+from thawnet.backend.types import Array, Config, Identifier, TensorLike
 
 
 class Regularizer:
-    def __call__(self, x):
+    def __call__(self, x: TensorLike) -> Array:
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {}
 
 
 class L1L2(Regularizer):
     """``l1 * sum(|x|) + l2 * sum(x**2)``."""
 
-    def __init__(self, l1=0.0, l2=0.0):
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
         self.l1, self.l2 = float(l1), float(l2)
 
-    def __call__(self, x):
+    def __call__(self, x: TensorLike) -> Array:
         out = 0.0
         if self.l1:
             out = out + self.l1 * jnp.sum(jnp.abs(x))
@@ -30,23 +31,23 @@ class L1L2(Regularizer):
             out = out + self.l2 * jnp.sum(jnp.square(x))
         return jnp.asarray(out, jnp.float32)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"l1": self.l1, "l2": self.l2}
 
 
 class L1(L1L2):
-    def __init__(self, l1=0.01):
+    def __init__(self, l1: float = 0.01) -> None:
         super().__init__(l1=l1)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"l1": self.l1}
 
 
 class L2(L1L2):
-    def __init__(self, l2=0.01):
+    def __init__(self, l2: float = 0.01) -> None:
         super().__init__(l2=l2)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"l2": self.l2}
 
 
@@ -63,7 +64,7 @@ _KIND = IdentifierKind("regularizer", by_name=_regularizer_named, class_named=_C
                        known=lambda: set(_BY_NAME) | set(_CLASSES), base=(Regularizer,))
 
 
-def get(identifier, where: str = ""):
+def get(identifier: Identifier, where: str = "") -> Regularizer | Callable | None:
     """Resolve None, a name (``"l2"``, ``"L1L2"``), a config dict, a Regularizer or a
     callable ``value -> scalar``."""
     return _KIND.get(identifier, where)
@@ -75,7 +76,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> R
     return _KIND.deserialize(config, custom_objects=custom_objects)
 
 
-def serialize(reg):
+def serialize(reg: Any) -> dict[str, Any] | None:
     if reg is None:
         return None
     if isinstance(reg, Regularizer):

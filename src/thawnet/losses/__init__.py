@@ -41,6 +41,7 @@ from thawnet.losses.functions import (
     mean_squared_error,
     sparse_categorical_crossentropy,
 )
+from thawnet.backend.types import Identifier
 
 # Function names (and Keras's aliases) -> the class that wraps the function.
 _FUNCTION_NAMES = {
@@ -78,7 +79,7 @@ _CLASSES = {
 _UPPER_ALIASES = {"MSE": "mse", "MAE": "mae", "BCE": "bce", "KLD": "kld"}
 
 
-def valid_names():
+def valid_names() -> list[str]:
     """Returns the sorted list of loss names accepted by :func:`get`."""
     names = set(_FUNCTION_NAMES) | set(_CLASSES) | set(_UPPER_ALIASES)
     return sorted(names)
@@ -97,7 +98,7 @@ _KIND = IdentifierKind("loss", by_name=_loss_named, class_named=_CLASSES.get,
                        known=valid_names, base=(Loss,), wrap=LossFunctionWrapper)
 
 
-def get(identifier):
+def get(identifier: Identifier) -> Loss | None:
     """Resolves a loss identifier to a :class:`Loss` object.
 
     Args:

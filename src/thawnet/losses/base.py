@@ -4,9 +4,14 @@ Everything here is pure ``jax.numpy``: a loss object holds only static
 configuration, so calling it inside ``jax.jit`` or ``jax.grad`` is safe.
 """
 
+from __future__ import annotations
+
 import re
+from typing import Callable
 
 import jax.numpy as jnp
+
+from thawnet.backend.types import Array, Config, DTypeLike, TensorLike, TensorTree
 
 REDUCTIONS = (
     "sum_over_batch_size",
@@ -24,7 +29,7 @@ def to_snake_case(name):
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
-def standardize_reduction(reduction):
+def standardize_reduction(reduction: str | None) -> Array:
     """Validates a reduction name and returns it unchanged.
 
     Raises:
@@ -80,9 +85,9 @@ def _broadcastable_weight(values, sample_weight):
     return values, sample_weight
 
 
-def reduce_weighted_values(
-    values, sample_weight=None, mask=None, reduction="sum_over_batch_size"
-):
+def reduce_weighted_values(values: TensorLike, sample_weight: TensorLike | None = None,
+                           mask: TensorTree | None = None, reduction: str = "sum_over_batch_size"
+        ) -> Array:
     """Weights per-sample losses and reduces them.
 
     ``loss_i' = loss_i * sample_weight_i`` (and zero where ``mask`` is False),
@@ -152,12 +157,14 @@ class Loss:
         dtype: dtype the inputs are cast to; defaults to ``"float32"``.
     """
 
-    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size",
+                 dtype: DTypeLike | None = None) -> None:
         self.name = name or to_snake_case(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
         self.dtype = dtype or "float32"
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: TensorLike, y_pred: TensorLike,
+                 sample_weight: TensorLike | None = None) -> Array:
         """Computes the reduced loss.
 
         Args:
@@ -176,20 +183,20 @@ class Loss:
             values, sample_weight, mask=mask, reduction=self.reduction
         )
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> TensorTree:
         """Returns the per-sample loss values; implemented by subclasses."""
         raise NotImplementedError
 
-    def loss_mask(self, y_true, y_pred):
+    def loss_mask(self, y_true: TensorLike, y_pred: TensorLike) -> Array | None:
         """Boolean mask of the loss entries to keep, or ``None`` (all)."""
         return None
 
-    def get_config(self):
+    def get_config(self) -> Config:
         """Returns the constructor arguments as a dict."""
         return {"name": self.name, "reduction": self.reduction}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> Loss:
         """Builds a loss from the output of ``get_config``."""
         return cls(**config)
 
@@ -212,20 +219,18 @@ class LossFunctionWrapper(Loss):
         **kwargs: extra keyword arguments passed on to ``fn``.
     """
 
-    def __init__(
-        self, fn, reduction="sum_over_batch_size", name=None, dtype=None,
-        **kwargs,
-    ):
+    def __init__(self, fn: Callable, reduction: str = "sum_over_batch_size",
+                 name: str | None = None, dtype: DTypeLike | None = None, **kwargs) -> None:
         name = name or getattr(fn, "__name__", None) or "loss"
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn = fn
         self.fn_kwargs = kwargs
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> TensorTree:
         y_true, y_pred = match_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self.fn_kwargs)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), **self.fn_kwargs}
 
     def __repr__(self):

@@ -7,10 +7,15 @@ weighted sum divided by the number of loss entries). The formula of each loss
 is documented on its function in :mod:`thawnet.losses.functions`.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import jax.numpy as jnp
 
 from thawnet.losses import functions as F
 from thawnet.losses.base import LossFunctionWrapper
+from thawnet.backend.types import Axis, DTypeLike, TensorLike
 
 _DEFAULT = "sum_over_batch_size"
 
@@ -20,7 +25,8 @@ class _ConfiguredLoss(LossFunctionWrapper):
 
     fn = None
 
-    def __init__(self, reduction, name, dtype, **kwargs):
+    def __init__(self, reduction: str | None, name: str | None, dtype: DTypeLike | None, **kwargs
+            ) -> None:
         super().__init__(
             type(self).fn, reduction=reduction, name=name, dtype=dtype,
             **kwargs,
@@ -41,7 +47,8 @@ class MeanSquaredError(_ConfiguredLoss):
 
     fn = staticmethod(F.mean_squared_error)
 
-    def __init__(self, reduction=_DEFAULT, name="mean_squared_error", dtype=None):
+    def __init__(self, reduction: str | None = _DEFAULT, name: str = "mean_squared_error",
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(reduction, name, dtype)
 
 
@@ -56,9 +63,8 @@ class MeanAbsoluteError(_ConfiguredLoss):
 
     fn = staticmethod(F.mean_absolute_error)
 
-    def __init__(
-        self, reduction=_DEFAULT, name="mean_absolute_error", dtype=None
-    ):
+    def __init__(self, reduction: str | None = _DEFAULT, name: str = "mean_absolute_error",
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(reduction, name, dtype)
 
 
@@ -75,9 +81,8 @@ class Huber(_ConfiguredLoss):
 
     fn = staticmethod(F.huber)
 
-    def __init__(
-        self, delta=1.0, reduction=_DEFAULT, name="huber_loss", dtype=None
-    ):
+    def __init__(self, delta: float = 1.0, reduction: str | None = _DEFAULT,
+                 name: str = "huber_loss", dtype: DTypeLike | None = None) -> None:
         super().__init__(reduction, name, dtype, delta=delta)
 
 
@@ -93,7 +98,8 @@ class Hinge(_ConfiguredLoss):
 
     fn = staticmethod(F.hinge)
 
-    def __init__(self, reduction=_DEFAULT, name="hinge", dtype=None):
+    def __init__(self, reduction: str | None = _DEFAULT, name: str = "hinge",
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(reduction, name, dtype)
 
 
@@ -109,7 +115,8 @@ class KLDivergence(_ConfiguredLoss):
 
     fn = staticmethod(F.kl_divergence)
 
-    def __init__(self, reduction=_DEFAULT, name="kl_divergence", dtype=None):
+    def __init__(self, reduction: str | None = _DEFAULT, name: str = "kl_divergence",
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(reduction, name, dtype)
 
 
@@ -126,9 +133,8 @@ class CosineSimilarity(_ConfiguredLoss):
 
     fn = staticmethod(F.cosine_similarity)
 
-    def __init__(
-        self, axis=-1, reduction=_DEFAULT, name="cosine_similarity", dtype=None
-    ):
+    def __init__(self, axis: Axis = -1, reduction: str | None = _DEFAULT,
+                 name: str = "cosine_similarity", dtype: DTypeLike | None = None) -> None:
         super().__init__(reduction, name, dtype, axis=axis)
 
 
@@ -149,13 +155,13 @@ class BinaryCrossentropy(_ConfiguredLoss):
 
     def __init__(
         self,
-        from_logits=False,
-        label_smoothing=0.0,
-        axis=-1,
-        reduction=_DEFAULT,
-        name="binary_crossentropy",
-        dtype=None,
-    ):
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: Axis = -1,
+        reduction: str | None = _DEFAULT,
+        name: str = "binary_crossentropy",
+        dtype: DTypeLike | None = None,
+    ) -> None:
         super().__init__(
             reduction, name, dtype, from_logits=from_logits,
             label_smoothing=label_smoothing, axis=axis,
@@ -182,13 +188,13 @@ class CategoricalCrossentropy(_ConfiguredLoss):
 
     def __init__(
         self,
-        from_logits=False,
-        label_smoothing=0.0,
-        axis=-1,
-        reduction=_DEFAULT,
-        name="categorical_crossentropy",
-        dtype=None,
-    ):
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: Axis = -1,
+        reduction: str | None = _DEFAULT,
+        name: str = "categorical_crossentropy",
+        dtype: DTypeLike | None = None,
+    ) -> None:
         super().__init__(
             reduction, name, dtype, from_logits=from_logits,
             label_smoothing=label_smoothing, axis=axis,
@@ -218,13 +224,13 @@ class SparseCategoricalCrossentropy(_ConfiguredLoss):
 
     def __init__(
         self,
-        from_logits=False,
-        ignore_class=None,
-        reduction=_DEFAULT,
-        axis=-1,
-        name="sparse_categorical_crossentropy",
-        dtype=None,
-    ):
+        from_logits: bool = False,
+        ignore_class: Any = None,
+        reduction: str | None = _DEFAULT,
+        axis: Axis = -1,
+        name: str = "sparse_categorical_crossentropy",
+        dtype: DTypeLike | None = None,
+    ) -> None:
         super().__init__(
             reduction, name, dtype, from_logits=from_logits,
             ignore_class=ignore_class, axis=axis,
@@ -233,7 +239,7 @@ class SparseCategoricalCrossentropy(_ConfiguredLoss):
         self.ignore_class = ignore_class
         self.axis = axis
 
-    def loss_mask(self, y_true, y_pred):
+    def loss_mask(self, y_true: TensorLike, y_pred: TensorLike) -> bool | None:
         if self.ignore_class is None:
             return None
         if y_true.ndim == y_pred.ndim and y_true.shape[self.axis] == 1:

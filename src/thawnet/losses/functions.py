@@ -6,10 +6,15 @@ targets have no class axis). ``EPSILON`` (1e-7) guards logs of
 probabilities, as in Keras.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from thawnet.losses.base import match_rank
+from thawnet.backend.types import Array, Axis, TensorLike
 
 EPSILON = 1e-7
 
@@ -21,7 +26,7 @@ def _cast_pair(y_true, y_pred):
     return jnp.asarray(y_true).astype(y_pred.dtype), y_pred
 
 
-def mean_squared_error(y_true, y_pred):
+def mean_squared_error(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """Mean squared error: ``mean((y_true - y_pred) ** 2, axis=-1)``.
 
     Args:
@@ -35,7 +40,7 @@ def mean_squared_error(y_true, y_pred):
     return jnp.mean(jnp.square(y_pred - y_true), axis=-1)
 
 
-def mean_absolute_error(y_true, y_pred):
+def mean_absolute_error(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """Mean absolute error: ``mean(abs(y_true - y_pred), axis=-1)``.
 
     Args:
@@ -49,7 +54,7 @@ def mean_absolute_error(y_true, y_pred):
     return jnp.mean(jnp.abs(y_pred - y_true), axis=-1)
 
 
-def huber(y_true, y_pred, delta=1.0):
+def huber(y_true: TensorLike, y_pred: TensorLike, delta: float = 1.0) -> Array:
     """Huber loss, quadratic near zero and linear beyond ``delta``.
 
     With ``x = y_pred - y_true``:
@@ -73,7 +78,7 @@ def huber(y_true, y_pred, delta=1.0):
     return jnp.mean(jnp.where(abs_error <= delta, quadratic, linear), axis=-1)
 
 
-def hinge(y_true, y_pred):
+def hinge(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """Hinge loss: ``mean(maximum(1 - y_true * y_pred, 0), axis=-1)``.
 
     Targets are expected in {-1, 1}; if every target is 0 or 1 they are
@@ -92,7 +97,7 @@ def hinge(y_true, y_pred):
     return jnp.mean(jnp.maximum(1.0 - y_true * y_pred, 0.0), axis=-1)
 
 
-def kl_divergence(y_true, y_pred):
+def kl_divergence(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """Kullback-Leibler divergence: ``sum(t * log(t / p), axis=-1)``.
 
     Both inputs are clipped to ``[EPSILON, 1]`` first.
@@ -116,7 +121,7 @@ def _l2_normalize(x, axis):
     return x * jax.lax.rsqrt(jnp.maximum(square_sum, EPSILON * EPSILON))
 
 
-def cosine_similarity(y_true, y_pred, axis=-1):
+def cosine_similarity(y_true: TensorLike, y_pred: TensorLike, axis: Axis = -1) -> Array:
     """Negative cosine similarity: ``-sum(l2norm(t) * l2norm(p), axis)``.
 
     Values lie in [-1, 1]; -1 means identical directions. A zero vector
@@ -143,9 +148,8 @@ def _log_probs(y_pred, from_logits, axis):
     return jnp.log(jnp.clip(y_pred, EPSILON, 1.0 - EPSILON))
 
 
-def categorical_crossentropy(
-    y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
-):
+def categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: Axis = -1) -> Array:
     """Categorical crossentropy for one-hot (or soft) targets.
 
     ``-sum(t * log(p), axis)`` where ``p = softmax(y_pred)`` if
@@ -175,9 +179,9 @@ def categorical_crossentropy(
     return -jnp.sum(y_true * _log_probs(y_pred, from_logits, axis), axis=axis)
 
 
-def sparse_categorical_crossentropy(
-    y_true, y_pred, from_logits=False, ignore_class=None, axis=-1
-):
+def sparse_categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike,
+                                    from_logits: bool = False, ignore_class: Any = None,
+                                    axis: Axis = -1) -> Array:
     """Categorical crossentropy for integer class targets.
 
     ``-log(p[y_true])`` with ``p`` as in :func:`categorical_crossentropy`.
@@ -217,9 +221,8 @@ def sparse_categorical_crossentropy(
     return losses
 
 
-def binary_crossentropy(
-    y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
-):
+def binary_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: Axis = -1) -> Array:
     """Binary crossentropy, averaged over ``axis``.
 
     Per element: ``-(t * log(p) + (1 - t) * log(1 - p))`` with

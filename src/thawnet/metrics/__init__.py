@@ -57,6 +57,7 @@ from thawnet.metrics.regression import (
     RootMeanSquaredError,
     SparseCategoricalCrossentropy,
 )
+from thawnet.backend.types import Identifier
 
 _CLASSES = (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
@@ -105,7 +106,7 @@ _BY_NAME.update({
 })
 
 
-def valid_names():
+def valid_names() -> list[str]:
     """Returns the sorted list of metric names accepted by :func:`get`."""
     return sorted(set(_BY_NAME) | {"acc"})
 
@@ -143,7 +144,7 @@ _KIND = IdentifierKind("metric", by_name=_metric_named, class_named=_BY_NAME.get
                        known=valid_names, base=(Metric,), wrap=MeanMetricWrapper)
 
 
-def get(identifier, loss=None):
+def get(identifier: Identifier, loss: Identifier = None) -> Metric | None:
     """Resolves a metric identifier to a :class:`Metric` object.
 
     Args:

@@ -5,13 +5,16 @@ the classes average it over all samples seen (weighted by
 ``sample_weight``). Shape handling follows Keras.
 """
 
+from __future__ import annotations
+
 import jax.numpy as jnp
 
 from thawnet.losses.base import match_rank
 from thawnet.metrics.base import MeanMetricWrapper
+from thawnet.backend.types import Array, DTypeLike, TensorLike
 
 
-def accuracy(y_true, y_pred):
+def accuracy(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """Exact equality: ``y_true == y_pred``.
 
     Args:
@@ -27,7 +30,7 @@ def accuracy(y_true, y_pred):
     return (y_true == y_pred).astype(jnp.float32)
 
 
-def binary_accuracy(y_true, y_pred, threshold=0.5):
+def binary_accuracy(y_true: TensorLike, y_pred: TensorLike, threshold: float = 0.5) -> Array:
     """Thresholded match: ``y_true == (y_pred > threshold)``.
 
     Args:
@@ -43,7 +46,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     return (y_true == y_pred).astype(jnp.float32)
 
 
-def categorical_accuracy(y_true, y_pred):
+def categorical_accuracy(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """Arg-max match for one-hot targets: ``argmax(y_true) == argmax(y_pred)``.
 
     ``y_true`` may also hold class indices with a trailing axis of size 1
@@ -63,7 +66,7 @@ def categorical_accuracy(y_true, y_pred):
     return (y_true == jnp.argmax(y_pred, axis=-1)).astype(jnp.float32)
 
 
-def sparse_categorical_accuracy(y_true, y_pred):
+def sparse_categorical_accuracy(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """Arg-max match for integer targets: ``y_true == argmax(y_pred)``.
 
     Args:
@@ -103,7 +106,7 @@ def _in_top_k(targets, predictions, k):
     return rank <= k
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+def sparse_top_k_categorical_accuracy(y_true: TensorLike, y_pred: TensorLike, k: int = 5) -> Array:
     """Whether the integer target is among the ``k`` largest predictions.
 
     Args:
@@ -126,7 +129,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     return matches
 
 
-def top_k_categorical_accuracy(y_true, y_pred, k=5):
+def top_k_categorical_accuracy(y_true: TensorLike, y_pred: TensorLike, k: int = 5) -> Array:
     """Whether ``argmax(y_true)`` is among the ``k`` largest predictions.
 
     Args:
@@ -149,7 +152,7 @@ class Accuracy(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="accuracy", dtype=None):
+    def __init__(self, name: str = "accuracy", dtype: DTypeLike | None = None) -> None:
         super().__init__(accuracy, name=name, dtype=dtype)
 
 
@@ -162,7 +165,8 @@ class BinaryAccuracy(MeanMetricWrapper):
         threshold: decision threshold on ``y_pred`` (default 0.5).
     """
 
-    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+    def __init__(self, name: str = "binary_accuracy", dtype: DTypeLike | None = None,
+                 threshold: float = 0.5) -> None:
         super().__init__(
             binary_accuracy, name=name, dtype=dtype, threshold=threshold
         )
@@ -177,7 +181,7 @@ class CategoricalAccuracy(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="categorical_accuracy", dtype=None):
+    def __init__(self, name: str = "categorical_accuracy", dtype: DTypeLike | None = None) -> None:
         super().__init__(categorical_accuracy, name=name, dtype=dtype)
 
 
@@ -189,7 +193,8 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+    def __init__(self, name: str = "sparse_categorical_accuracy", dtype: DTypeLike | None = None
+            ) -> None:
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
 
@@ -202,7 +207,8 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy",
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype,
                          k=k)
         self.k = k
@@ -217,9 +223,8 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(
-        self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None
-    ):
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy",
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(sparse_top_k_categorical_accuracy, name=name,
                          dtype=dtype, k=k)
         self.k = k
@@ -248,5 +253,5 @@ class AutoAccuracy(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="accuracy", dtype=None):
+    def __init__(self, name: str = "accuracy", dtype: DTypeLike | None = None) -> None:
         super().__init__(_auto_accuracy, name=name, dtype=dtype)

@@ -14,12 +14,17 @@ for PR, the Davis & Goadrich interpolation of precision between thresholds:
 p_{i+1}``. ``"minoring"``/``"majoring"`` use the min/max of the two heights.
 """
 
+from __future__ import annotations
+
+from typing import Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from thawnet.metrics.base import Metric, divide_no_nan
 from thawnet.metrics.confusion import confusion_counts, evenly_distributed
+from thawnet.backend.types import Array, Config, DTypeLike, PyTree, TensorLike
 
 EPSILON = 1e-7
 _CURVES = ("ROC", "PR")
@@ -49,17 +54,17 @@ class AUC(Metric):
 
     def __init__(
         self,
-        num_thresholds=200,
-        curve="ROC",
-        summation_method="interpolation",
-        name=None,
-        dtype=None,
-        thresholds=None,
-        multi_label=False,
-        num_labels=None,
-        label_weights=None,
-        from_logits=False,
-    ):
+        num_thresholds: int = 200,
+        curve: str = "ROC",
+        summation_method: str = "interpolation",
+        name: str | None = None,
+        dtype: DTypeLike | None = None,
+        thresholds: float | Sequence[float] | None = None,
+        multi_label: bool = False,
+        num_labels: int | None = None,
+        label_weights: TensorLike | None = None,
+        from_logits: bool = False,
+    ) -> None:
         super().__init__(name=name or "auc", dtype=dtype)
         curve = curve.upper()
         summation_method = summation_method.lower()
@@ -95,15 +100,15 @@ class AUC(Metric):
         self.from_logits = from_logits
 
     @property
-    def thresholds(self):
+    def thresholds(self) -> list:
         """The thresholds used, including the two end points."""
         return list(self._thresholds)
 
-    def build_from(self, y_true, y_pred):
+    def build_from(self, y_true: TensorLike, y_pred: TensorLike) -> None:
         if self.multi_label and self.num_labels is None:
             self.num_labels = int(jnp.shape(y_pred)[1])
 
-    def init_state(self):
+    def init_state(self) -> PyTree:
         if self.multi_label:
             if self.num_labels is None:
                 raise ValueError(
@@ -116,7 +121,8 @@ class AUC(Metric):
         return {k: jnp.zeros(shape, self.dtype) for k in ("tp", "fp", "tn",
                                                            "fn")}
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    def update(self, state: PyTree, y_true: TensorLike, y_pred: TensorLike,
+               sample_weight: TensorLike | None = None) -> PyTree:
         y_pred = jnp.asarray(y_pred)
         if self.from_logits:
             y_pred = jax.nn.sigmoid(y_pred)
@@ -155,7 +161,7 @@ class AUC(Metric):
         )
         return self._average_labels(increments)
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolated_pr_auc(state)
         tp, fp, tn, fn = state["tp"], state["fp"], state["tn"], state["fn"]
@@ -172,7 +178,7 @@ class AUC(Metric):
             heights = jnp.maximum(y[:-1], y[1:])
         return self._average_labels((x[:-1] - x[1:]) * heights)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = {
             **super().get_config(),
             "num_thresholds": self.num_thresholds,

@@ -20,11 +20,16 @@ in Keras), which is what a custom ``train_step`` holds in its
     value = metric.stateless_result(values)
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import jax
 import jax.numpy as jnp
 
 from thawnet.backend.masking import fold_mask, get_keras_mask
 from thawnet.losses.base import match_rank, to_snake_case
+from thawnet.backend.types import Array, Config, DTypeLike, PyTree, TensorLike
 
 
 def divide_no_nan(x, y):
@@ -43,17 +48,18 @@ class Metric:
         dtype: dtype of the state and result; defaults to ``"float32"``.
     """
 
-    def __init__(self, name=None, dtype=None):
+    def __init__(self, name: str | None = None, dtype: DTypeLike | None = None) -> None:
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
         self._state = None
 
     # -- functional API ---------------------------------------------------
-    def init_state(self):
+    def init_state(self) -> PyTree:
         """Returns the initial state: a pytree (dict) of ``jnp`` arrays."""
         raise NotImplementedError
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    def update(self, state: PyTree, y_true: TensorLike, y_pred: TensorLike,
+               sample_weight: TensorLike | None = None) -> PyTree:
         """Returns the state after accumulating one batch (pure).
 
         Args:
@@ -67,43 +73,43 @@ class Metric:
         """
         raise NotImplementedError
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         """Returns the metric value for ``state`` (pure)."""
         raise NotImplementedError
 
     # -- Keras object API (eager) ------------------------------------------
-    def build_from(self, y_true, y_pred):
+    def build_from(self, y_true: TensorLike, y_pred: TensorLike) -> None:
         """Hook to fix shape-dependent configuration before the first eager
         update (used by multi-label AUC); a no-op by default."""
 
     @property
-    def state(self):
+    def state(self) -> Any:
         """The state held by the object for the eager API."""
         if self._state is None:
             self._state = self.init_state()
         return self._state
 
     @state.setter
-    def state(self, value):
+    def state(self, value: Any) -> None:
         self._state = value
 
-    def update_state(self, *args, **kwargs):
+    def update_state(self, *args, **kwargs) -> None:
         """Accumulates a batch into the object's own state."""
         if self._state is None and len(args) >= 2:
             self.build_from(args[0], args[1])
         self._state = self.update(self.state, *args, **kwargs)
 
-    def result(self):
+    def result(self) -> Array:
         """Returns the metric value of the object's own state."""
         return self.compute(self.state)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         """Resets the object's own state (to ``init_state()``, lazily)."""
         self._state = None
 
     # -- Keras 3 stateless API (state as a flat list) ---------------------------
     @property
-    def variables(self):
+    def variables(self) -> Array:
         """The object's state as a flat list of arrays, in the order the
         ``stateless_*`` methods take it (``len(metric.variables)`` slices a
         model's ``metrics_variables``)."""
@@ -121,7 +127,7 @@ class Metric:
             )
         return jax.tree_util.tree_unflatten(treedef, values)
 
-    def stateless_update_state(self, metric_variables, *args, **kwargs):
+    def stateless_update_state(self, metric_variables: Any, *args, **kwargs) -> Array:
         """Accumulates a batch into explicit state (pure; Keras 3's API).
 
         Args:
@@ -140,7 +146,7 @@ class Metric:
         state = self._state_from(metric_variables)
         return jax.tree_util.tree_leaves(self.update(state, *args, **kwargs))
 
-    def stateless_result(self, metric_variables):
+    def stateless_result(self, metric_variables: Any) -> Any:
         """The metric value of explicit state (pure; Keras 3's API).
 
         Args:
@@ -151,22 +157,22 @@ class Metric:
         """
         return self.compute(self._state_from(metric_variables))
 
-    def stateless_reset_state(self):
+    def stateless_reset_state(self) -> Array:
         """The initial state as a list (``metric.variables`` order)."""
         return jax.tree_util.tree_leaves(self.init_state())
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args, **kwargs) -> Array:
         """Updates the state with a batch, then returns ``result()``."""
         self.update_state(*args, **kwargs)
         return self.result()
 
     # -- config -------------------------------------------------------------
-    def get_config(self):
+    def get_config(self) -> Config:
         """Returns the constructor arguments as a dict."""
         return {"name": self.name, "dtype": self.dtype}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> Metric:
         """Builds a metric from the output of ``get_config``."""
         return cls(**config)
 
@@ -213,19 +219,20 @@ class Sum(Metric):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="sum", dtype=None):
+    def __init__(self, name: str = "sum", dtype: DTypeLike | None = None) -> None:
         super().__init__(name=name, dtype=dtype)
 
-    def init_state(self):
+    def init_state(self) -> PyTree:
         return {"total": jnp.zeros((), self.dtype)}
 
-    def update(self, state, values, sample_weight=None):
+    def update(self, state: PyTree, values: TensorLike, sample_weight: TensorLike | None = None
+            ) -> PyTree:
         values, _ = reduce_to_samplewise(
             values, sample_weight, jnp.sum, self.dtype
         )
         return {"total": state["total"] + jnp.sum(values)}
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         return state["total"]
 
 
@@ -241,14 +248,15 @@ class Mean(Metric):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="mean", dtype=None):
+    def __init__(self, name: str = "mean", dtype: DTypeLike | None = None) -> None:
         super().__init__(name=name, dtype=dtype)
 
-    def init_state(self):
+    def init_state(self) -> PyTree:
         zero = jnp.zeros((), self.dtype)
         return {"total": zero, "count": zero}
 
-    def update(self, state, values, sample_weight=None):
+    def update(self, state: PyTree, values: TensorLike, sample_weight: TensorLike | None = None
+            ) -> PyTree:
         values, sample_weight = reduce_to_samplewise(
             values, sample_weight, jnp.mean, self.dtype
         )
@@ -263,7 +271,7 @@ class Mean(Metric):
             "count": state["count"] + jnp.asarray(count, self.dtype),
         }
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         return divide_no_nan(state["total"], state["count"])
 
 
@@ -281,13 +289,15 @@ class MeanMetricWrapper(Mean):
         **kwargs: extra keyword arguments for ``fn``.
     """
 
-    def __init__(self, fn, name=None, dtype=None, **kwargs):
+    def __init__(self, fn: Callable, name: str | None = None, dtype: DTypeLike | None = None,
+                 **kwargs) -> None:
         super().__init__(name=name or getattr(fn, "__name__", "mean"),
                          dtype=dtype)
         self.fn = fn
         self.fn_kwargs = kwargs
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    def update(self, state: PyTree, y_true: TensorLike, y_pred: TensorLike,
+               sample_weight: TensorLike | None = None) -> PyTree:
         # Keras 3: the mask attached to y_pred (padded timesteps of Embedding(mask_zero=True)
         # or Masking upstream) is folded into the weights, so padding does not count.
         mask = get_keras_mask(y_pred)
@@ -296,5 +306,5 @@ class MeanMetricWrapper(Mean):
             sample_weight = fold_mask(mask, sample_weight, "sum")
         return super().update(state, values, sample_weight=sample_weight)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), **self.fn_kwargs}

@@ -10,9 +10,10 @@ update it like any metric: ``metric.update_state(y, y_pred)``.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from thawnet.metrics.base import Metric
+from thawnet.backend.types import Array, Config, PyTree, TensorLike
 
 
 def _outputs_list(value):
@@ -36,7 +37,7 @@ class CompileMetrics(Metric):
     ``model.metrics[1].variables`` and the inner metrics always agree.
     """
 
-    def __init__(self, entries: Sequence[tuple], weighted: Sequence[bool] | None = None):
+    def __init__(self, entries: Sequence[tuple], weighted: Sequence[bool] | None = None) -> None:
         super().__init__(name="compile_metrics")
         self.entries = list(entries)
         self.weighted = list(weighted) if weighted is not None else [True] * len(self.entries)
@@ -50,42 +51,44 @@ class CompileMetrics(Metric):
         return [m for _, m, _ in self.entries]
 
     # -- functional API ------------------------------------------------------------------------
-    def init_state(self):
+    def init_state(self) -> PyTree:
         return [m.init_state() for m in self.metrics]
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    def update(self, state: PyTree, y_true: TensorLike, y_pred: TensorLike,
+               sample_weight: TensorLike | None = None) -> PyTree:
         ys, ps = _outputs_list(y_true), _outputs_list(y_pred)
         return [m.update(s, ys[i], ps[i], sample_weight if takes else None)
                 for (i, m, _), takes, s in zip(self.entries, self.weighted, state)]
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         return {name: m.compute(s) for (_, m, name), s in zip(self.entries, state)}
 
     # -- object API: the inner metrics hold the state ------------------------------------------
     @property
-    def state(self):
+    def state(self) -> list:
         return [m.state for m in self.metrics]
 
     @state.setter
-    def state(self, value):
+    def state(self, value: Any) -> None:
         for m, s in zip(self.metrics, value):
             m.state = s
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: TensorLike, y_pred: TensorLike,
+                     sample_weight: TensorLike | None = None) -> None:
         """Accumulate a batch into every compiled metric (each takes its output)."""
         ys, ps = _outputs_list(y_true), _outputs_list(y_pred)
         for (i, m, _), takes in zip(self.entries, self.weighted):
             m.update_state(ys[i], ps[i], sample_weight if takes else None)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         for m in self.metrics:
             m.reset_state()
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> CompileMetrics:
         raise TypeError("CompileMetrics is built by compile() from its metrics; it has no "
                         "config of its own. Compile the model with metrics=[...] instead.")
 

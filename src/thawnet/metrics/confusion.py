@@ -7,12 +7,17 @@ O(N + T) with a bucketed cumulative sum, as Keras does, so the two agree at
 the bucket edges too.
 """
 
+from __future__ import annotations
+
+from typing import Any, Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from thawnet.losses.base import match_rank
 from thawnet.metrics.base import Metric, divide_no_nan
+from thawnet.backend.types import Array, Config, DTypeLike, PyTree, TensorLike
 
 NEG_INF = -1e10
 
@@ -90,17 +95,17 @@ def _bucketed_counts(y_true, y_pred, weights, num_thresholds, with_epsilon,
 
 
 def confusion_counts(
-    y_true,
-    y_pred,
-    thresholds,
-    sample_weight=None,
-    top_k=None,
-    class_id=None,
-    multi_label=False,
-    label_weights=None,
-    thresholds_distributed_evenly=False,
-    dtype="float32",
-):
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    thresholds: float | Sequence[float] | None,
+    sample_weight: TensorLike | None = None,
+    top_k: int | None = None,
+    class_id: int | None = None,
+    multi_label: bool = False,
+    label_weights: TensorLike | None = None,
+    thresholds_distributed_evenly: bool = False,
+    dtype: DTypeLike | None = "float32",
+) -> dict[str, Any]:
     """Weighted true/false positive/negative counts at each threshold.
 
     Args:
@@ -180,8 +185,9 @@ class _ThresholdMetric(Metric):
 
     _counts = ()
 
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None,
-                 dtype=None):
+    def __init__(self, thresholds: float | Sequence[float] | None = None, top_k: int | None = None,
+                 class_id: int | None = None, name: str | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds
         self.top_k = top_k
@@ -189,11 +195,12 @@ class _ThresholdMetric(Metric):
         self.thresholds = _parse_thresholds(thresholds, top_k)
         self._evenly = evenly_distributed(self.thresholds)
 
-    def init_state(self):
+    def init_state(self) -> PyTree:
         shape = (len(self.thresholds),)
         return {k: jnp.zeros(shape, self.dtype) for k in self._counts}
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    def update(self, state: PyTree, y_true: TensorLike, y_pred: TensorLike,
+               sample_weight: TensorLike | None = None) -> PyTree:
         counts = confusion_counts(
             y_true, y_pred, self.thresholds, sample_weight=sample_weight,
             top_k=self.top_k, class_id=self.class_id,
@@ -205,7 +212,7 @@ class _ThresholdMetric(Metric):
         value = divide_no_nan(num, num + other)
         return value[0] if len(self.thresholds) == 1 else value
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {
             **super().get_config(),
             "thresholds": self.init_thresholds,
@@ -232,7 +239,7 @@ class Precision(_ThresholdMetric):
 
     _counts = ("tp", "fp")
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         return self._ratio(state["tp"], state["fp"])
 
 
@@ -254,7 +261,7 @@ class Recall(_ThresholdMetric):
 
     _counts = ("tp", "fn")
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         return self._ratio(state["tp"], state["fn"])
 
 

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from thawnet.backend.global_config import epsilon
 from thawnet.metrics.base import Metric
+from thawnet.backend.types import Array, Config, DTypeLike, PyTree, TensorLike
 
 AVERAGES = (None, "micro", "macro", "weighted")
 _COUNTS = ("true_positives", "false_positives", "false_negatives", "intermediate_weights")
@@ -37,8 +38,9 @@ class FBetaScore(Metric):
     the state before training).
     """
 
-    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score",
-                 dtype=None, num_classes=None):
+    def __init__(self, average: str | None = None, beta: float = 1.0,
+                 threshold: float | None = None, name: str = "fbeta_score",
+                 dtype: DTypeLike | None = None, num_classes: int | None = None) -> None:
         super().__init__(name=name, dtype=dtype)
         cls = type(self).__name__
         if average not in AVERAGES:
@@ -55,14 +57,14 @@ class FBetaScore(Metric):
         self.num_classes = None if num_classes is None else int(num_classes)
         self._given_classes = self.num_classes  # in the config only when given (Keras has none)
 
-    def build_from(self, y_true, y_pred):
+    def build_from(self, y_true: TensorLike, y_pred: TensorLike) -> None:
         shape_true, shape_pred = jnp.shape(y_true), jnp.shape(y_pred)
         if len(shape_pred) != 2 or len(shape_true) != 2:
             raise ValueError(f"{type(self).__name__} expects 2D inputs (batch_size, classes); "
                              f"received y_true.shape={shape_true}, y_pred.shape={shape_pred}.")
         self.num_classes = int(shape_pred[-1])
 
-    def init_state(self):
+    def init_state(self) -> PyTree:
         if self.num_classes is None:
             raise ValueError(
                 f'{type(self).__name__} "{self.name}": the number of classes is not known yet, '
@@ -71,7 +73,8 @@ class FBetaScore(Metric):
         shape = () if self.average == "micro" else (self.num_classes,)
         return {k: jnp.zeros(shape, self.dtype) for k in _COUNTS}
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    def update(self, state: PyTree, y_true: TensorLike, y_pred: TensorLike,
+               sample_weight: TensorLike | None = None) -> PyTree:
         y_true = jnp.asarray(y_true, self.dtype)
         y_pred = jnp.asarray(y_pred, self.dtype)
         if self.threshold is None:
@@ -94,7 +97,7 @@ class FBetaScore(Metric):
                  "intermediate_weights": total(y_true)}
         return {k: state[k] + added[k] for k in _COUNTS}
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         eps = epsilon()
         tp = state["true_positives"]
         precision = tp / (tp + state["false_positives"] + eps)
@@ -108,7 +111,7 @@ class FBetaScore(Metric):
             return jnp.mean(score)
         return score
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = {**super().get_config(), "average": self.average, "beta": self.beta,
                   "threshold": self.threshold}
         if self._given_classes is not None:
@@ -124,12 +127,13 @@ class F1Score(FBetaScore):
             (name defaults to ``"f1_score"``).
     """
 
-    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None,
-                 num_classes=None):
+    def __init__(self, average: str | None = None, threshold: float | None = None,
+                 name: str = "f1_score", dtype: DTypeLike | None = None,
+                 num_classes: int | None = None) -> None:
         super().__init__(average=average, beta=1.0, threshold=threshold, name=name,
                          dtype=dtype, num_classes=num_classes)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = super().get_config()
         del config["beta"]
         return config

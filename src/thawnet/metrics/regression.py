@@ -5,11 +5,14 @@ Each class averages the corresponding loss function of
 ``sample_weight``).
 """
 
+from __future__ import annotations
+
 import jax.numpy as jnp
 
 from thawnet.losses import functions as F
 from thawnet.losses.base import match_rank
 from thawnet.metrics.base import Mean, MeanMetricWrapper
+from thawnet.backend.types import Array, Axis, DTypeLike, PyTree, TensorLike
 
 
 class MeanSquaredError(MeanMetricWrapper):
@@ -20,7 +23,7 @@ class MeanSquaredError(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="mean_squared_error", dtype=None):
+    def __init__(self, name: str = "mean_squared_error", dtype: DTypeLike | None = None) -> None:
         super().__init__(F.mean_squared_error, name=name, dtype=dtype)
 
 
@@ -32,7 +35,7 @@ class MeanAbsoluteError(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="mean_absolute_error", dtype=None):
+    def __init__(self, name: str = "mean_absolute_error", dtype: DTypeLike | None = None) -> None:
         super().__init__(F.mean_absolute_error, name=name, dtype=dtype)
 
 
@@ -44,17 +47,19 @@ class RootMeanSquaredError(Mean):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="root_mean_squared_error", dtype=None):
+    def __init__(self, name: str = "root_mean_squared_error", dtype: DTypeLike | None = None
+            ) -> None:
         super().__init__(name=name, dtype=dtype)
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    def update(self, state: PyTree, y_true: TensorLike, y_pred: TensorLike,
+               sample_weight: TensorLike | None = None) -> PyTree:
         y_true = jnp.asarray(y_true, self.dtype)
         y_pred = jnp.asarray(y_pred, self.dtype)
         y_true, y_pred = match_rank(y_true, y_pred)
         squared = jnp.square(y_pred - y_true)
         return super().update(state, squared, sample_weight=sample_weight)
 
-    def compute(self, state):
+    def compute(self, state: PyTree) -> Array:
         return jnp.sqrt(super().compute(state))
 
 
@@ -69,8 +74,8 @@ class BinaryCrossentropy(MeanMetricWrapper):
         label_smoothing: float in [0, 1].
     """
 
-    def __init__(self, name="binary_crossentropy", dtype=None,
-                 from_logits=False, label_smoothing=0.0):
+    def __init__(self, name: str = "binary_crossentropy", dtype: DTypeLike | None = None,
+                 from_logits: bool = False, label_smoothing: float = 0.0) -> None:
         super().__init__(F.binary_crossentropy, name=name, dtype=dtype,
                          from_logits=from_logits,
                          label_smoothing=label_smoothing)
@@ -88,8 +93,8 @@ class CategoricalCrossentropy(MeanMetricWrapper):
         axis: the class axis.
     """
 
-    def __init__(self, name="categorical_crossentropy", dtype=None,
-                 from_logits=False, label_smoothing=0.0, axis=-1):
+    def __init__(self, name: str = "categorical_crossentropy", dtype: DTypeLike | None = None,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: Axis = -1) -> None:
         super().__init__(F.categorical_crossentropy, name=name, dtype=dtype,
                          from_logits=from_logits,
                          label_smoothing=label_smoothing, axis=axis)
@@ -106,8 +111,9 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         axis: the class axis.
     """
 
-    def __init__(self, name="sparse_categorical_crossentropy", dtype=None,
-                 from_logits=False, axis=-1):
+    def __init__(self, name: str = "sparse_categorical_crossentropy",
+                 dtype: DTypeLike | None = None, from_logits: bool = False, axis: Axis = -1
+            ) -> None:
         super().__init__(F.sparse_categorical_crossentropy, name=name,
                          dtype=dtype, from_logits=from_logits, axis=axis)
 
@@ -121,7 +127,7 @@ class KLDivergence(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="kl_divergence", dtype=None):
+    def __init__(self, name: str = "kl_divergence", dtype: DTypeLike | None = None) -> None:
         super().__init__(F.kl_divergence, name=name, dtype=dtype)
 
 
@@ -133,7 +139,7 @@ class Hinge(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="hinge", dtype=None):
+    def __init__(self, name: str = "hinge", dtype: DTypeLike | None = None) -> None:
         super().__init__(F.hinge, name=name, dtype=dtype)
 
 
@@ -153,5 +159,6 @@ class CosineSimilarity(MeanMetricWrapper):
         axis: the axis along which similarity is measured.
     """
 
-    def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
+    def __init__(self, name: str = "cosine_similarity", dtype: DTypeLike | None = None,
+                 axis: Axis = -1) -> None:
         super().__init__(_cosine, name=name, dtype=dtype, axis=axis)

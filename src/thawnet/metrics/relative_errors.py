@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from thawnet.backend.global_config import epsilon
 from thawnet.losses.base import match_rank
 from thawnet.metrics.base import MeanMetricWrapper
+from thawnet.backend.types import Array, DTypeLike, TensorLike
 
 
 def _pair(y_true, y_pred):
@@ -21,7 +22,7 @@ def _pair(y_true, y_pred):
     return match_rank(jnp.asarray(y_true).astype(y_pred.dtype), y_pred)
 
 
-def mean_absolute_percentage_error(y_true, y_pred):
+def mean_absolute_percentage_error(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """``100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1)``, one value per sample.
 
     >>> float(mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 5.0]])[0])
@@ -32,7 +33,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
     return 100.0 * jnp.mean(jnp.abs((y_true - y_pred) / scale), axis=-1)
 
 
-def mean_squared_logarithmic_error(y_true, y_pred):
+def mean_squared_logarithmic_error(y_true: TensorLike, y_pred: TensorLike) -> Array:
     """``mean((log(1 + max(y_pred, eps)) - log(1 + max(y_true, eps))) ** 2, axis=-1)``."""
     y_true, y_pred = _pair(y_true, y_pred)
     first = jnp.log1p(jnp.maximum(y_pred, epsilon()))
@@ -48,7 +49,8 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
+    def __init__(self, name: str = "mean_absolute_percentage_error", dtype: DTypeLike | None = None
+            ) -> None:
         super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
 
 
@@ -60,7 +62,8 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
         dtype: defaults to float32.
     """
 
-    def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
+    def __init__(self, name: str = "mean_squared_logarithmic_error", dtype: DTypeLike | None = None
+            ) -> None:
         super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
 
 

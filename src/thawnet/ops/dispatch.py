@@ -13,6 +13,7 @@ import functools
 from typing import Any, Callable
 
 from thawnet.backend.shapes import TensorSpec
+from thawnet.backend.types import Array, Axis, TensorLike
 from thawnet.variables import Variable
 
 # (handler(op, args, kwargs) -> symbolic outputs), installed by thawnet.layers.op_layer.
@@ -75,10 +76,10 @@ def elementwise(jax_fn: Callable, name: str, arity: int = 1, doc: str | None = N
     """An op applying ``jax_fn`` elementwise, with Keras's argument names (``x`` or
     ``x1, x2``)."""
     if arity == 1:
-        def fn(x):
+        def fn(x: TensorLike) -> Array:
             return jax_fn(x)
     else:
-        def fn(x1, x2):
+        def fn(x1: TensorLike, x2: TensorLike) -> Array:
             return jax_fn(x1, x2)
     fn.__name__ = fn.__qualname__ = name
     args = "x: a tensor." if arity == 1 else "x1: a tensor.\n        x2: a tensor."
@@ -90,7 +91,7 @@ def elementwise(jax_fn: Callable, name: str, arity: int = 1, doc: str | None = N
 def reduction(jax_fn: Callable, name: str, doc: str | None = None):
     """An op ``name(x, axis=None, keepdims=False)`` reducing with ``jax_fn``."""
 
-    def fn(x, axis=None, keepdims=False):
+    def fn(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Array:
         return jax_fn(x, axis=_axis(axis), keepdims=keepdims)
 
     fn.__name__ = fn.__qualname__ = name

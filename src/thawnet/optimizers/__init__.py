@@ -30,6 +30,7 @@ from thawnet.optimizers.hyperparameters import HyperparameterValue, StateHyperpa
 from thawnet.optimizers.injected_state import get_hyperparameter, set_hyperparameter
 from thawnet.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from thawnet.backend.identifiers import IdentifierKind
+from thawnet.backend.types import Identifier, PyTree
 
 _BY_NAME = {cls.__name__.lower(): cls for cls in (
     SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion,
@@ -37,7 +38,7 @@ _BY_NAME = {cls.__name__.lower(): cls for cls in (
 _LR = "learning_rate"
 
 
-def valid_names():
+def valid_names() -> list[str]:
     """Returns the sorted optimizer names accepted by :func:`get`."""
     return sorted(_BY_NAME)
 
@@ -63,7 +64,7 @@ _KIND = IdentifierKind("optimizer", by_name=_optimizer_named, class_named=_optim
                        known=valid_names, base=(Optimizer,), wrap=_not_an_optimizer)
 
 
-def get(identifier):
+def get(identifier: Identifier) -> Optimizer:
     """Resolves an optimizer identifier to an :class:`Optimizer`.
 
     Args:
@@ -95,7 +96,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict | None = None) -> O
     as :func:`get` resolves one (``custom_objects`` first)."""
     return _KIND.deserialize(config, custom_objects=custom_objects)
 
-def get_learning_rate(opt_state):
+def get_learning_rate(opt_state: PyTree) -> Any:
     """Returns the current learning rate stored in an optimizer state.
 
     For a schedule this is the value used by the most recent update (or the
@@ -115,7 +116,7 @@ def get_learning_rate(opt_state):
     return get_hyperparameter(opt_state, _LR)
 
 
-def set_learning_rate(opt_state, value):
+def set_learning_rate(opt_state: PyTree, value: Any) -> Any:
     """Returns a copy of ``opt_state`` whose learning rate is ``value``.
 
     Pure: the old state is unchanged. The new value keeps the dtype and shape

@@ -8,6 +8,10 @@ rate, ``t`` the 1-based step and ``p <- p + update``. The rules come from
 :class:`thawnet.optimizers.Optimizer`.
 """
 
+from __future__ import annotations
+
+from typing import Callable
+
 import optax
 
 from thawnet.optimizers.base import Optimizer, checked_factor
@@ -17,6 +21,7 @@ from thawnet.optimizers.transforms import (
     scale_by_keras_adamax,
     scale_by_keras_nadam,
 )
+from thawnet.backend.types import Config
 
 
 class _BetaOptimizer(Optimizer):
@@ -28,15 +33,17 @@ class _BetaOptimizer(Optimizer):
     state_hyperparameters = ("beta_1", "beta_2")
     complemented = ("beta_1", "beta_2")
 
-    def __init__(self, learning_rate, beta_1, beta_2, epsilon, weight_decay,
-                 clipnorm, clipvalue, global_clipnorm, name, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float], beta_1: float, beta_2: float,
+                 epsilon: float, weight_decay: float | None, clipnorm: float | None,
+                 clipvalue: float | None, global_clipnorm: float | None, name: str | None, **kwargs
+            ) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, name=name, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
 
-    def rule_config(self):
+    def rule_config(self) -> Config:
         return {"beta_1": self.config_value("beta_1"),
                 "beta_2": self.config_value("beta_2"), "epsilon": self.epsilon}
 
@@ -60,15 +67,17 @@ class Adam(_BetaOptimizer):
         amsgrad: use AMSGrad (default False).
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
+                 weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 name: str | None = None, **kwargs) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay,
                          clipnorm, clipvalue, global_clipnorm, name, **kwargs)
         self.amsgrad = amsgrad
 
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         return optax.chain(
             scale_by_keras_adam(self._hp("beta_1"), self._hp("beta_2"),
                                 self.epsilon, self.amsgrad,
@@ -77,7 +86,7 @@ class Adam(_BetaOptimizer):
             optax.scale(-learning_rate),
         )
 
-    def rule_config(self):
+    def rule_config(self) -> Config:
         return {**super().rule_config(), "amsgrad": self.amsgrad}
 
 
@@ -92,9 +101,11 @@ class AdamW(Adam):
         beta_1, beta_2, epsilon, amsgrad: as in :class:`Adam`.
     """
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-7, amsgrad=False, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.001,
+                 weight_decay: float | None = 0.004, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 name: str | None = None, **kwargs) -> None:
         if weight_decay is None:
             raise ValueError(
                 "Argument `weight_decay` must be a float. Received: "
@@ -121,13 +132,15 @@ class Adamax(_BetaOptimizer):
         epsilon: stabiliser (default 1e-7).
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, name: str | None = None, **kwargs) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay,
                          clipnorm, clipvalue, global_clipnorm, name, **kwargs)
 
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         return optax.chain(
             scale_by_keras_adamax(self._hp("beta_1"), self._hp("beta_2"),
                                   self.epsilon, self._hp("one_minus_beta_1")),
@@ -153,13 +166,15 @@ class Nadam(_BetaOptimizer):
         epsilon: stabiliser (default 1e-7).
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, name: str | None = None, **kwargs) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay,
                          clipnorm, clipvalue, global_clipnorm, name, **kwargs)
 
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         return optax.chain(
             scale_by_keras_nadam(self._hp("beta_1"), self._hp("beta_2"),
                                  self.epsilon, self._hp("one_minus_beta_1"),

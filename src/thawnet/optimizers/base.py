@@ -30,6 +30,8 @@ schedule is evaluated at the step count (0 for the first update, like
 Keras's ``iterations``).
 """
 
+from __future__ import annotations
+
 import inspect
 import math
 import numbers
@@ -47,6 +49,7 @@ from thawnet.optimizers.hyperparameters import StateHyperparameter
 from thawnet.optimizers.injected_state import get_hyperparameter, set_hyperparameter
 from thawnet.optimizers.state_hyperparameters import StateHyperparameters
 from thawnet.optimizers.transforms import clip_by_norm_per_tensor
+from thawnet.backend.types import Config, PyTree
 
 _UNSUPPORTED = {
     "use_ema": False,
@@ -148,14 +151,14 @@ class Optimizer(StateHyperparameters):
 
     def __init__(
         self,
-        learning_rate,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        name=None,
+        learning_rate: float | Callable[[int], float],
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
         **kwargs,
-    ):
+    ) -> None:
         for key, value in kwargs.items():
             if key not in _UNSUPPORTED:
                 raise TypeError(f"Unexpected keyword argument {key!r}.")
@@ -179,7 +182,8 @@ class Optimizer(StateHyperparameters):
         self._exclude_pattern = None
 
     # -- to be provided by subclasses -------------------------------------
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         """Returns the optax transformation of this optimizer's rule.
 
         Args:
@@ -191,12 +195,12 @@ class Optimizer(StateHyperparameters):
         """
         raise NotImplementedError
 
-    def rule_config(self):
+    def rule_config(self) -> Config:
         """Returns the subclass-specific constructor arguments."""
         return {}
 
     # -- optax ---------------------------------------------------------------
-    def clipping(self):
+    def clipping(self) -> optax.GradientTransformation | None:
         """The clipping transformation, or ``None``."""
         if self.clipnorm and self.clipnorm > 0:
             return clip_by_norm_per_tensor(self.clipnorm)
@@ -206,7 +210,7 @@ class Optimizer(StateHyperparameters):
             return optax.clip(self.clipvalue)
         return None
 
-    def exclude_from_weight_decay(self, var_names=None):
+    def exclude_from_weight_decay(self, var_names: Any = None) -> None:
         """Excludes weights from weight decay by name.
 
         Args:
@@ -246,7 +250,7 @@ class Optimizer(StateHyperparameters):
         finally:
             self._tracing = None
 
-    def to_optax(self):
+    def to_optax(self) -> optax.GradientTransformation:
         """Builds the ``optax.GradientTransformation`` of this optimizer.
 
         The learning rate and the other state hyperparameters
@@ -277,7 +281,8 @@ class Optimizer(StateHyperparameters):
             lambda params: build().init(params), template.update)
 
     # -- Keras 3 stateless API (custom train_step) ---------------------------
-    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+    def stateless_apply(self, optimizer_variables: Any, grads: PyTree, trainable_variables: list
+            ) -> tuple:
         """One optimizer step on explicit state (pure; Keras 3's JAX API).
 
         The lists are in the order of ``model.trainable_variables``; the
@@ -332,7 +337,7 @@ class Optimizer(StateHyperparameters):
         return out, jax.tree_util.tree_leaves(opt_state)
 
     # -- config -------------------------------------------------------------
-    def get_config(self):
+    def get_config(self) -> Config:
         """Returns the constructor arguments as a dict (schedules as
         ``{"class_name", "config"}`` dicts)."""
         lr = self._hyperparameter_config("learning_rate")
@@ -351,7 +356,7 @@ class Optimizer(StateHyperparameters):
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> Optimizer:
         """Builds an optimizer from the output of ``get_config``."""
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
@@ -377,7 +382,7 @@ class OptaxOptimizer(Optimizer):
         name: defaults to ``"optax"``.
     """
 
-    def __init__(self, transformation, name="optax"):
+    def __init__(self, transformation: dict[str, Any] | None, name: str = "optax") -> None:
         self.transformation = transformation
         self._hyper = {}  # not known: the values live inside the transformation
         self.clipnorm = self.clipvalue = self.global_clipnorm = None
@@ -406,12 +411,12 @@ class OptaxOptimizer(Optimizer):
         self._owner_model()._update_opt_state(
             lambda s, place: set_hyperparameter(s, name, value, place))
 
-    def to_optax(self):
+    def to_optax(self) -> optax.GradientTransformation:
         return self.transformation
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> OptaxOptimizer:
         raise NotImplementedError("A raw optax transformation has no config.")

@@ -6,10 +6,15 @@ rate and ``p`` the parameter; ``p <- p + update``. Common arguments
 ``name``) are described on :class:`thawnet.optimizers.Optimizer`.
 """
 
+from __future__ import annotations
+
+from typing import Callable
+
 import optax
 
 from thawnet.optimizers.base import Optimizer, checked_factor
 from thawnet.optimizers.hyperparameters import StateHyperparameter
+from thawnet.backend.types import Config
 
 
 class SGD(Optimizer):
@@ -31,9 +36,10 @@ class SGD(Optimizer):
     momentum = StateHyperparameter(checked_factor("momentum"))
     state_hyperparameters = ("momentum",)
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, name: str | None = None, **kwargs) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, name=name, **kwargs)
         if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
@@ -41,13 +47,14 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         scale = optax.scale(-learning_rate)
         if not self._has_term("momentum"):
             return scale
         return optax.chain(scale, optax.trace(self._hp("momentum"), self.nesterov))
 
-    def rule_config(self):
+    def rule_config(self) -> Config:
         return {"momentum": self.config_value("momentum"), "nesterov": self.nesterov}
 
 
@@ -75,10 +82,11 @@ class RMSprop(Optimizer):
     momentum = StateHyperparameter(checked_factor("momentum"))
     state_hyperparameters = ("rho", "momentum")
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0,
-                 epsilon=1e-7, centered=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.001, rho: float = 0.9,
+                 momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
+                 weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 name: str | None = None, **kwargs) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, name=name, **kwargs)
         self.rho = rho
@@ -86,7 +94,8 @@ class RMSprop(Optimizer):
         self.epsilon = epsilon
         self.centered = centered
 
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         scale_by = optax.scale_by_stddev if self.centered else \
             optax.scale_by_rms
         parts = [
@@ -98,7 +107,7 @@ class RMSprop(Optimizer):
             parts.append(optax.trace(self._hp("momentum")))
         return optax.chain(*parts)
 
-    def rule_config(self):
+    def rule_config(self) -> Config:
         return {"rho": self.config_value("rho"), "momentum": self.config_value("momentum"),
                 "epsilon": self.epsilon, "centered": self.centered}
 
@@ -115,21 +124,24 @@ class Adagrad(Optimizer):
         epsilon: added inside the square root (default 1e-7).
     """
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1,
-                 epsilon=1e-7, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.001,
+                 initial_accumulator_value: float = 0.1, epsilon: float = 1e-7,
+                 weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 name: str | None = None, **kwargs) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, name=name, **kwargs)
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = epsilon
 
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         return optax.chain(
             optax.scale_by_rss(self.initial_accumulator_value, self.epsilon),
             optax.scale(-learning_rate),
         )
 
-    def rule_config(self):
+    def rule_config(self) -> Config:
         return {"initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon}
 
@@ -153,21 +165,23 @@ class Adadelta(Optimizer):
     rho = StateHyperparameter(checked_factor("rho"))
     state_hyperparameters = ("rho",)
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.001, rho: float = 0.95,
+                 epsilon: float = 1e-7, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, name: str | None = None, **kwargs) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, name=name, **kwargs)
         self.rho = rho
         self.epsilon = epsilon
 
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         return optax.chain(
             optax.scale_by_adadelta(rho=self._hp("rho"), eps=self.epsilon),
             optax.scale(-learning_rate),
         )
 
-    def rule_config(self):
+    def rule_config(self) -> Config:
         return {"rho": self.config_value("rho"), "epsilon": self.epsilon}
 
 
@@ -189,9 +203,10 @@ class Lion(Optimizer):
     beta_2 = StateHyperparameter(checked_factor("beta_2"))
     state_hyperparameters = ("beta_1", "beta_2")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99,
-                 weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float | Callable[[int], float] = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.99, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, name: str | None = None, **kwargs) -> None:
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue,
                          global_clipnorm, name=name, **kwargs)
         if beta_1 <= 0 or beta_1 > 1:
@@ -201,12 +216,13 @@ class Lion(Optimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
 
-    def update_rule(self, learning_rate):
+    def update_rule(self, learning_rate: float | Callable[[int], float]
+                    ) -> optax.GradientTransformation:
         return optax.chain(
             optax.scale_by_lion(b1=self._hp("beta_1"), b2=self._hp("beta_2")),
             optax.scale(-learning_rate),
         )
 
-    def rule_config(self):
+    def rule_config(self) -> Config:
         return {"beta_1": self.config_value("beta_1"),
                 "beta_2": self.config_value("beta_2")}

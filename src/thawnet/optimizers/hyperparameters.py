@@ -46,7 +46,7 @@ class HyperparameterValue:
     dtype = "float32"
     trainable = False
 
-    def __init__(self, optimizer: Any, name: str):
+    def __init__(self, optimizer: Any, name: str) -> None:
         self._optimizer = optimizer
         self.name = name
 
@@ -127,7 +127,7 @@ class StateHyperparameter:
             value (the learning rate must be ``>= 0``).
     """
 
-    def __init__(self, check: Callable | None = None):
+    def __init__(self, check: Callable | None = None) -> None:
         self.check = check
         self.name = None
 

@@ -91,7 +91,7 @@ def schedule_step(opt_state: Any, name: str = "learning_rate"):
     return getattr(state, "count", node.count)
 
 
-def get_hyperparameter(opt_state: Any, name: str = "learning_rate"):
+def get_hyperparameter(opt_state: Any, name: str = "learning_rate") -> Any:
     """The value of the injected hyperparameter ``name`` (a ``jnp`` scalar).
 
     For a schedule it is the value the most recent update used.
@@ -113,7 +113,7 @@ def get_hyperparameter(opt_state: Any, name: str = "learning_rate"):
 
 
 def set_hyperparameter(opt_state: Any, name: str, value: Any,
-                       place: Callable | None = None):
+                       place: Callable | None = None) -> Any:
     """A copy of ``opt_state`` whose hyperparameter ``name`` is ``value``.
 
     Pure (the old state is unchanged) and jit-safe. The new scalar keeps the

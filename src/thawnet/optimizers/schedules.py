@@ -6,23 +6,28 @@ array. Optimizers call it with the number of updates done so far (0 for the
 first update).
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any, Callable, Sequence
 
 import jax.numpy as jnp
+
+from thawnet.backend.types import Array, Config, TensorLike
 
 
 class LearningRateSchedule:
     """Base class of schedules: implement ``__call__(step)``."""
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> Array:
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> Config:
         """Returns the constructor arguments as a dict."""
         raise NotImplementedError
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> LearningRateSchedule:
         """Builds a schedule from the output of ``get_config``."""
         return cls(**config)
 
@@ -50,8 +55,8 @@ class ExponentialDecay(LearningRateSchedule):
         name: defaults to ``"ExponentialDecay"``.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate,
-                 staircase=False, name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
         _check_decay_steps(decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -59,7 +64,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> Array:
         p = _f32(step) / _f32(self.decay_steps)
         if self.staircase:
             p = jnp.floor(p)
@@ -67,7 +72,7 @@ class ExponentialDecay(LearningRateSchedule):
             _f32(self.decay_rate), p
         )
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate,
@@ -86,8 +91,8 @@ class InverseTimeDecay(LearningRateSchedule):
         name: defaults to ``"InverseTimeDecay"``.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate,
-                 staircase=False, name="InverseTimeDecay"):
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str = "InverseTimeDecay") -> None:
         _check_decay_steps(decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -95,7 +100,7 @@ class InverseTimeDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> Array:
         p = _f32(step) / _f32(self.decay_steps)
         if self.staircase:
             p = jnp.floor(p)
@@ -103,7 +108,7 @@ class InverseTimeDecay(LearningRateSchedule):
             1.0 + _f32(self.decay_rate) * p
         )
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate,
@@ -121,7 +126,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         name: defaults to ``"PiecewiseConstant"``.
     """
 
-    def __init__(self, boundaries, values, name="PiecewiseConstant"):
+    def __init__(self, boundaries: Sequence[int], values: TensorLike,
+                 name: str = "PiecewiseConstant") -> None:
         if len(boundaries) != len(values) - 1:
             raise ValueError(
                 "The length of boundaries should be 1 less than the length "
@@ -132,14 +138,14 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.values = values
         self.name = name
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> Array:
         # Number of boundaries strictly below the step = index of the value.
         step = jnp.asarray(step)
         bounds = jnp.asarray(self.boundaries).astype(step.dtype)
         index = jnp.sum(step > bounds)
         return jnp.asarray(self.values, jnp.float32)[index]
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"boundaries": self.boundaries, "values": self.values,
                 "name": self.name}
 
@@ -162,9 +168,9 @@ class PolynomialDecay(LearningRateSchedule):
         name: defaults to ``"PolynomialDecay"``.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps,
-                 end_learning_rate=0.0001, power=1.0, cycle=False,
-                 name="PolynomialDecay"):
+    def __init__(self, initial_learning_rate: float, decay_steps: int,
+                 end_learning_rate: float = 0.0001, power: float = 1.0, cycle: bool = False,
+                 name: str = "PolynomialDecay") -> None:
         _check_decay_steps(decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -173,7 +179,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.cycle = cycle
         self.name = name
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> Array:
         step = _f32(step)
         decay_steps = _f32(self.decay_steps)
         if self.cycle:
@@ -186,7 +192,7 @@ class PolynomialDecay(LearningRateSchedule):
         end = _f32(self.end_learning_rate)
         return (initial - end) * jnp.power(1.0 - p, _f32(self.power)) + end
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps,
                 "end_learning_rate": self.end_learning_rate,
@@ -215,8 +221,9 @@ class CosineDecay(LearningRateSchedule):
         warmup_steps: length of the warmup (default 0).
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0,
-                 name="CosineDecay", warmup_target=None, warmup_steps=0):
+    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
+                 name: str = "CosineDecay", warmup_target: Any = None, warmup_steps: int = 0
+            ) -> None:
         _check_decay_steps(decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -230,7 +237,7 @@ class CosineDecay(LearningRateSchedule):
         cosine = 0.5 * (1.0 + jnp.cos(_f32(math.pi) * fraction))
         return from_lr * ((1 - self.alpha) * cosine + self.alpha)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> Array:
         initial = _f32(self.initial_learning_rate)
         decay_steps = _f32(self.decay_steps)
         step = _f32(step)
@@ -246,7 +253,7 @@ class CosineDecay(LearningRateSchedule):
         decayed = self._decay(step - warmup_steps, decay_steps, target)
         return jnp.where(step < warmup_steps, warmup, decayed)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "alpha": self.alpha,
                 "name": self.name, "warmup_target": self.warmup_target,
@@ -259,13 +266,13 @@ _SCHEDULES = {cls.__name__: cls for cls in (
 )}
 
 
-def serialize(schedule):
+def serialize(schedule: Callable[[int], float]) -> dict[str, Any]:
     """Returns ``{"class_name": ..., "config": ...}`` for a schedule."""
     return {"class_name": type(schedule).__name__,
             "config": schedule.get_config()}
 
 
-def deserialize(config):
+def deserialize(config: Config) -> Any:
     """Inverse of :func:`serialize`.
 
     Raises:

@@ -11,6 +11,7 @@ from the configured values (``to_optax()``'s ``init`` reads them when it runs).
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 import jax
 import numpy as np
@@ -131,7 +132,7 @@ class StateHyperparameters:
                 owner._update_opt_state(lambda state, place: set_hyperparameter(
                     state, _COMPLEMENT + name, 1.0 - value, place))
 
-    def config_value(self, name):
+    def config_value(self, name: str | None) -> Any:
         """The current value of hyperparameter ``name`` as a Python float (None
         when unset); for configs and files."""
         config = self._hyperparameter_config(name)
@@ -142,7 +143,7 @@ class StateHyperparameters:
         return config if np.float32(config) == current else float(current)
 
     @property
-    def learning_rate_schedule(self):
+    def learning_rate_schedule(self) -> Any:
         """The schedule driving the learning rate, or None for a constant rate."""
         config = self._hyperparameter_config("learning_rate")
         return config if callable(config) else None
