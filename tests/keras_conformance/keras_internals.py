@@ -131,6 +131,8 @@ def _factories() -> dict:
             internal_names=frozenset({"GLOBAL_CUSTOM_NAMES", "GLOBAL_CUSTOM_OBJECTS",
                                       "CustomObjectScope"}),
             why="the registry's internal dicts"),
+        # ``ops.random.uniform``: Keras's ops package re-exports backend.random there.
+        "keras.src.ops.random": lambda: thawnet.random,
         "keras.src.saving.file_editor": lambda: internal_placeholder(
             "keras.src.saving.file_editor", "KerasFileEditor"),
         "keras.src.trainers.epoch_iterator": lambda: internal_placeholder(

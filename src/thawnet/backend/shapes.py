@@ -70,4 +70,6 @@ def specs_from_shapes(shape_tree, dtype="float32"):
         return TensorSpec(shape_tree, dtype)
     if isinstance(shape_tree, dict):
         return {k: specs_from_shapes(v, dtype) for k, v in shape_tree.items()}
+    if isinstance(shape_tree, tuple):  # a tuple of shapes stays a tuple (Keras)
+        return tuple(specs_from_shapes(s, dtype) for s in shape_tree)
     return [specs_from_shapes(s, dtype) for s in shape_tree]

@@ -6,7 +6,7 @@ arrays computes eagerly from the stored values; calling it on symbolic tensors r
 a functional graph; :meth:`Layer.stateless_call` runs it as a pure function of explicit values.
 
 The parts that read on their own live beside this file and are mixed in (methods only, no
-shared state): weight lists and paths (``layer_weights.py``), added losses
+shared state): add_weight, weight lists and paths (``layer_weights.py``), added losses
 (``layer_losses.py``), the place in a functional graph (``graph_position.py``) and the
 stateless bridge (``stateless_bridge.py``).
 """
@@ -14,19 +14,18 @@ stateless bridge (``stateless_bridge.py``).
 from __future__ import annotations
 
 import contextvars
-import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from thawnet import constraints as constraints_lib
-from thawnet import initializers as initializers_lib
 from thawnet import regularizers as regularizers_lib
 from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import naming, shapes
 from thawnet.backend import scope as scope_lib
+from thawnet.layers import build_call, call_context
 from thawnet.layers import input_spec as input_spec_lib
+from thawnet.layers import remat as remat_lib
 from thawnet.layers import node as node_lib
 from thawnet.backend.registry import register, registered
 from thawnet.layers.argument_errors import ArgumentTypeError
@@ -37,13 +36,13 @@ from thawnet.layers.layer_weights import LayerWeights
 from thawnet.layers import masking_support
 from thawnet.layers.masking_support import MaskingSupport
 from thawnet.layers.stateless_bridge import StatelessBridge
-from thawnet.layers.weight_arguments import weight_arguments
 from thawnet.variables import PARAMETER, STATISTIC, Variable
 
 # The ``training`` flag given to the outermost call, inherited by inner calls that pass None.
 _training_context = contextvars.ContextVar("thawnet_training", default=None)
 
-class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSupport):
+class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSupport,
+            call_context.CallContextArgs, remat_lib.Rematerialization):
     """Base class of all layers.
 
     Args:
@@ -85,6 +84,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         # A layer without a build() of its own has no weights to create: built at once (Keras).
         self.built = type(self).build is Layer.build
         self._build_input_shape = None
+        self._remat_scope = remat_lib.current_scope()  # taken at creation, as in Keras
         self.input_spec = None
         self.activity_regularizer = regularizers_lib.get(activity_regularizer)
         self._inbound_nodes: list = []
@@ -102,7 +102,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         super().__init_subclass__(**kwargs)
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "marks_built", False):
-            cls.build = _marking_built(build)
+            cls.build = build_call.marking_built(build)
 
     # -- sublayer tracking -------------------------------------------------------------------
     def __setattr__(self, key, value):
@@ -170,58 +170,6 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         read in it (``"mixed_float16"``: float16 compute, float32 weights)."""
         return jnp.dtype(self.dtype_policy.compute_dtype)
 
-    # -- weights -----------------------------------------------------------------------------
-    def add_weight(self, *args, **kwargs) -> Variable:
-        """Create a weight of this layer (Keras 3's signature; thawnet's older positional
-        form ``add_weight(name, shape, initializer, ...)`` works too).
-
-        Args:
-            shape: tuple of ints; default ``()`` (a scalar).
-            initializer: name, Initializer or callable ``(key, shape, dtype)``; by default
-                ``"glorot_uniform"`` for float weights and ``"zeros"`` for int/bool ones and
-                for weights declared ``role="statistic"``.
-            dtype: default the layer's dtype.
-            trainable: ``False`` declares state the layer updates itself (a counter, a
-                moving mean): role ``"statistic"``, as Keras 3 means it. To hold a
-                *parameter* constant, freeze it instead (``layer.trainable = False``, or
-                ``role="parameter", trainable=False``).
-            regularizer: penalty on the value added to the training loss.
-            constraint: applied to the value after every optimizer step.
-            name: unique in the layer; automatic (``variable``, ``variable_1``) if omitted.
-            role: ``"parameter"`` or ``"statistic"``, overriding what ``trainable`` implies.
-
-        Returns:
-            The new :class:`~thawnet.variables.Variable`.
-        """
-        a = weight_arguments(self, args, kwargs)
-        name = a["name"] or self._free_weight_name()
-        if any(v.name == name for v in self._own_variables):
-            raise ValueError(f'Layer "{self.name}" already has a weight named "{name}". Give '
-                             "each weight its own name=, or leave name= out for an automatic "
-                             "one.")
-        dtype = jnp.dtype(a["dtype"] or self.dtype)
-        role = a["role"] or (PARAMETER if a["trainable"] else STATISTIC)
-        initializer = a["initializer"]
-        if initializer is None:
-            floating = jnp.issubdtype(dtype, jnp.floating)
-            initializer = "glorot_uniform" if floating and a["role"] != STATISTIC else "zeros"
-        var = Variable(name, a["shape"], dtype, initializers_lib.get(initializer), role=role,
-                       trainable=a["trainable"], path=f"{self.name}/{name}",
-                       regularizer=regularizers_lib.get(a["regularizer"]),
-                       constraint=constraints_lib.get(a["constraint"]))
-        var.owner = self
-        var.declared_untrainable = a["role"] is None and not a["trainable"]
-        self._own_variables.append(var)
-        return var
-
-    def _free_weight_name(self):
-        taken = {v.name for v in self._own_variables}
-        name, k = "variable", 0
-        while name in taken:
-            k += 1
-            name = f"variable_{k}"
-        return name
-
     # -- building ----------------------------------------------------------------------------
     def build(self, input_shape):
         """Create weights for inputs of ``input_shape``; the default creates none."""
@@ -241,9 +189,17 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
-    def __call__(self, inputs, *args, **kwargs):
-        if any(node_lib.is_symbolic(t) for t in node_lib.flatten((inputs, args, kwargs))):
-            return self._symbolic_call(inputs, *args, **kwargs)
+    def __call__(self, *args, **kwargs):
+        inputs, args, kwargs = call_context.split_inputs(self, args, kwargs)
+        token = call_context.enter(self, kwargs)  # call-context arguments handed down
+        try:
+            if any(node_lib.is_symbolic(t) for t in node_lib.flatten((inputs, args, kwargs))):
+                return self._symbolic_call(inputs, *args, **kwargs)
+            return self._eager_call(inputs, *args, **kwargs)
+        finally:
+            call_context.leave(token)
+
+    def _eager_call(self, inputs, *args, **kwargs):
         # Masks ride on the given tensors: read them before any conversion (masking_support).
         training = kwargs.pop("training", None)
         kwargs, previous_mask = masking_support.populate_masks(self, inputs, args, kwargs)
@@ -253,18 +209,22 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
             is_leaf=lambda x: isinstance(x, Variable))
         masking_support.carry_masks(given, inputs)
         shapes_in = shapes_of(inputs)
-        self._build_checked(shapes_in)
+        self._build_checked(shapes_in, None if self.built else
+                            build_call.shapes_by_name(self, inputs, args, kwargs))
         if scope_lib.current() is None:
             self._clear_losses()  # an eager call: losses describe this call only (Keras)
         outputs = self._run(inputs, *args, training=training, **kwargs)
         masking_support.attach_output_masks(self, inputs, outputs, previous_mask)
         return outputs
 
-    def _build_checked(self, shapes_in):
+    def _build_checked(self, shapes_in, by_name=None):
         """Check the inputs against the spec known so far, build, then check the built spec
-        (a wrong rank is reported before ``build`` could trip over it)."""
+        (a wrong rank is reported before ``build`` could trip over it). ``by_name``: the
+        shapes for a ``build`` of several arguments (``build_call.shapes_by_name``)."""
         if not self.built:
             input_spec_lib.check(self, self.input_spec, shapes_in)
+            if by_name is not None:
+                self.build(**by_name)
             self._maybe_build(shapes_in)
         input_spec_lib.check(self, self.input_spec, shapes_in)
 
@@ -285,13 +245,15 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         try:
             if accepts_argument(self.call, "training"):
                 kwargs["training"] = training
-            outputs = self.call(inputs, *args, **kwargs)
+            call = self.rematerialized_call(self.call, inputs, *args)
+            outputs = call(inputs, *args, **kwargs)
         finally:
             dtype_policy_lib.reset_autocast(cast_token)
             _training_context.reset(token)
         if self.activity_regularizer is not None:
             for out in jax.tree_util.tree_leaves(outputs):
-                self.add_loss(self.activity_regularizer(out) / out.shape[0])
+                # An empty batch adds no penalty (Keras: 0, not 0/0).
+                self.add_loss(self.activity_regularizer(out) / max(out.shape[0], 1))
         self._last_output_shape = shapes_of(outputs)
         return outputs
 
@@ -299,7 +261,8 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         # A training flag given here is fixed in the graph (Keras: Dropout(0.5)(x,
         # training=True) stays active in inference too); otherwise the model's call decides.
         training = kwargs.pop("training", None)
-        self._build_checked(shapes_of(inputs))
+        self._build_checked(shapes_of(inputs), None if self.built else
+                            build_call.shapes_by_name(self, inputs, args, kwargs))
         given_kwargs = kwargs  # the node records these; automatic masks are not graph inputs
         kwargs, previous_mask = masking_support.populate_masks(self, inputs, args, kwargs)
         if type(self).compute_output_shape is not Layer.compute_output_shape and not args \
@@ -321,7 +284,15 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
 
     def compute_output_spec(self, inputs, *args, **kwargs):
         """Output TensorSpecs for symbolic ``inputs`` (and symbolic positional or keyword
-        arguments), by abstract evaluation of ``call``; other arguments stay as they are."""
+        arguments): from ``compute_output_shape`` when the layer states one (Keras), else
+        by abstract evaluation of ``call``; other arguments stay as they are."""
+        if type(self).compute_output_shape is not Layer.compute_output_shape and not args \
+                and not kwargs:
+            return shapes.specs_from_shapes(self.compute_output_shape(shapes_of(inputs)),
+                                            self.output_dtype(inputs))
+        return self._traced_output_spec(inputs, *args, **kwargs)
+
+    def _traced_output_spec(self, inputs, *args, **kwargs):
         variables = self.weights
         abstract_values = [v.abstract() for v in variables]
         leaves, treedef = jax.tree_util.tree_flatten(
@@ -350,7 +321,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         summaries) then skip tracing altogether.
         """
         self._maybe_build(input_shape)
-        out = self.compute_output_spec(shapes.specs_from_shapes(input_shape))
+        out = self._traced_output_spec(shapes.specs_from_shapes(input_shape))
         return shapes_of(out)
 
     # -- config ------------------------------------------------------------------------------
@@ -369,21 +340,6 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _marking_built(build):
-    """Wrap a subclass's ``build`` so that calling it directly marks the layer built, as in
-    Keras (``layer.build((None, 3))`` then ``layer(x)`` must not build a second time)."""
-
-    @functools.wraps(build)
-    def build_and_mark(self, *args, **kwargs):
-        build(self, *args, **kwargs)
-        if args and self._build_input_shape is None:
-            self._build_input_shape = args[0]
-        self.built = True
-
-    build_and_mark.marks_built = True
-    return build_and_mark
 
 
 def _layers_in(value):

@@ -1,4 +1,5 @@
-"""The weights of a layer, as Keras lists them: own weights then sublayers', each once.
+"""The weights of a layer: created by ``add_weight``, listed as Keras lists them (own
+weights then sublayers', each once).
 
 Mixed into :class:`~thawnet.layers.layer.Layer`. Effective trainability is never stored:
 every list here is derived from the variables' roles and flags and the owners' flags at the
@@ -10,11 +11,68 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from thawnet.variables import PARAMETER, is_effectively_trainable, materialize_all
+from thawnet import constraints as constraints_lib
+from thawnet import initializers as initializers_lib
+from thawnet import regularizers as regularizers_lib
+from thawnet.layers.weight_arguments import weight_arguments
+from thawnet.variables import (PARAMETER, STATISTIC, Variable, is_effectively_trainable,
+                               materialize_all)
 
 
 class LayerWeights:
-    """Weight lists, paths and values of a layer (and its sublayers)."""
+    """Weight creation, lists, paths and values of a layer (and its sublayers)."""
+
+    # -- weights -----------------------------------------------------------------------------
+    def add_weight(self, *args, **kwargs) -> Variable:
+        """Create a weight of this layer (Keras 3's signature; thawnet's older positional
+        form ``add_weight(name, shape, initializer, ...)`` works too).
+
+        Args:
+            shape: tuple of ints; default ``()`` (a scalar).
+            initializer: name, Initializer or callable ``(key, shape, dtype)``; by default
+                ``"glorot_uniform"`` for float weights and ``"zeros"`` for int/bool ones and
+                for weights declared ``role="statistic"``.
+            dtype: default the layer's dtype.
+            trainable: ``False`` declares state the layer updates itself (a counter, a
+                moving mean): role ``"statistic"``, as Keras 3 means it. To hold a
+                *parameter* constant, freeze it instead (``layer.trainable = False``, or
+                ``role="parameter", trainable=False``).
+            regularizer: penalty on the value added to the training loss.
+            constraint: applied to the value after every optimizer step.
+            name: unique in the layer; automatic (``variable``, ``variable_1``) if omitted.
+            role: ``"parameter"`` or ``"statistic"``, overriding what ``trainable`` implies.
+
+        Returns:
+            The new :class:`~thawnet.variables.Variable`.
+        """
+        a = weight_arguments(self, args, kwargs)
+        name = a["name"] or self._free_weight_name()
+        if any(v.name == name for v in self._own_variables):
+            raise ValueError(f'Layer "{self.name}" already has a weight named "{name}". Give '
+                             "each weight its own name=, or leave name= out for an automatic "
+                             "one.")
+        dtype = jnp.dtype(a["dtype"] or self.dtype)
+        role = a["role"] or (PARAMETER if a["trainable"] else STATISTIC)
+        initializer = a["initializer"]
+        if initializer is None:
+            floating = jnp.issubdtype(dtype, jnp.floating)
+            initializer = "glorot_uniform" if floating and a["role"] != STATISTIC else "zeros"
+        var = Variable(name, a["shape"], dtype, initializers_lib.get(initializer), role=role,
+                       trainable=a["trainable"], path=f"{self.name}/{name}",
+                       regularizer=regularizers_lib.get(a["regularizer"]),
+                       constraint=constraints_lib.get(a["constraint"]))
+        var.owner = self
+        var.declared_untrainable = a["role"] is None and not a["trainable"]
+        self._own_variables.append(var)
+        return var
+
+    def _free_weight_name(self):
+        taken = {v.name for v in self._own_variables}
+        name, k = "variable", 0
+        while name in taken:
+            k += 1
+            name = f"variable_{k}"
+        return name
 
     def _own_weights_in_order(self):
         # Keras lists the weights created trainable first, then the others, each in creation
@@ -115,9 +173,28 @@ class LayerWeights:
         return self._children()
 
     @property
+    def metrics(self) -> list:
+        """Metrics held as attributes of this layer and its sublayers (Keras 3's list); their
+        state is not among the layer's weights."""
+        found = [v for v in self.__dict__.values() if _is_metric(v)]
+        for child in self._children():
+            found.extend(m for m in child.metrics if all(m is not f for f in found))
+        return found
+
+    @property
+    def metrics_variables(self) -> list:
+        return [v for m in self.metrics for v in m.variables]
+
+    @property
     def _trainable_variables(self):
         return [v for v in self._own_variables if v.role == PARAMETER and v.own_trainable]
 
     @property
     def _non_trainable_variables(self):
         return [v for v in self._own_variables if not (v.role == PARAMETER and v.own_trainable)]
+
+
+def _is_metric(value) -> bool:
+    # Duck-typed: metrics live above layers in the dependency order (thawnet.metrics).
+    return all(callable(getattr(value, n, None))
+               for n in ("update_state", "result", "reset_state")) and not isinstance(value, type)
