@@ -12,6 +12,7 @@ import numpy as np
 
 from thawnet import activations, initializers
 from thawnet.layers.layer import register
+from thawnet.layers.rnn import lstm_scan
 from thawnet.layers.rnn.cell_base import RNNCellBase, per_gate
 from thawnet.layers.rnn.cell_layer import CellLayer
 
@@ -111,6 +112,30 @@ class LSTMCell(RNNCellBase):
             return h, [h, c]
 
         return project, step
+
+    def sequence_runner(self, batch_size, training, dtypes):
+        """The whole loop of one call with a hand-written gradient (:mod:`lstm_scan`), or
+        None where it does not apply: other activations, recurrent dropout in training, or
+        ``dtypes`` (of the sequences and states) other than the compute dtype. It draws the
+        same dropout mask as :meth:`step_functions`, so both paths compute the same."""
+        dtype = self.compute_dtype
+        if (self.activation is not activations.tanh
+                or self.recurrent_activation is not activations.sigmoid
+                or (training and 0.0 < self.recurrent_dropout < 1.0)
+                or any(jnp.dtype(d) != jnp.dtype(dtype) for d in dtypes)):
+            return None
+        kernel = self.kernel.value.astype(dtype)
+        recurrent = self.recurrent_kernel.value.astype(dtype)
+        bias = None if self.bias is None else self.bias.value.astype(dtype)
+        in_masks = self.dropout_masks(training, (batch_size, kernel.shape[0]), self.dropout, 1)
+
+        def run(sequences, states, mask, **loop):
+            if in_masks is not None:
+                sequences = sequences * in_masks[0][:, None]  # the same units at every step
+            return lstm_scan.run(sequences, kernel, recurrent, bias, states[0], states[1],
+                                 mask, **loop)
+
+        return run
 
     def get_config(self):
         return {**super().get_config(), **self._common_config(),

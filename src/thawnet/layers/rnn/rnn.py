@@ -179,9 +179,9 @@ class RNN(Layer):
     def _keras_file_weights(self):
         return []  # Keras 3 does not save a stateful layer's states as weights
 
-    def _walk(self, prefix=None, owners=(), seen=None):
+    def _walk(self, prefix=None, owners=(), seen=None, seed_states=False):
         # The cell's parameters first (Keras's get_weights order), the carried states last.
-        entries = list(super()._walk(prefix, owners, seen))
+        entries = list(super()._walk(prefix, owners, seen, seed_states))
         states = {id(v) for v in self.states or ()}
         yield from [e for e in entries if id(e[1]) not in states]
         yield from [e for e in entries if id(e[1]) in states]
@@ -264,6 +264,26 @@ class RNN(Layer):
         if scope_lib.current() is None and isinstance(self.cell, Layer):
             # A weight read for the first time inside the loop would keep a tracer as value.
             materialize_all(self.cell.weights)
+        loop = dict(return_sequences=self.return_sequences, unroll=self.unroll,
+                    zero_output_for_mask=self.zero_output_for_mask)
+        # A cell may run the whole loop itself, with a hand-written gradient (LSTMCell).
+        runner = getattr(self.cell, "sequence_runner", None)
+        if runner is not None:
+            dtypes = [sequences.dtype] + [s.dtype for s in jax.tree_util.tree_leaves(states)]
+            runner = runner(batch, training, dtypes)
+        if runner is not None:
+            output, final = runner(sequences, states, mask, **loop)
+        else:
+            output, final = self._generic_loop(sequences, states, mask, batch, training, loop)
+        output = output.astype(self.compute_dtype)
+        if self.stateful:
+            for var, value in zip(self.states, jax.tree_util.tree_leaves(final)):
+                var.assign(value)
+        if self.return_state:
+            return (output, *final)
+        return output
+
+    def _generic_loop(self, sequences, states, mask, batch, training, loop):
         project, step = cell_functions(self.cell, batch, training)
         if _hoist_projection():
             xs = project(sequences, True)
@@ -272,17 +292,7 @@ class RNN(Layer):
 
             def step(x_t, states):
                 return cell_step(project(x_t, False), states)
-        output, final = scan_loop.run(
-            step, xs, states, mask,
-            return_sequences=self.return_sequences, unroll=self.unroll,
-            zero_output_for_mask=self.zero_output_for_mask)
-        output = output.astype(self.compute_dtype)
-        if self.stateful:
-            for var, value in zip(self.states, jax.tree_util.tree_leaves(final)):
-                var.assign(value)
-        if self.return_state:
-            return (output, *final)
-        return output
+        return scan_loop.run(step, xs, states, mask, **loop)
 
     def compute_mask(self, inputs, mask=None):
         """The input mask passes on with the sequences (``return_sequences``), else none."""
