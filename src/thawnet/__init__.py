@@ -23,7 +23,7 @@ from thawnet.models import Model, Sequential
 from thawnet.models.explain import explain
 from thawnet.optimizers import Optimizer
 from thawnet.training import AuditError, audit, freeze, unfreeze
-from thawnet.training.lr_multipliers import set_learning_rate_multiplier
+from thawnet.trainability.lr_multipliers import set_learning_rate_multiplier
 from thawnet.models.lora_model import enable_lora, merge_lora, unmerge_lora
 from thawnet.variables import PARAMETER, STATISTIC, Variable, is_effectively_trainable
 

@@ -24,7 +24,7 @@ import numpy as np
 import thawnet
 from thawnet import callbacks as cb
 from thawnet import layers as tl
-from thawnet.training import checkpoint
+from thawnet.io import training_checkpoint as checkpoint
 
 out_dir, backup_dir, mode = sys.argv[1:4]
 kill_at = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "0" else None

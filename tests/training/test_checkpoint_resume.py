@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from thawnet.training.checkpoint import latest_checkpoint
+from thawnet.io.training_checkpoint import latest_checkpoint
 
 SCRIPT = str(Path(__file__).with_name("resume_script.py"))
 TOTAL = 16  # 4 epochs x 4 batches

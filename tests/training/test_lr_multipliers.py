@@ -8,7 +8,7 @@ import pytest
 import thawnet
 from thawnet import layers as tl
 from thawnet.models import Model, Sequential
-from thawnet.training.lr_multipliers import learning_rate_multipliers, scale_updates
+from thawnet.trainability.lr_multipliers import learning_rate_multipliers, scale_updates
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(32, 4)).astype("f4")
@@ -105,7 +105,7 @@ def test_multipliers_are_read_at_every_fit_and_owner_multipliers_compose():
     thawnet.set_learning_rate_multiplier(model, "inner_dense", 0.5)
     inner.lr_multiplier = 0.2
     assert learning_rate_multipliers(model) == {"inner": 0.2, "inner_dense": 0.5}
-    assert thawnet.training.lr_multipliers.weight_multipliers(model)[
+    assert thawnet.trainability.lr_multipliers.weight_multipliers(model)[
         "inner/inner_dense/kernel"] == pytest.approx(0.1)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from thawnet.callbacks import CallbackList, ProgbarLogger
-from thawnet.training.progbar import (Progbar, format_eta, format_time_per_unit, format_value,
+from thawnet.utils.progbar import (Progbar, format_eta, format_time_per_unit, format_value,
                                       is_dynamic_stream)
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -11,7 +11,7 @@ import pytest
 import thawnet
 from thawnet import callbacks as cb
 from thawnet import layers as tl
-from thawnet.training import checkpoint
+from thawnet.io import training_checkpoint as checkpoint
 
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(48, 5)).astype("f4")  # 3 batches of 16 per epoch

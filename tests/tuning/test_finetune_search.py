@@ -10,7 +10,7 @@ import thawnet  # noqa: E402
 from thawnet import layers  # noqa: E402
 from thawnet.callbacks import Callback  # noqa: E402
 from thawnet.tuning import FineTuneSearch  # noqa: E402
-from thawnet.training.lr_multipliers import learning_rate_multipliers  # noqa: E402
+from thawnet.trainability.lr_multipliers import learning_rate_multipliers  # noqa: E402
 from thawnet.models.summary import count_split  # noqa: E402
 from thawnet.tuning import HyperParameters  # noqa: E402
 from thawnet.tuning.finetune_space import apply_split, resolve_blocks  # noqa: E402

@@ -1,7 +1,8 @@
 """Callbacks: hooks into fit / evaluate / predict, with Keras 3's names and semantics."""
 
 from thawnet.callbacks.backup_and_restore import BackupAndRestore
-from thawnet.callbacks.base import Callback, CallbackList
+from thawnet.callbacks.base import Callback
+from thawnet.callbacks.callback_list import CallbackList
 from thawnet.callbacks.csv_logger import CSVLogger
 from thawnet.callbacks.early_stopping import EarlyStopping
 from thawnet.callbacks.gradual_unfreezing import GradualUnfreezing

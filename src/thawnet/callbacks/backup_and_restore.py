@@ -10,7 +10,7 @@ import warnings
 from thawnet.callbacks.base import Callback
 from thawnet.callbacks.history import History
 from thawnet.io.atomic import atomic_write, atomic_write_bytes
-from thawnet.training import checkpoint as checkpoint_lib
+from thawnet.io import training_checkpoint as checkpoint_lib
 
 # Keras 3's own backup files, written next to thawnet's checkpoints (see the class docstring).
 KERAS_WEIGHTS = "latest.weights.h5"
@@ -21,7 +21,7 @@ PREVIOUS = ".bkp"
 class BackupAndRestore(Callback):
     """Back up the whole training state regularly; a new ``fit`` with the same callback resumes.
 
-    The backup (see :mod:`thawnet.training.checkpoint`) holds the weights, the optimizer state,
+    The backup (see :mod:`thawnet.io.training_checkpoint`) holds the weights, the optimizer state,
     the training RNG, the epoch and batch to continue from, the metric accumulators of the
     running epoch, the History of the epochs before, and the state of the other callbacks
     (EarlyStopping's best value and wait, ReduceLROnPlateau's, ModelCheckpoint's best).

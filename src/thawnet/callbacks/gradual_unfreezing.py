@@ -14,8 +14,8 @@ stay trainable keep their optimizer state, newly thawed ones start with fresh st
 from __future__ import annotations
 
 from thawnet.callbacks.base import Callback
-from thawnet.training.freeze import unfreeze
-from thawnet.training.lr_multipliers import check_multiplier, set_learning_rate_multiplier
+from thawnet.trainability.freeze import unfreeze
+from thawnet.trainability.lr_multipliers import check_multiplier, set_learning_rate_multiplier
 
 
 def _check_step(epoch, what):

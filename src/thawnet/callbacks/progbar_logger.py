@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from thawnet.callbacks.base import Callback
+from thawnet.utils.progbar import Progbar, is_dynamic_stream
 
 
 class ProgbarLogger(Callback):
@@ -45,8 +46,6 @@ class ProgbarLogger(Callback):
     def dynamic(self):
         if self._dynamic is not None:
             return bool(self._dynamic)
-        from thawnet.training.progbar import is_dynamic_stream
-
         return is_dynamic_stream(self.stream)
 
     @property
@@ -111,8 +110,6 @@ class ProgbarLogger(Callback):
 
     def _maybe_init_progbar(self):
         if self.progbar is None:
-            from thawnet.training.progbar import Progbar
-
             self.progbar = Progbar(target=self.target, verbose=self.verbose,
                                    interval=self.interval, unit_name="step",
                                    stream=self._stream, dynamic=self.dynamic)

@@ -86,7 +86,7 @@ def _rows(model, show_trainable, expand_nested, depth=0, owners=()):
 
 def _multiplier_text(layer, owners):
     """The layer's effective learning-rate multiplier (its own ``lr_multiplier`` times its
-    owners', as the trainer applies it; see ``training/lr_multipliers.py``), formatted."""
+    owners', as the trainer applies it; see ``trainability/lr_multipliers.py``), formatted."""
     factor = 1.0
     for each in (*owners, layer):
         own = getattr(each, "lr_multiplier", None)

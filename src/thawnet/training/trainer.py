@@ -18,7 +18,8 @@ import jax
 import numpy as np
 
 from thawnet import optimizers as optimizers_lib
-from thawnet.training import checkpoint as checkpoint_lib
+from thawnet.callbacks import CallbackList, History, TerminateOnNaN
+from thawnet.io import training_checkpoint as checkpoint_lib
 from thawnet.training import freeze_warning
 from thawnet.training import nonfinite_guard
 from thawnet.training import weight_audit as audit_lib
@@ -106,12 +107,10 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         Args are Keras's, plus: ``audit=False`` skips the before/after weight comparison (it
         costs one host copy of the weights); ``resume_from`` is a checkpoint folder (written by
         :class:`thawnet.callbacks.BackupAndRestore` or
-        :func:`thawnet.training.checkpoint.save_checkpoint`) to continue from exactly: its
+        :func:`thawnet.io.training_checkpoint.save_checkpoint`) to continue from exactly: its
         weights, optimizer state, RNG, callback states, History and the running epoch's
         metric accumulators are restored.
         """
-        from thawnet.callbacks import CallbackList, History, TerminateOnNaN
-
         self._require_compiled("fit")
         check_fit_arguments(
             self, x, y, sample_weight, epochs=epochs, batch_size=batch_size,
@@ -309,8 +308,6 @@ class Trainer(KerasSteps, Prediction, TrainerState):
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics in inference mode: a float, a list (loss first) or a dict."""
-        from thawnet.callbacks import CallbackList
-
         self._require_compiled("evaluate")
         check_evaluate_arguments(x, y, sample_weight, batch_size=batch_size, steps=steps)
         verbose = 1 if verbose == "auto" else verbose

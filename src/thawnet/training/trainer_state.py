@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from thawnet.training import custom_step_functions as custom_lib
-from thawnet.training import lr_multipliers
+from thawnet.trainability import lr_multipliers
 from thawnet.training import steps as steps_lib
 from thawnet.training.keras_state import (CustomMetricState, fresh_metric_state,
                                           logs_to_floats, write_back_metrics)

@@ -1,7 +1,7 @@
 """``thawnet.utils``: Keras 3's helpers for data and sessions (``keras.utils`` names)."""
 
 from thawnet.backend.naming import clear_session
-from thawnet.training.progbar import Progbar
+from thawnet.utils.progbar import Progbar
 from thawnet.utils.data_packing import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from thawnet.utils.image_dataset import image_dataset_from_directory
 from thawnet.utils.image_utils import array_to_img, img_to_array, load_img, save_img
