@@ -116,7 +116,8 @@ def main(argv=None):
                    help="account for every non-trainable parameter, grouped by reason and "
                         "layer class; --explain full lists every layer")
     p.add_argument("--expand-nested", action="store_true", help="list nested models' layers")
-    p.add_argument("--bytes", action="store_true", help="show byte sizes")
+    p.add_argument("--bytes", action="store_true",
+                   help="show byte sizes and each weight's dtype and size")
     p.set_defaults(run=_summary)
     d = sub.add_parser("demo", help="transfer learning on bundled digits, with the audit: "
                                     "frozen base + new head, then the top block fine-tuned")

@@ -32,7 +32,7 @@ class DTypePolicy:
             floating/int dtype name.
     """
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, name: str | None = None) -> None:
         name = "float32" if name is None else name
         if not isinstance(name, str):
             raise ValueError(f"DTypePolicy: name must be a string such as 'mixed_float16'; "

@@ -115,6 +115,23 @@ def count_split(model):
     return trainable + non_trainable, trainable, non_trainable
 
 
+def weight_dtype_lines(model) -> list[str]:
+    """With ``show_bytes``: each weight's stored dtype, shape and size, and the policy of its
+    layer when that computes in another dtype (``mixed_bfloat16``: float32 weights read in
+    bfloat16), then the totals per dtype."""
+    lines, per_dtype = ["Weights (path, dtype, shape, size; policy if mixed):"], {}
+    for _, v, _owners in model._walk():
+        policy = getattr(v.owner, "dtype_policy", None)
+        mixed = f"  {policy.name}" if policy is not None and policy.is_mixed else ""
+        lines.append(f"  {v.path:<40} {v.dtype.name:<9} {str(v.shape):<16} "
+                     f"{_fmt_bytes(v.nbytes):>10}{mixed}")
+        count, size = per_dtype.get(v.dtype.name, (0, 0))
+        per_dtype[v.dtype.name] = (count + v.size, size + v.nbytes)
+    for name, (count, size) in per_dtype.items():
+        lines.append(f"{name} params: {count:,} ({_fmt_bytes(size)})")
+    return lines
+
+
 def explain_non_trainable(model, full=False):
     """Lines accounting for every non-trainable weight: grouped by reason and layer class, in
     model order, or one line per layer with ``full=True`` (see :mod:`thawnet.models.explain`)."""
@@ -179,6 +196,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
         print_fn(f"Total params: {total:,} ({_fmt_bytes(sizes['t'] + sizes['n'])})")
         print_fn(f"Trainable params: {trainable:,} ({_fmt_bytes(sizes['t'])})")
         print_fn(f"Non-trainable params: {non_trainable:,} ({_fmt_bytes(sizes['n'])})")
+        for line in weight_dtype_lines(model):
+            print_fn(line)
     else:
         print_fn(f"Total params: {total:,}")
         print_fn(f"Trainable params: {trainable:,}")
