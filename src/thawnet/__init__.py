@@ -39,6 +39,7 @@ _LAZY = {
     "constraints": "thawnet.constraints",
     "distribute": "thawnet.distribute",
     "io": "thawnet.io",
+    "mixed_precision": "thawnet.mixed_precision",
     "saving": "thawnet.saving",
     "training": "thawnet.training",
     "tuning": "thawnet.tuning",

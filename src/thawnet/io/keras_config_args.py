@@ -48,10 +48,10 @@ def _dtype(value, layer):
     if isinstance(value, dict) and value.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
         name = (value.get("config") or {}).get("name")
         if name in ("float32", "float16", "bfloat16", "float64", "int32", "int64", "bool",
-                    "uint8"):
+                    "uint8", "mixed_float16", "mixed_bfloat16"):
             return name
-        raise _config_error(layer, f"dtype policy {name!r} (mixed precision or quantized) is "
-                                   "not supported by thawnet; save the model with a plain dtype.")
+        raise _config_error(layer, f"dtype policy {name!r} (quantized) is not supported by "
+                                   "thawnet; save the model with a float or mixed policy.")
     raise _config_error(layer, f"unsupported dtype entry {value!r}.")
 
 

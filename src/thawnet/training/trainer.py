@@ -58,8 +58,9 @@ class Trainer(KerasSteps, Prediction, TrainerState):
             metrics: list of names/Metric objects (list of lists or dict for several outputs).
             weighted_metrics: metrics that also receive ``sample_weight`` / ``class_weight``
                 (plain ``metrics`` ignore them, as in Keras).
-            run_eagerly, auto_scale_loss: accepted for Keras compatibility (steps are
-                always compiled; variables stay float32, so no loss scaling is needed).
+            run_eagerly: accepted for Keras compatibility (steps are always compiled).
+            auto_scale_loss: with the model's dtype policy ``"mixed_float16"``, wrap the
+                optimizer in a ``LossScaleOptimizer`` (dynamic loss scaling), as Keras does.
             steps_per_execution: batches run per device call (``lax.scan``); raise it (8)
                 for small models, where Python between steps costs more than the step.
                 ``"auto"`` measures the first epoch and switches to 8 from the next epoch on
@@ -74,6 +75,9 @@ class Trainer(KerasSteps, Prediction, TrainerState):
             raise ValueError("compile(): steps_per_execution must be a positive integer or "
                              f"'auto'; received {steps_per_execution!r}.")
         self.optimizer = optimizers_lib.get(optimizer)
+        if auto_scale_loss and self.dtype_policy.name == "mixed_float16" and not isinstance(
+                self.optimizer, optimizers_lib.LossScaleOptimizer):
+            self.optimizer = optimizers_lib.LossScaleOptimizer(self.optimizer)
         self._tx = self.optimizer.to_optax()
         self.optimizer._attach(self)  # optimizer.learning_rate reads this model's state
         names = resolve_output_names(self._output_names(), loss)
