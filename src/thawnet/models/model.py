@@ -49,7 +49,6 @@ class Model(Trainer, ModelFiles, Layer):
             name = naming.unique_name(base)
         super().__init__(name=name, **kwargs)
         self._graph = None
-        self._eager_fns = {}
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError(f'Model "{self.name}": pass both inputs and outputs for a '
@@ -65,7 +64,11 @@ class Model(Trainer, ModelFiles, Layer):
         self._structure_changed()
 
     def _structure_changed(self):
-        self._eager_fns = {}
+        """The one hook of a structural change (a layer added, popped or assigned, a graph
+        set): the compiled functions, all kinds, and the layer list are made anew."""
+        registry = self.__dict__.get("_function_registry")
+        if registry is not None:
+            registry.clear()
         self._all_layers_cache = None
 
     @property
@@ -202,29 +205,8 @@ class Model(Trainer, ModelFiles, Layer):
         """``model(x)`` on arrays: one compiled call; statistic updates written back."""
         # Cached per trainable flags too: BatchNormalization's behaviour depends on them.
         # (A layer's weight count too: enable_lora/merge_lora change what call() reads.)
-        key = (training, tuple((layer.trainable, len(layer._own_variables))
-                               for layer in self._all_layers()))
-        entry = self._eager_fns.get(key)
-        if entry is None:
-            by_path = self.variables_by_path()
-            paths, variables = list(by_path), list(by_path.values())
-            statistics = [p for p, v in by_path.items() if v.role == STATISTIC]
-            # In inference only carried state (a stateful RNN's) changes and is written back.
-            written = statistics if training else [
-                p for p in statistics if by_path[p].carried_in_inference]
-
-            owners = []  # the layers that add losses in call(), found while tracing
-
-            def pure(values, x, rng):
-                out, new, _, added, added_by = self._run_stateless(
-                    {}, dict(zip(paths, values)), x, training, rng, True, {})
-                owners[:] = added_by
-                # Return only what can change: passing weights through would copy them.
-                return out, {p: new[p] for p in written}, added
-            # A layer whose training flag is fixed in the graph may draw randomly even here.
-            fixed = any(n.call_kwargs.get("training") for n in self._graph.nodes) \
-                if self._graph is not None else False
-            entry = self._eager_fns[key] = (paths, variables, jax.jit(pure), owners, fixed)
+        entry = self._functions.get("eager", self._layer_flags(), (bool(training),),
+                                    lambda: self._build_eager_call(training))
         paths, variables, fn, owners, fixed_training = entry
         materialize_all(variables)
         # A fresh key only when something random can run (Dropout in training mode).
@@ -240,6 +222,34 @@ class Model(Trainer, ModelFiles, Layer):
         for layer, loss in zip(owners, added):
             layer._losses.append(loss)
         return outputs
+
+    def _layer_flags(self):
+        """Each layer's flag and weight count: BatchNormalization's behaviour depends on the
+        flags, and enable_lora/merge_lora change what call() reads (a registry key part)."""
+        return tuple((layer.trainable, len(layer._own_variables))
+                     for layer in self._all_layers())
+
+    def _build_eager_call(self, training):
+        """The compiled pure function behind ``model(x)``, with what reads its results."""
+        by_path = self.variables_by_path()
+        paths, variables = list(by_path), list(by_path.values())
+        statistics = [p for p, v in by_path.items() if v.role == STATISTIC]
+        # In inference only carried state (a stateful RNN's) changes and is written back.
+        written = statistics if training else [
+            p for p in statistics if by_path[p].carried_in_inference]
+
+        owners = []  # the layers that add losses in call(), found while tracing
+
+        def pure(values, x, rng):
+            out, new, _, added, added_by = self._run_stateless(
+                {}, dict(zip(paths, values)), x, training, rng, True, {})
+            owners[:] = added_by
+            # Return only what can change: passing weights through would copy them.
+            return out, {p: new[p] for p in written}, added
+        # A layer whose training flag is fixed in the graph may draw randomly even here.
+        fixed = any(n.call_kwargs.get("training") for n in self._graph.nodes) \
+            if self._graph is not None else False
+        return paths, variables, jax.jit(pure), owners, fixed
 
     def _all_layers(self):
         """Every layer inside this model (nested ones too), each once; cached until the

@@ -2,8 +2,8 @@
 
 One batch with nothing to report goes through the compiled ``model(x)``; arrays are gathered
 by index from the device; streams go through :mod:`thawnet.training.stream_loop`. The
-compiled function is cached per trainable flags and weight structure (LoRA enabled or merged
-after a first call is seen).
+compiled function is in the model's registry, per trainable flags and weight structure (LoRA
+enabled or merged after a first call is seen).
 """
 
 from __future__ import annotations
@@ -72,13 +72,10 @@ class Prediction:
         return {p: v.value for p, v in by_path.items()}
 
     def _predict_fn(self):
-        key = ("predict", tuple((layer.trainable, len(layer._own_variables))
-                                for layer in self._all_layers()))
-        cache = self.__dict__.setdefault("_predict_cache", {})
-        if key not in cache:
-            cache[key] = (make_custom_predict_function(self) if overrides(self, "predict")
-                          else make_predict_function(self, self._carried_paths()))
-        return cache[key]
+        return self._functions.get(
+            "predict", self._layer_flags(), (),
+            lambda: (make_custom_predict_function(self) if overrides(self, "predict")
+                     else make_predict_function(self, self._carried_paths())))
 
     def _carried_paths(self):
         """Paths of the state that inference carries from batch to batch (stateful RNNs)."""

@@ -33,6 +33,7 @@ from thawnet.training.custom_step_functions import overrides
 from thawnet.training.custom_steps import KerasSteps
 from thawnet.training.prediction import Prediction
 from thawnet.training.trainer_state import TrainerState
+from thawnet.training.training_state import TrainingState
 from thawnet.training import stream_loop
 from thawnet.training.data_sources import is_stream
 from thawnet.training.stream_dataset import StreamDataset, make_stream
@@ -216,8 +217,9 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         if isinstance(train, StreamDataset):
             return stream_loop.train_epoch(self, train, epoch, steps, key, holder, cbs, policy,
                                            guard_nan, by_path, skip)
-        auto = self._steps_per_execution == "auto"
-        k = self._auto_steps if auto else self._steps_per_execution
+        training = self._training
+        auto = training.steps_per_execution == "auto"
+        k = training.auto_steps if auto else training.steps_per_execution
         hooks = cbs.needs_batch_logs  # no batch-level callback: skip the per-batch Python
         total = steps or train.steps
         clock = {"calls": 0, "start": None}
@@ -254,7 +256,7 @@ class Trainer(KerasSteps, Prediction, TrainerState):
             jax.block_until_ready(holder["state"]["metrics"])
             per_step = (time.perf_counter() - clock["start"][0]) / (step - clock["start"][1])
             if per_step < 2e-3:
-                self._auto_steps = 8  # Python between steps costs more than 10% here
+                training.auto_steps = 8  # Python between steps costs more than 10% here
 
     def _loop(self, dataset, epoch, steps, run_block, metric_state, on_begin, on_end, policy):
         """Evaluation batches, one device call each."""

@@ -2,9 +2,12 @@
 
 The trainable split is read at the start of every ``fit``, ``evaluate`` and ``*_on_batch``
 call, never frozen in at ``compile()``: flipping ``layer.trainable`` takes effect at the next
-step without recompiling by hand. Compiled functions are cached per split; optimizer state of
+step without recompiling by hand. Compiled functions live in the model's one
+:class:`~thawnet.training.function_registry.FunctionRegistry`, per split; optimizer state of
 the weights that stay trainable is kept, newly trainable weights start fresh, newly frozen ones
-drop theirs (see :mod:`thawnet.training.opt_state`).
+drop theirs (see :mod:`thawnet.training.opt_state`). Everything ``compile()`` sets up and
+``fit`` carries between steps is one :class:`~thawnet.training.training_state.TrainingState`,
+``model._training``.
 """
 
 from __future__ import annotations
@@ -18,16 +21,50 @@ from thawnet.trainability import lr_multipliers
 from thawnet.training import steps as steps_lib
 from thawnet.training.keras_state import (CustomMetricState, fresh_metric_state,
                                           logs_to_floats, write_back_metrics)
+from thawnet.training.function_registry import FunctionRegistry
 from thawnet.training.opt_state import transfer_opt_state
+from thawnet.training.training_state import TrainingField
 from thawnet.variables import materialize_all
 
 
 class TrainerState:
     """State handling shared by fit / evaluate / predict (see :class:`Trainer`)."""
 
-    compiled = False
-    stop_training = False
-    _distribute = None
+    # The names the file formats, checkpoints and callbacks use: fields of model._training.
+    _tx = TrainingField("tx")
+    _opt_state = TrainingField("opt_state")
+    _opt_paths = TrainingField("opt_paths")
+    _rng = TrainingField("rng")
+    _seed = TrainingField("seed", 0)
+    _distribute = TrainingField("distribute")
+    _steps_per_execution = TrainingField("steps_per_execution", 1)
+    _auto_steps = TrainingField("auto_steps", 1)
+    stop_training = TrainingField("stop_training", False)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether ``compile()`` was called (Keras's ``model.compiled``)."""
+        return self.__dict__.get("_training") is not None
+
+    @property
+    def _functions(self) -> FunctionRegistry:
+        """The model's one registry of compiled functions (made on first use)."""
+        registry = self.__dict__.get("_function_registry")
+        if registry is None:
+            registry = self.__dict__["_function_registry"] = FunctionRegistry()
+        return registry
+
+    @property
+    def _fn_cache(self) -> FunctionRegistry:
+        return self._functions
+
+    def reset_training_state(self) -> None:
+        """Start the optimizer over: fresh slots and step count at the next step, and the
+        training RNG of ``compile(seed=...)`` (the same Dropout masks and shuffles as the
+        first ``fit``). Weights, the compiled steps and the compile settings stay."""
+        self._require_compiled("reset_training_state")
+        self._training.reset()
+        self.stop_training = False
 
     def _output_names(self):
         if getattr(self, "_graph", None) is not None:
@@ -60,13 +97,14 @@ class TrainerState:
         state = {"trainable": {p: by_path[p].value for p in trainable_paths},
                  "non_trainable": {p: by_path[p].value for p in frozen_paths}}
         if with_optimizer:
-            if self._opt_paths != trainable_paths:
-                fresh = self._tx.init(state["trainable"])
-                self._opt_state = fresh if self._opt_state is None else transfer_opt_state(
-                    self._opt_state, fresh)
-                self._opt_paths = trainable_paths
-            state["opt_state"] = self._opt_state
-            state["rng"] = self._rng
+            training = self._training
+            if training.opt_paths != trainable_paths:
+                fresh = training.tx.init(state["trainable"])
+                training.opt_state = fresh if training.opt_state is None else (
+                    transfer_opt_state(training.opt_state, fresh))
+                training.opt_paths = trainable_paths
+            state["opt_state"] = training.opt_state
+            state["rng"] = training.rng
         custom = custom_lib.overrides(self, "train" if with_optimizer else "test")
         state["metrics"] = fresh_metric_state(self) if custom else self._metric_set.init()
         state = _distinct_buffers(state)
@@ -91,37 +129,33 @@ class TrainerState:
             for p, value in state[group].items():
                 by_path[p]._value = value
         if "opt_state" in state:
-            self._opt_state = state["opt_state"]
-            self._rng = state["rng"]
+            self._training.opt_state = state["opt_state"]
+            self._training.rng = state["rng"]
             # The running epoch's metric accumulators: mid-epoch checkpoints save them.
             self._epoch_metrics = state.get("metrics")
         if isinstance(state.get("metrics"), CustomMetricState):
             write_back_metrics(self, state["metrics"])  # metric.result() reads the step's
 
     def _function(self, kind, key, **options):
-        cache_key = (kind, key, tuple(sorted(options.items())))
-        fn = self._fn_cache.get(cache_key)
-        if fn is None:
-            tx = self._tx_for(key) if kind == "train" else self._tx
-            if kind in ("train", "test") and custom_lib.overrides(self, kind):
-                # The model's own train_step / test_step (Keras 3's JAX signatures).
-                fn = (custom_lib.make_custom_train_function(
+        """The compiled ``kind`` function for split ``key`` (from the registry)."""
+        return self._functions.get(kind, key, tuple(sorted(options.items())),
+                                   lambda: self._build_function(kind, key, options))
+
+    def _build_function(self, kind, key, options):
+        tx = self._tx_for(key) if kind == "train" else self._tx
+        if kind in ("train", "test") and custom_lib.overrides(self, kind):
+            # The model's own train_step / test_step (Keras 3's JAX signatures).
+            if kind == "train":
+                return custom_lib.make_custom_train_function(
                     self, key, tx, distribute=self._distribute, **options)
-                      if kind == "train" else custom_lib.make_custom_test_function(
-                          self, key, distribute=self._distribute))
-            elif kind == "train":
-                fn = steps_lib.make_train_function(self, tx, self._compiled_loss,
-                                                   self._metric_set, distribute=self._distribute,
-                                                   **options)
-            elif kind == "test":
-                fn = steps_lib.make_test_function(self, self._compiled_loss, self._metric_set,
-                                                  distribute=self._distribute)
-            elif kind == "predict":
-                fn = steps_lib.make_predict_function(self)
-            else:
-                fn = steps_lib.make_results_function(self._metric_set)
-            self._fn_cache[cache_key] = fn
-        return fn
+            return custom_lib.make_custom_test_function(self, key, distribute=self._distribute)
+        if kind == "train":
+            return steps_lib.make_train_function(self, tx, self._compiled_loss, self._metric_set,
+                                                 distribute=self._distribute, **options)
+        if kind == "test":
+            return steps_lib.make_test_function(self, self._compiled_loss, self._metric_set,
+                                                distribute=self._distribute)
+        return steps_lib.make_results_function(self._metric_set)
 
     def _tx_for(self, key):
         """The optimizer's transformation with this key's learning-rate multipliers."""
@@ -144,11 +178,11 @@ class TrainerState:
         live = getattr(self, "_live_train_state", None)
         if live is not None and "opt_state" in live.get("state", {}):
             return live["state"]["opt_state"]
-        if getattr(self, "_opt_state", None) is None and ensure and self.built:
+        if self._opt_state is None and ensure and self.built and self.compiled:
             self._opt_state = self._tx.init(self._start_state(self._split_key(), False)[
                 "trainable"])
             self._opt_paths = self._split_key()[0]
-        return getattr(self, "_opt_state", None)
+        return self._opt_state
 
     def _update_opt_state(self, fn):
         """Replace the optimizer state by ``fn(state, place)`` where the next step reads it
@@ -160,7 +194,7 @@ class TrainerState:
         if live is not None and "opt_state" in live.get("state", {}):
             live["state"]["opt_state"] = fn(live["state"]["opt_state"], place)
             self._opt_state = live["state"]["opt_state"]
-        elif getattr(self, "_opt_state", None) is not None:
+        elif self._opt_state is not None:
             self._opt_state = fn(self._opt_state, place)
 
     def get_learning_rate(self):
@@ -174,7 +208,7 @@ class TrainerState:
 
     def optimizer_state_size(self):
         """Number of scalars in the optimizer state (reported apart from the model's counts)."""
-        if getattr(self, "_opt_state", None) is None:
+        if self._opt_state is None:
             return 0
         return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(self._opt_state)))
 

@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import warnings
 
-import jax
-
 import thawnet
 from thawnet.models.summary import count_split
 from thawnet.training.freeze_warning import FrozenSinceCompileWarning
@@ -181,10 +179,8 @@ class FineTuneSearch(Tuner):
         first, lora = space.apply_split(self.base, self.blocks, top, multiplier, decay, rank)
         # A fresh optimizer state at this trial's learning rate; the compiled steps (cached
         # per trainable split) stay.
-        model._opt_state, model._opt_paths = None, None
-        model._rng = jax.random.PRNGKey(model._seed)  # the same dropout/shuffle draws
+        model.reset_training_state()  # the same dropout/shuffle draws as the first trial
         model.optimizer.learning_rate = lr
-        model.stop_training = False
         if trial is not None:
             total, trainable, frozen = count_split(model)
             trial.set_user_attr("trainable_params", int(trainable))
@@ -194,7 +190,7 @@ class FineTuneSearch(Tuner):
             trial.set_user_attr("base_restored",
                                 f"bit-exact ({len(report.unchanged)} weights)")
             key = model._split_key()
-            reused = any(k[0] == "train" and k[1] == key for k in model._fn_cache)
+            reused = model._functions.has("train", key)
             trial.set_user_attr("step_cache", "reused" if reused else "compiled")
         return model
 
