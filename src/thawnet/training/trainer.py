@@ -79,21 +79,17 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         if auto_scale_loss and self.dtype_policy.name == "mixed_float16" and not isinstance(
                 self.optimizer, optimizers_lib.LossScaleOptimizer):
             self.optimizer = optimizers_lib.LossScaleOptimizer(self.optimizer)
-        self._tx = self.optimizer.to_optax()
-        self.optimizer._attach(self)  # optimizer.learning_rate reads this model's state
+        tx = self.optimizer.to_optax()
         names = resolve_output_names(self._output_names(), loss)
         self._compiled_loss = None if loss is None else CompiledLoss(loss, loss_weights, names)
         self._metric_set = MetricSet(metrics, self._compiled_loss, names, weighted_metrics)
         freeze_warning.remember_compiled_split(self)
-        self._steps_per_execution = steps_per_execution
-        self._auto_steps = 1  # what "auto" chose so far
-        self._distribute = distribute
-        self._seed = seed
-        self._rng = jax.random.PRNGKey(seed)
-        self._opt_state, self._opt_paths = None, None
-        self._fn_cache = {}
-        self.compiled = True
-        self.stop_training = False
+        # One object holds the training state; a new loss, optimizer or metrics: new steps.
+        self._training = TrainingState(tx=tx, seed=seed,
+                                       steps_per_execution=steps_per_execution,
+                                       distribute=distribute)
+        self.optimizer._attach(self)  # optimizer.learning_rate reads this model's state
+        self._functions.clear()
 
     @property
     def metrics_names(self) -> list:
