@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from thawnet.variables import STATISTIC, is_layer_effectively_trainable, materialize_all
@@ -111,33 +113,85 @@ class AuditReport:
 
 
 def snapshot(model):
-    """Host copies of every weight, by path."""
+    """Copies of every weight, by path, made on the device in one compiled call (the steps
+    of ``fit`` donate the weights' buffers, so the audit keeps its own)."""
     by_path = model.variables_by_path()
     materialize_all(by_path.values())
-    return {p: np.array(v.value, copy=True) for p, v in by_path.items()}
+    return _audit_function(model, "audit_copy", _copy_values)(
+        {p: v.value for p, v in by_path.items()})
 
 
 def compare(model, before, trained_paths):
-    """An :class:`AuditReport` of the model's weights now against ``before``."""
+    """An :class:`AuditReport` of the model's weights now against ``before`` (a
+    :func:`snapshot`, or host arrays by path).
+
+    The comparison runs on the device in one compiled call: the bit patterns of each weight
+    before and after (``lax.bitcast_convert_type``) reduced to one "changed" flag per weight,
+    and its largest absolute change; only those two numbers per weight come back.
+    """
+    by_path = model.variables_by_path()
+    materialize_all(by_path.values())
+    pairs = {}
+    for path, v in by_path.items():
+        old = before.get(path)
+        if (old is not None and tuple(old.shape) == tuple(v.shape)
+                and np.dtype(old.dtype) == np.dtype(v.value.dtype)):
+            pairs[path] = (old, v.value)
+    flags, deltas = (jax.device_get(_audit_function(model, "audit_compare", _differences)(
+        list(pairs.values()))) if pairs else ((), ()))
+    found = dict(zip(pairs, zip(flags, deltas)))
     entries = []
     frozen_with = _frozen_statistics(model)
-    for path, v in model.variables_by_path().items():
-        old = before.get(path)
-        new = np.asarray(v.value)
-        if old is None or old.shape != new.shape:
+    for path, v in by_path.items():
+        if path in found:
+            changed, delta = bool(found[path][0]), float(found[path][1])
+        else:  # missing before, or another shape or dtype: changed
             changed, delta = True, float("inf")
-        else:
-            # Bitwise comparison: "unchanged" means the exact same bits, NaN included.
-            # (reshape first: a 0-d array cannot be viewed as bytes.)
-            changed = not np.array_equal(old.reshape(-1).view(np.uint8),
-                                         new.reshape(-1).view(np.uint8))
-            delta = float(np.max(np.abs(new.astype(np.float64) - old))) if (
-                changed and old.size) else 0.0
         owner = getattr(v, "owner", None)
         declared = owner.name if owner is not None and v.declared_untrainable else None
         entries.append(WeightAudit(path, v.role, path in trained_paths, changed, delta,
                                    declared, frozen_with.get(path)))
     return AuditReport(entries)
+
+
+def _audit_function(model, kind, fn):
+    """The compiled ``fn`` from the model's registry (cleared with its structure)."""
+    registry = getattr(model, "_functions", None)
+    if registry is None:
+        return jax.jit(fn)
+    return registry.get(kind, None, (), lambda: jax.jit(fn))
+
+
+def _copy_values(values):
+    return jax.tree_util.tree_map(jnp.copy, values)
+
+
+def _bits(a):
+    """The bit pattern of ``a`` as unsigned integers of its width (booleans as they are)."""
+    if a.dtype == jnp.bool_:
+        return a
+    width = {1: jnp.uint8, 2: jnp.uint16, 4: jnp.uint32, 8: jnp.uint64}[a.dtype.itemsize]
+    return jax.lax.bitcast_convert_type(a, width)
+
+
+def _differences(pairs):
+    """``(changed flags, max |change|)`` over a list of ``(old, new)`` pairs, in order.
+
+    "Unchanged" means the very same bits, NaN included; the change of an unchanged weight
+    is 0 (a NaN that stayed NaN too).
+    """
+    flags, deltas = [], []
+    for old, new in pairs:
+        old = jnp.asarray(old)
+        changed = jnp.any(_bits(old) != _bits(new))
+        if old.size:
+            wide = jnp.float32 if jnp.dtype(new.dtype).itemsize <= 4 else new.dtype
+            delta = jnp.max(jnp.abs(new.astype(wide) - old.astype(wide))).astype(jnp.float32)
+        else:
+            delta = jnp.zeros((), jnp.float32)
+        flags.append(changed)
+        deltas.append(jnp.where(changed, delta, 0.0))
+    return jnp.stack(flags), jnp.stack(deltas)
 
 
 def _frozen_statistics(model):
