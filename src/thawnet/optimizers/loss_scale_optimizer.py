@@ -182,7 +182,8 @@ class LossScaleOptimizer(Optimizer):
 
     def scale_loss(self, loss):
         """``loss`` times the loss scale of the attached model's current state (the
-        initial scale before the first step), as Keras's ``scale_loss``."""
+        initial scale before the first step), as Keras's ``scale_loss``. Eager only: the
+        value is read on the host, so a compiled custom step would see a constant."""
         state = self._live_state()
         scale = current_loss_scale(state) if state is not None else None
         return loss * (self.initial_scale if scale is None else scale)
