@@ -14,6 +14,7 @@ from __future__ import annotations
 from thawnet import config, layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
 from thawnet.models import Model
 
 __all__ = ["NASNetMobile", "NASNetLarge"]
@@ -150,10 +151,12 @@ def _reduction_cell(ip, p, filters, block_id):
     return out, ip
 
 
-def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6, stem_block_filters=96,
-           skip_reduction=True, filter_multiplier=2, include_top=True, weights=None,
-           input_tensor=None, pooling=None, classes=1000, default_size=None,
-           classifier_activation="softmax", name="NASNet"):
+def NASNet(input_shape: ShapeLike | None = None, penultimate_filters: int = 4032,
+           num_blocks: int = 6, stem_block_filters: int = 96, skip_reduction: bool = True,
+           filter_multiplier: int = 2, include_top: bool = True, weights: str | None = None,
+           input_tensor: Tensor | None = None, pooling: str | None = None, classes: int = 1000,
+           default_size: int | None = None, classifier_activation: Identifier = "softmax",
+           name: str = "NASNet") -> Model:
     """A NASNet-A model ``NASNet (num_blocks @ penultimate_filters)``, Keras's general builder.
 
     Args:
@@ -258,9 +261,11 @@ _DOC = """{name}: NASNet-A ({blocks} @ {penultimate}) in ImageNet mode, as Keras
 """
 
 
-def NASNetMobile(input_shape=None, include_top=True, weights=None, input_tensor=None,
-                 pooling=None, classes=1000, classifier_activation="softmax",
-                 name="nasnet_mobile"):
+def NASNetMobile(input_shape: ShapeLike | None = None, include_top: bool = True,
+                 weights: str | None = None, input_tensor: Tensor | None = None,
+                 pooling: str | None = None, classes: int = 1000,
+                 classifier_activation: Identifier = "softmax", name: str = "nasnet_mobile"
+        ) -> Model:
     if not include_top and input_shape is None:
         input_shape = (224, 224, 3)  # Keras fixes the size here even without the top
     return NASNet(input_shape, penultimate_filters=1056, num_blocks=4, stem_block_filters=32,
@@ -269,9 +274,11 @@ def NASNetMobile(input_shape=None, include_top=True, weights=None, input_tensor=
                   default_size=224, classifier_activation=classifier_activation, name=name)
 
 
-def NASNetLarge(input_shape=None, include_top=True, weights=None, input_tensor=None,
-                pooling=None, classes=1000, classifier_activation="softmax",
-                name="nasnet_large"):
+def NASNetLarge(input_shape: ShapeLike | None = None, include_top: bool = True,
+                weights: str | None = None, input_tensor: Tensor | None = None,
+                pooling: str | None = None, classes: int = 1000,
+                classifier_activation: Identifier = "softmax", name: str = "nasnet_large"
+        ) -> Model:
     return NASNet(input_shape, penultimate_filters=4032, num_blocks=6, stem_block_filters=96,
                   skip_reduction=True, filter_multiplier=2, include_top=include_top,
                   weights=weights, input_tensor=input_tensor, pooling=pooling, classes=classes,
@@ -286,7 +293,7 @@ NASNetLarge.__doc__ = _DOC.format(
          "projection path, as in Keras)")
 
 
-def preprocess_input(x, data_format=None):
+def preprocess_input(x: Tensor, data_format: str | None = None) -> Tensor:
     """Preprocess images for NASNet: scale pixels from [0, 255] to [-1, 1].
 
     Args:
