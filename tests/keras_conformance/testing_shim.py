@@ -62,9 +62,9 @@ class TestCase(parameterized.TestCase):
                                    atol=atol, rtol=rtol, err_msg=msg or "")
 
     def assertNotAllClose(self, x1, x2, atol=1e-6, rtol=1e-6, msg=None):
-        if np.allclose(self.convert_to_numpy(x1), self.convert_to_numpy(x2), atol=atol,
-                       rtol=rtol) and np.shape(self.convert_to_numpy(x1)) == np.shape(
-                           self.convert_to_numpy(x2)):
+        # Arrays of different shapes are not close (Keras's assertAllClose fails on them).
+        a, b = self.convert_to_numpy(x1), self.convert_to_numpy(x2)
+        if np.shape(a) == np.shape(b) and np.allclose(a, b, atol=atol, rtol=rtol):
             raise AssertionError(f"The two values are close at all elements. {msg or ''}")
 
     def assertAlmostEqual(self, actual, desired, decimal=3, tpu_decimal=None, msg=None):
