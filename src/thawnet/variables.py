@@ -151,6 +151,7 @@ class Variable:
         self.initializer = initializer
         self.role = role
         self.own_trainable = bool(trainable) and role == PARAMETER
+        self.autocast = bool(autocast)  # False: never read in a mixed policy's compute dtype
         self.owner = None  # the layer that created this variable (set by Layer.add_weight)
         # Keras 3's add_weight(trainable=False): state the layer updates itself.
         self.declared_untrainable = False
@@ -180,7 +181,8 @@ class Variable:
         While a mixed-precision layer runs, a float weight reads in its compute dtype."""
         value = self._current_value()
         cast = dtype_policy_lib.autocast_dtype()
-        if cast is not None and value.dtype != cast and jnp.issubdtype(value.dtype, jnp.floating):
+        if cast is not None and self.autocast and value.dtype != cast and \
+                jnp.issubdtype(value.dtype, jnp.floating):
             return value.astype(cast)
         return value
 

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import thawnet
+from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import masking as thawnet_masking
 
 from .keras_internals import BACKEND_TRAINER, SYMBOLIC_SCOPE
@@ -151,6 +152,30 @@ class KerasTensor(metaclass=_KerasTensorMeta):
 
 
 Variable = thawnet.Variable
+
+
+def compute_output_spec(fn, *args, **kwargs):
+    """Keras's ``backend.compute_output_spec(fn, *symbolic)``: thawnet layers and ops called
+    on symbolic tensors return the symbolic outputs (shape and dtype) directly."""
+    return fn(*args, **kwargs)
+
+
+class AutocastScope:
+    """Keras's ``backend.AutocastScope(dtype)``: float variables created with autocast=True
+    read in ``dtype`` inside it (thawnet's mixed-policy autocast, ``backend.dtype_policy``)."""
+
+    def __init__(self, dtype):
+        self.dtype = None if dtype is None else jnp.dtype(standardize_dtype(dtype))
+        self._token = None
+
+    def __enter__(self):
+        self._token = dtype_policy_lib.autocasting(self.dtype)
+        return self
+
+    def __exit__(self, *exc):
+        dtype_policy_lib.reset_autocast(self._token)
+
+
 clear_session = thawnet.clear_session
 # backend.config's flash-attention switches (Keras's attention tests set them in setUp).
 enable_flash_attention = thawnet.config.enable_flash_attention

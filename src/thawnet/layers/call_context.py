@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextvars
 import inspect
 
+import jax
+
 from thawnet.layers.call_inspection import accepts_argument
 
 # name -> value of the call-context arguments given by the enclosing calls (innermost wins).
@@ -44,6 +46,8 @@ def split_inputs(layer, args: tuple, kwargs: dict) -> tuple:
     """``(inputs, other positional args, kwargs)`` of a call; ``layer(x1=a, x2=b)`` gives
     ``a`` as the inputs (the first parameter of ``call``), as in Keras."""
     if args:
+        if not getattr(layer, "_allow_non_tensor_positional_args", False):
+            _check_tensors(layer, args[1:])
         return args[0], args[1:], kwargs
     params = [p for p in inspect.signature(layer.call).parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -55,6 +59,15 @@ def split_inputs(layer, args: tuple, kwargs: dict) -> tuple:
     raise TypeError(f'Layer "{layer.name}" was called without inputs: pass them as the first '
                     f"positional argument or as {first}=...; received keyword arguments "
                     f"{sorted(kwargs)}.")
+
+
+def _check_tensors(layer, args: tuple) -> None:
+    for arg in jax.tree_util.tree_leaves(args):
+        if not (hasattr(arg, "shape") and hasattr(arg, "dtype")):
+            raise ValueError(
+                f'Layer "{layer.name}": Only input tensors may be passed as positional '
+                f"arguments after the first; received {arg!r} (of type {type(arg).__name__}). "
+                "Pass it as a keyword argument (name=value) instead.")
 
 
 def enter(layer, kwargs: dict):

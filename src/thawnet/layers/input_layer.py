@@ -38,7 +38,7 @@ class InputLayer(Layer):
             raise ValueError(f"{who}: give shape= (one sample) or batch_shape= (with the batch "
                              f"axis), not both; received shape={shape!r}, "
                              f"batch_shape={batch_shape!r}.")
-        if batch_size is not None and batch_shape is not None:
+        if batch_size is not None and batch_shape is not None and input_tensor is None:
             raise ValueError(f"{who}: batch_shape= already holds the batch size; do not also "
                              f"give batch_size={batch_size!r}.")
         if input_tensor is not None:
@@ -52,7 +52,13 @@ class InputLayer(Layer):
             if batch_shape is not None and tuple(batch_shape) != given:
                 raise ValueError(f"{who}: batch_shape={tuple(batch_shape)} does not match "
                                  f"input_tensor's shape {given}; leave batch_shape= out.")
-            batch_shape, dtype = given, dtype or input_tensor.dtype
+            if batch_size is not None and batch_size != given[0]:
+                raise ValueError(f"{who}: batch_size={batch_size!r} does not match "
+                                 f"input_tensor's shape {given}; leave batch_size= out.")
+            if dtype is not None and np.dtype(dtype) != np.dtype(input_tensor.dtype):
+                raise ValueError(f"{who}: dtype={dtype!r} does not match input_tensor's dtype "
+                                 f"{input_tensor.dtype}; leave dtype= out.")
+            batch_shape, dtype, batch_size = given, dtype or input_tensor.dtype, None
         if batch_shape is None:
             if shape is None:
                 raise ValueError("Input needs a shape: pass shape=(...) for one sample, e.g. "
@@ -64,8 +70,8 @@ class InputLayer(Layer):
         self.batch_shape = tuple(None if d is None else _dimension(d, self.name)
                                  for d in batch_shape)
         for d in self.batch_shape[1:]:
-            if d is not None and d <= 0:
-                raise ValueError(f'Input "{self.name}": every dimension must be a positive int '
+            if d is not None and d < 0:  # 0 is a size (an empty axis), as in Keras
+                raise ValueError(f'Input "{self.name}": every dimension must be an int >= 0 '
                                  f"or None; received shape={self.batch_shape[1:]}.")
         self.optional = bool(optional)
         self.sparse = self.ragged = False
@@ -85,7 +91,7 @@ class InputLayer(Layer):
 
 def _dimension(d, name):
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
-        raise ValueError(f'Input "{name}": every dimension must be a positive int or None; '
+        raise ValueError(f'Input "{name}": every dimension must be an int >= 0 or None; '
                          f"received {d!r}.")
     return int(d)
 

@@ -79,6 +79,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         self._own_variables: list[Variable] = []
         self._losses: list = []  # add_loss values of the last eager call
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self._adopt_attribute_variables()  # any assigned before super().__init__() (Keras)
         self._trainable = bool(trainable)
         self._dtype_policy = policy
         # A layer without a build() of its own has no weights to create: built at once (Keras).
@@ -113,6 +114,9 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
                     self._sublayers.append(layer)
                     self._structure_changed()
         object.__setattr__(self, key, value)
+        if isinstance(value, Variable) and value.owner is None and "_own_variables" in \
+                self.__dict__:
+            self._adopt_attribute_variables()
 
     def _structure_changed(self):
         """Hook for caches that depend on the set of sublayers (models keep some)."""
@@ -246,8 +250,10 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
             if accepts_argument(self.call, "training"):
                 kwargs["training"] = training
             call = self.rematerialized_call(self.call, inputs, *args)
+            object.__setattr__(self, "_in_call", True)  # add_weight refuses new state now
             outputs = call(inputs, *args, **kwargs)
         finally:
+            object.__setattr__(self, "_in_call", False)
             dtype_policy_lib.reset_autocast(cast_token)
             _training_context.reset(token)
         if self.activity_regularizer is not None:
@@ -336,7 +342,15 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        """The layer for ``config`` (``get_config``'s dict). A config the constructor refuses
+        raises a TypeError naming the class (as in Keras; also a ValueError)."""
+        try:
+            return cls(**config)
+        except (TypeError, ValueError) as error:
+            if type(error) not in (TypeError, ValueError):
+                raise  # a specific error (a file format error, ...) keeps its type
+            raise ArgumentTypeError(f"{cls.__name__}.from_config could not rebuild the layer "
+                                    f"from its config: {error}") from error
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

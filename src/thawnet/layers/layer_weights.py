@@ -45,6 +45,11 @@ class LayerWeights:
         Returns:
             The new :class:`~thawnet.variables.Variable`.
         """
+        if self.__dict__.get("_in_call"):
+            raise ValueError(
+                f'Layer "{self.name}": You cannot add new elements of state (variables or '
+                "sub-layers) to a layer while it runs call(): all state must be created in "
+                "__init__() or build(). Move this add_weight there.")
         a = weight_arguments(self, args, kwargs)
         name = a["name"] or self._free_weight_name()
         if any(v.name == name for v in self._own_variables):
@@ -60,7 +65,9 @@ class LayerWeights:
         var = Variable(name, a["shape"], dtype, initializers_lib.get(initializer), role=role,
                        trainable=a["trainable"], path=f"{self.name}/{name}",
                        regularizer=regularizers_lib.get(a["regularizer"]),
-                       constraint=constraints_lib.get(a["constraint"]))
+                       constraint=constraints_lib.get(a["constraint"]),
+                       # a layer with autocast=False (normalizations) keeps its weights' dtype
+                       autocast=a["autocast"] and getattr(self, "autocast", True))
         var.owner = self
         var.declared_untrainable = a["role"] is None and not a["trainable"]
         self._own_variables.append(var)
@@ -168,9 +175,26 @@ class LayerWeights:
         """Mark a weightless layer built at construction (Keras's helper for custom layers)."""
         self.built = True
 
+    def _untrack_variable(self, variable: Variable) -> None:
+        """Stop listing ``variable`` among this layer's weights (Keras's helper:
+        ``self.w = self._untrack_variable(self.w)``); returns None."""
+        self._own_variables[:] = [v for v in self._own_variables if v is not variable]
+
+    def _adopt_attribute_variables(self) -> None:
+        """Make Variables created on their own and assigned as public attributes (also
+        before ``super().__init__()``) weights of this layer, as Keras tracks them."""
+        for key, value in list(self.__dict__.items()):
+            if (isinstance(value, Variable) and value.owner is None and not key.startswith("_")
+                    and all(value is not v for v in self._own_variables)):
+                if any(v.name == value.name for v in self._own_variables):
+                    value.name = self._free_weight_name()
+                value.owner, value.path = self, f"{self.name}/{value.name}"
+                self._own_variables.append(value)
+
     @property
     def _layers(self):
-        return self._children()
+        # Keras tracks seed generators apart from layers (random.SeedGenerator holds state).
+        return [c for c in self._children() if not getattr(c, "holds_seed_state", False)]
 
     @property
     def metrics(self) -> list:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numbers
 
-import jax
 import jax.numpy as jnp
 
 from thawnet import constraints, initializers, regularizers
@@ -157,6 +156,8 @@ class BatchNormalization(Layer):
                                                self.moving_mean_initializer, role=STATISTIC)
             self.renorm_stddev = self.add_weight("renorm_stddev", shape, stddev_init,
                                                  role=STATISTIC)
+        for v in self._own_variables:
+            v.autocast = False  # as Keras: read in float32 even under a float16 autocast
         self._axis_pos = self.axis % rank
         self._reduce_axes = tuple(d for d in range(rank) if d != self._axis_pos)
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: size})
@@ -198,8 +199,7 @@ class BatchNormalization(Layer):
             mean, variance = moving_mean, moving_variance
         bshape = [1] * x.ndim
         bshape[self._axis_pos] = mean.shape[0]
-        # rsqrt as Keras: 1/sqrt rounds differently outside a fused (jit) program.
-        inv = jax.lax.rsqrt(variance + self.epsilon)
+        inv = 1.0 / jnp.sqrt(variance + self.epsilon)
         if gamma is not None:
             inv = inv * gamma
         shift = -mean * inv
@@ -339,7 +339,20 @@ class LayerNormalization(Layer):
                                         regularizer=self.beta_regularizer,
                                         constraint=self.beta_constraint)
         self._bshape = tuple(input_shape[d] if d in self._axes else 1 for d in range(rank))
-        self.input_spec = InputSpec(ndim=rank, axes={d: input_shape[d] for d in self._axes})
+        # The axes as written (-1: the last) hold for inputs of any rank, as in Keras: a layer
+        # built for rank 3 normalises rank-4 inputs over their last axis too.
+        self.input_spec = InputSpec(min_ndim=max(a + 1 if a >= 0 else -a for a in axes),
+                                    axes={a: input_shape[a] for a in axes})
+
+    def _axes_for(self, ndim):
+        """The normalised axes and the weights' broadcast shape for inputs of rank ``ndim``."""
+        if ndim == len(self._bshape):
+            return self._axes, self._bshape
+        written = self.axis if isinstance(self.axis, list) else [self.axis]
+        axes = tuple(sorted({a % ndim for a in written}))
+        sizes = dict(zip(self._axes, (self._bshape[d] for d in self._axes)))
+        by_written = {a % ndim: sizes[a % len(self._bshape)] for a in written}
+        return axes, tuple(by_written.get(d, 1) for d in range(ndim))
 
     def axis_hint(self, axis):
         return ("The layer was built for different sizes on its normalised axes; check the "
@@ -350,19 +363,20 @@ class LayerNormalization(Layer):
 
     def call(self, inputs):
         x = inputs.astype(_compute_dtype(inputs))
-        variance = jnp.var(x, axis=self._axes, keepdims=True)
+        axes, bshape = self._axes_for(x.ndim)
+        variance = jnp.var(x, axis=axes, keepdims=True)
         inv = 1.0 / jnp.sqrt(variance + self.epsilon)
         if self.rms_scaling:
             out = x * inv
             if self.gamma is not None:
-                out = out * self.gamma.value.astype(x.dtype).reshape(self._bshape)
+                out = out * self.gamma.value.astype(x.dtype).reshape(bshape)
             return out.astype(self.compute_dtype)
-        mean = jnp.mean(x, axis=self._axes, keepdims=True)
+        mean = jnp.mean(x, axis=axes, keepdims=True)
         if self.gamma is not None:
-            inv = inv * self.gamma.value.astype(x.dtype).reshape(self._bshape)
+            inv = inv * self.gamma.value.astype(x.dtype).reshape(bshape)
         shift = -mean * inv
         if self.beta is not None:
-            shift = shift + self.beta.value.astype(x.dtype).reshape(self._bshape)
+            shift = shift + self.beta.value.astype(x.dtype).reshape(bshape)
         return (x * inv + shift).astype(self.compute_dtype)
 
     def get_config(self):

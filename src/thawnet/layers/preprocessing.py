@@ -9,6 +9,7 @@ import numbers
 import jax.numpy as jnp
 import numpy as np
 
+from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
 from thawnet.variables import STATISTIC
@@ -147,9 +148,10 @@ class Normalization(Layer):
             batches = itertools.islice(batches, steps)
         n, mean, m2 = 0, None, None
         for batch in batches:
-            if batch.ndim == 0:
-                raise ValueError(f"{who}.adapt needs batched data with a batch axis; received "
-                                 "a scalar.")
+            if batch.ndim == 0:  # Keras: a TypeError (a batch without a `.shape`)
+                raise ArgumentTypeError(f"{who}.adapt needs batched data with a batch axis "
+                                        "(arrays with a `.shape`); received a scalar. Give "
+                                        "arrays of shape (batch, ...).")
             if not self.built:
                 self._maybe_build(self._shape_for_build(batch.shape))
             self._check_batch(batch.shape)

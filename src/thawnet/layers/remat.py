@@ -31,7 +31,8 @@ class RematScope:
 
     Example:
         >>> import thawnet
-        >>> with thawnet.layers.RematScope(mode="full"):
+        >>> from thawnet.layers.remat import RematScope
+        >>> with RematScope(mode="full"):
         ...     layer = thawnet.layers.Dense(2)
         >>> layer._remat_scope.mode
         'full'

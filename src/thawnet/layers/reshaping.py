@@ -104,6 +104,18 @@ class Reshape(_Reshaping):
     def build(self, input_shape):
         self._check(input_shape)
 
+    def compute_output_shape(self, input_shape):
+        """The target shape after the batch axis; the -1 size is None while an input size is
+        unknown (``Input(shape=(None, 3))``), as in Keras."""
+        input_shape = tuple(input_shape)
+        self._check(input_shape)
+        sample = input_shape[1:]
+        inferred = None
+        if not any(d is None for d in sample):
+            known = math.prod(d for d in self.target_shape if d != -1)
+            inferred = math.prod(sample) // known
+        return (input_shape[0],) + tuple(inferred if d == -1 else d for d in self.target_shape)
+
     def call(self, inputs):
         self._check(inputs.shape)
         return jnp.reshape(inputs, (inputs.shape[0],) + self.target_shape)

@@ -12,7 +12,7 @@ import jax
 from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers.call_inspection import check_weight_maps
-from thawnet.variables import layer_trainability
+from thawnet.variables import Variable, layer_trainability
 
 
 class StatelessBridge:
@@ -60,6 +60,10 @@ class StatelessBridge:
         the layers that added them (eager model calls hand those back to the layers)."""
         by_path = self.variables_by_path()
         check_weight_maps(self, by_path, trainable, non_trainable)
+        # Keras code passes the Variable objects themselves (layer.trainable_variables): their
+        # current values are what it means.
+        trainable = {p: _value_of(v) for p, v in trainable.items()}
+        non_trainable = {p: _value_of(v) for p, v in non_trainable.items()}
         bound = {by_path[p]: v for p, v in trainable.items()}
         bound.update({by_path[p]: v for p, v in non_trainable.items()})
         if rng is None and scope_lib.current() is not None:
@@ -110,3 +114,7 @@ def keras_lists_to_maps(layer, trainable, non_trainable):
                 "the lists were made?).")
         maps.append(dict(zip(paths, values)))
     return maps[0], maps[1]
+
+
+def _value_of(value):
+    return value.value if isinstance(value, Variable) else value
