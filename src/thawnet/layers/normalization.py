@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 
+import jax
 import jax.numpy as jnp
 
 from thawnet import constraints, initializers, regularizers
@@ -199,7 +200,8 @@ class BatchNormalization(Layer):
             mean, variance = moving_mean, moving_variance
         bshape = [1] * x.ndim
         bshape[self._axis_pos] = mean.shape[0]
-        inv = 1.0 / jnp.sqrt(variance + self.epsilon)
+        # rsqrt as Keras: 1/sqrt rounds differently outside a fused (jit) program.
+        inv = jax.lax.rsqrt(variance + self.epsilon)
         if gamma is not None:
             inv = inv * gamma
         shift = -mean * inv
