@@ -6,13 +6,14 @@ variables may be a tuple/list (unpacked into the body's arguments) or a single t
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from thawnet.ops.dispatch import has_symbolic, op
+from thawnet.backend.types import Array, Axis, DTypeLike, PyTree, ShapeLike, TensorLike, TensorTree
 
 
 def _standard_dtype(dtype) -> str:
@@ -20,7 +21,7 @@ def _standard_dtype(dtype) -> str:
 
 
 @op
-def cast(x, dtype):
+def cast(x: TensorLike, dtype: DTypeLike | None) -> Array:
     """``x`` converted to ``dtype``.
 
     Args:
@@ -33,7 +34,8 @@ def cast(x, dtype):
     return jnp.asarray(x).astype(_standard_dtype(dtype))
 
 
-def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+def convert_to_tensor(x: TensorLike, dtype: DTypeLike | None = None, sparse: bool | None = None,
+                      ragged: Any = None) -> Array:
     """A JAX array holding ``x`` (a Variable's value, a NumPy array, a Python number...).
 
     Python floats become float32 and ints int32, as in Keras. A symbolic tensor is returned as
@@ -58,7 +60,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     return jnp.asarray(x)
 
 
-def convert_to_numpy(x) -> np.ndarray:
+def convert_to_numpy(x: TensorLike) -> np.ndarray:
     """A NumPy array holding ``x`` (copied from the device).
 
     Args:
@@ -74,7 +76,7 @@ def convert_to_numpy(x) -> np.ndarray:
 
 
 @op
-def saturate_cast(x, dtype):
+def saturate_cast(x: TensorLike, dtype: DTypeLike | None) -> Array:
     """Cast, clipping values to the range of ``dtype`` first (no wrap-around).
 
     Args:
@@ -96,7 +98,7 @@ def saturate_cast(x, dtype):
     return x.astype(target)
 
 
-def shape(x) -> tuple:
+def shape(x: TensorLike) -> tuple:
     """The shape of ``x`` as a tuple (``None`` for unknown dimensions of symbolic tensors).
 
     Args:
@@ -108,7 +110,7 @@ def shape(x) -> tuple:
     return tuple(x.shape) if hasattr(x, "shape") else tuple(np.shape(x))
 
 
-def dtype(x) -> str:
+def dtype(x: TensorLike) -> str:
     """The dtype name of ``x`` (``"float32"``...).
 
     Args:
@@ -120,7 +122,7 @@ def dtype(x) -> str:
     return _standard_dtype(x.dtype if hasattr(x, "dtype") else jnp.asarray(x).dtype)
 
 
-def is_tensor(x) -> bool:
+def is_tensor(x: TensorLike) -> bool:
     """Whether ``x`` is a JAX array (or a tracer standing for one).
 
     Args:
@@ -133,7 +135,7 @@ def is_tensor(x) -> bool:
 
 
 @op
-def stop_gradient(variable):
+def stop_gradient(variable: Any) -> Array:
     """``variable``'s value, with no gradient flowing through it.
 
     Args:
@@ -146,7 +148,7 @@ def stop_gradient(variable):
 
 
 @op
-def scatter(indices, values, shape):
+def scatter(indices: TensorLike, values: TensorLike, shape: ShapeLike) -> Array:
     """A zero tensor of ``shape`` with ``values`` added at ``indices``.
 
     Args:
@@ -163,7 +165,8 @@ def scatter(indices, values, shape):
 
 
 @op
-def scatter_update(inputs, indices, updates, reduction=None):
+def scatter_update(inputs: TensorTree, indices: TensorLike, updates: PyTree,
+                   reduction: str | None = None) -> Array:
     """``inputs`` with ``updates`` written (or reduced) at ``indices``.
 
     Args:
@@ -184,7 +187,7 @@ def scatter_update(inputs, indices, updates, reduction=None):
 
 
 @op
-def slice(inputs, start_indices, shape):  # noqa: A001
+def slice(inputs: TensorTree, start_indices: Any, shape: ShapeLike) -> Array:  # noqa: A001
     """The block of ``shape`` starting at ``start_indices`` (-1 in shape: to the end).
 
     Args:
@@ -202,7 +205,7 @@ def slice(inputs, start_indices, shape):  # noqa: A001
 
 
 @op
-def slice_update(inputs, start_indices, updates):
+def slice_update(inputs: TensorTree, start_indices: Any, updates: PyTree) -> Array:
     """``inputs`` with the block at ``start_indices`` replaced by ``updates``.
 
     Args:
@@ -219,7 +222,7 @@ def slice_update(inputs, start_indices, updates):
 
 
 @op
-def cond(pred, true_fn, false_fn):
+def cond(pred: Any, true_fn: Any, false_fn: Any) -> Array:
     """``true_fn()`` if ``pred`` else ``false_fn()``, compiled as one branch (``lax.cond``).
 
     Args:
@@ -234,7 +237,7 @@ def cond(pred, true_fn, false_fn):
 
 
 @op
-def switch(index, branches, *operands):
+def switch(index: Any, branches: Any, *operands) -> Array:
     """``branches[index](*operands)`` (index clamped to the range).
 
     Args:
@@ -248,7 +251,8 @@ def switch(index, branches, *operands):
     return jax.lax.switch(index, list(branches), *operands)
 
 
-def while_loop(cond: Callable, body: Callable, loop_vars: Any, maximum_iterations=None):
+def while_loop(cond: Callable, body: Callable, loop_vars: Any, maximum_iterations: Any = None
+        ) -> Array:
     """Run ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` (``lax.while_loop``).
 
     Args:
@@ -278,7 +282,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, maximum_iteration
     return final if as_tuple else final[0]
 
 
-def fori_loop(lower, upper, body_fun: Callable, init_val):
+def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any) -> Array:
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (``lax.fori_loop``).
 
     Args:
@@ -293,7 +297,8 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
     return jax.lax.fori_loop(lower, upper, body_fun, init_val)
 
 
-def scan(f: Callable, init, xs=None, length=None, reverse=False, unroll=1):
+def scan(f: Callable, init: Any, xs: Sequence[TensorLike] | None = None, length: Any = None,
+         reverse: bool = False, unroll: bool = 1) -> Array:
     """``carry, y = f(carry, x)`` over the leading axis of ``xs``, stacking the ``y``
     (``lax.scan``).
 
@@ -311,7 +316,7 @@ def scan(f: Callable, init, xs=None, length=None, reverse=False, unroll=1):
     return jax.lax.scan(f, init, xs=xs, length=length, reverse=reverse, unroll=unroll)
 
 
-def associative_scan(f: Callable, elems, reverse=False, axis=0):
+def associative_scan(f: Callable, elems: Any, reverse: bool = False, axis: Axis = 0) -> Array:
     """Prefix reduction with an associative ``f`` in parallel (``lax.associative_scan``).
 
     Args:
@@ -326,7 +331,7 @@ def associative_scan(f: Callable, elems, reverse=False, axis=0):
     return jax.lax.associative_scan(f, elems, reverse=reverse, axis=axis)
 
 
-def map(f: Callable, xs):  # noqa: A001
+def map(f: Callable, xs: Sequence[TensorLike]) -> Array:  # noqa: A001
     """``f`` applied to each slice of ``xs`` along the leading axis, sequentially
     (``lax.map``).
 
@@ -340,7 +345,7 @@ def map(f: Callable, xs):  # noqa: A001
     return jax.lax.map(f, xs)
 
 
-def vectorized_map(function: Callable, elements):
+def vectorized_map(function: Callable, elements: Any) -> Array:
     """``function`` applied to each slice of ``elements`` along the leading axis, vectorised
     (``jax.vmap``).
 
@@ -355,7 +360,7 @@ def vectorized_map(function: Callable, elements):
 
 
 @op
-def unstack(x, num=None, axis=0):
+def unstack(x: TensorLike, num: int | None = None, axis: Axis = 0) -> list:
     """The slices of ``x`` along ``axis``, as a list.
 
     Args:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math as pymath
 import re
+from typing import Any
 
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import op
+from thawnet.backend.types import Array, TensorLike
 
 
 def _groups(side: str, pattern: str) -> list[list[str]]:
@@ -63,7 +65,7 @@ def _lengths(groups, shape, axes_lengths, pattern):
 
 
 @op
-def rearrange(tensor, pattern, **axes_lengths):
+def rearrange(tensor: TensorLike, pattern: Any, **axes_lengths) -> Array:
     """Reorder, split and merge axes by an einops pattern.
 
     Args:

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import elementwise, op
+from thawnet.backend.types import Array, Axis, TensorLike
 
 det = elementwise(jnp.linalg.det, "det", doc="Determinant of each square matrix")
 eig = elementwise(jnp.linalg.eig, "eig", doc="Eigenvalues and eigenvectors (CPU only)")
@@ -20,7 +21,7 @@ slogdet = elementwise(jnp.linalg.slogdet, "slogdet",
 
 
 @op
-def cholesky(x, upper=False):
+def cholesky(x: TensorLike, upper: bool = False) -> Array:
     """Cholesky factor of symmetric positive-definite matrices.
 
     Args:
@@ -35,7 +36,7 @@ def cholesky(x, upper=False):
 
 
 @op
-def cholesky_inverse(x, upper=False):
+def cholesky_inverse(x: TensorLike, upper: bool = False) -> Array:
     """Inverse of ``A`` given its Cholesky factor ``x``.
 
     Args:
@@ -53,7 +54,7 @@ def cholesky_inverse(x, upper=False):
 
 
 @op
-def lstsq(a, b, rcond=None):
+def lstsq(a: TensorLike, b: TensorLike, rcond: Any = None) -> Array:
     """Least-squares solution of ``a @ x = b``.
 
     Args:
@@ -68,7 +69,7 @@ def lstsq(a, b, rcond=None):
 
 
 @op
-def lu_factor(x):
+def lu_factor(x: TensorLike) -> Array:
     """LU factorisation with partial pivoting.
 
     Args:
@@ -81,7 +82,7 @@ def lu_factor(x):
 
 
 @op
-def matrix_rank(x, tol=None):
+def matrix_rank(x: TensorLike, tol: Any = None) -> Array:
     """Numerical rank of each matrix.
 
     Args:
@@ -95,7 +96,7 @@ def matrix_rank(x, tol=None):
 
 
 @op
-def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+def norm(x: TensorLike, ord: int | str | None = None, axis: Axis = None, keepdims: bool = False) -> Array:  # noqa: A002
     """Vector or matrix norm.
 
     Args:
@@ -115,7 +116,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
 
 
 @op
-def pinv(x, rcond=None):
+def pinv(x: TensorLike, rcond: Any = None) -> Array:
     """Moore-Penrose pseudo-inverse.
 
     Args:
@@ -129,7 +130,7 @@ def pinv(x, rcond=None):
 
 
 @op
-def qr(x, mode="reduced"):
+def qr(x: TensorLike, mode: str = "reduced") -> Array:
     """QR decomposition.
 
     Args:
@@ -145,7 +146,7 @@ def qr(x, mode="reduced"):
 
 
 @op
-def solve(a, b):
+def solve(a: TensorLike, b: TensorLike) -> Array:
     """Solve ``a @ x = b``.
 
     Args:
@@ -159,7 +160,7 @@ def solve(a, b):
 
 
 @op
-def solve_triangular(a, b, lower=False):
+def solve_triangular(a: TensorLike, b: TensorLike, lower: bool = False) -> Array:
     """Solve ``a @ x = b`` for triangular ``a``.
 
     Args:
@@ -174,7 +175,7 @@ def solve_triangular(a, b, lower=False):
 
 
 @op
-def svd(x, full_matrices=True, compute_uv=True):
+def svd(x: TensorLike, full_matrices: bool = True, compute_uv: bool = True) -> Array:
     """Singular value decomposition ``x = u @ diag(s) @ v``.
 
     Args:
@@ -188,7 +189,7 @@ def svd(x, full_matrices=True, compute_uv=True):
     return jnp.linalg.svd(x, full_matrices=full_matrices, compute_uv=compute_uv)
 
 
-def jvp(fun: Callable, primals, tangents, has_aux=False):
+def jvp(fun: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> Array:
     """Forward-mode derivative: ``fun(*primals)`` and its directional derivative along
     ``tangents``.
 

@@ -6,15 +6,18 @@ FFT ops take and return ``(real, imag)`` pairs of float tensors, as in Keras.
 from __future__ import annotations
 
 import math as pymath
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import _axis, op
+from thawnet.backend.types import Array, Axis, TensorLike
 
 
 def _segment(jax_fn, name, what):
-    def fn(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    def fn(data: TensorLike, segment_ids: TensorLike, num_segments: int | None = None,
+           sorted: bool = False) -> Array:  # noqa: A002
         if num_segments is None:
             # Static output shape: known here only from concrete ids (not under jit).
             num_segments = int(jnp.max(segment_ids)) + 1
@@ -37,7 +40,7 @@ segment_prod = _segment(jax.ops.segment_prod, "segment_prod", "product")
 
 
 @op
-def top_k(x, k, sorted=True):  # noqa: A002
+def top_k(x: TensorLike, k: int, sorted: bool = True) -> Array:  # noqa: A002
     """The ``k`` largest entries along the last axis and their indices.
 
     Args:
@@ -52,7 +55,7 @@ def top_k(x, k, sorted=True):  # noqa: A002
 
 
 @op
-def in_top_k(targets, predictions, k):
+def in_top_k(targets: Any, predictions: Any, k: int) -> bool:
     """Whether each target class is among the ``k`` highest predictions of its row.
 
     Args:
@@ -71,7 +74,7 @@ def in_top_k(targets, predictions, k):
 
 
 @op
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Array:
     """``log(sum(exp(x)))`` over ``axis``, computed stably.
 
     Args:
@@ -86,7 +89,7 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 @op
-def cdist(x, y):
+def cdist(x: TensorLike, y: TensorLike) -> Array:
     """Euclidean distances between the rows of ``x`` and of ``y`` (batched).
 
     Args:
@@ -105,7 +108,7 @@ def cdist(x, y):
 
 
 @op
-def extract_sequences(x, sequence_length, sequence_stride):
+def extract_sequences(x: TensorLike, sequence_length: Any, sequence_stride: Any) -> Array:
     """Frames of ``sequence_length`` samples every ``sequence_stride`` along the last axis.
 
     Args:
@@ -139,7 +142,7 @@ def _pair(z):
 
 
 @op
-def fft(x):
+def fft(x: TensorLike) -> Array:
     """FFT along the last axis.
 
     Args:
@@ -152,7 +155,7 @@ def fft(x):
 
 
 @op
-def fft2(x):
+def fft2(x: TensorLike) -> Array:
     """2-D FFT over the last two axes.
 
     Args:
@@ -165,7 +168,7 @@ def fft2(x):
 
 
 @op
-def ifft2(x):
+def ifft2(x: TensorLike) -> Array:
     """Inverse 2-D FFT over the last two axes.
 
     Args:
@@ -178,7 +181,7 @@ def ifft2(x):
 
 
 @op
-def rfft(x, fft_length=None):
+def rfft(x: TensorLike, fft_length: Any = None) -> Array:
     """FFT of a real signal along the last axis (non-negative frequencies).
 
     Args:
@@ -192,7 +195,7 @@ def rfft(x, fft_length=None):
 
 
 @op
-def irfft(x, fft_length=None):
+def irfft(x: TensorLike, fft_length: Any = None) -> Array:
     """Inverse of :func:`rfft`.
 
     Args:
@@ -226,7 +229,8 @@ def _window_of(window, sequence_length, dtype):
 
 
 @op
-def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+def stft(x: TensorLike, sequence_length: Any, sequence_stride: Any, fft_length: Any,
+         window: str = "hann", center: bool = True) -> Array:
     """Short-time Fourier transform along the last axis.
 
     Args:
@@ -255,8 +259,8 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
 
 
 @op
-def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
-          center=True):
+def istft(x: TensorLike, sequence_length: Any, sequence_stride: Any, fft_length: Any,
+          length: Any = None, window: str = "hann", center: bool = True) -> Array:
     """Inverse of :func:`stft`: overlap-add of the inverse FFTs, normalised by the summed
     squared windows.
 
@@ -293,7 +297,7 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
 
 
 @op
-def logdet(x):
+def logdet(x: TensorLike) -> Array:
     """``log(det(x))`` of Hermitian positive-definite matrices.
 
     Args:
@@ -306,7 +310,7 @@ def logdet(x):
 
 
 @op
-def view_as_complex(x):
+def view_as_complex(x: TensorLike) -> Array:
     """Complex tensor from a trailing axis of size 2 (real, imag).
 
     Args:
@@ -323,7 +327,7 @@ def view_as_complex(x):
 
 
 @op
-def view_as_real(x):
+def view_as_real(x: TensorLike) -> Array:
     """``(..., 2)`` float tensor of a complex tensor's real and imaginary parts.
 
     Args:

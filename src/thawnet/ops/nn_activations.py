@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import elementwise, op
+from thawnet.backend.types import Array, Axis, TensorLike
 
 relu = elementwise(jax.nn.relu, "relu", doc="Rectified linear unit ``max(x, 0)``")
 relu6 = elementwise(jax.nn.relu6, "relu6", doc="``min(max(x, 0), 6)``")
@@ -28,7 +29,7 @@ tanh_shrink = elementwise(lambda x: x - jnp.tanh(x), "tanh_shrink", doc="``x - t
 
 
 @op
-def leaky_relu(x, negative_slope=0.2):
+def leaky_relu(x: TensorLike, negative_slope: float = 0.2) -> Array:
     """``x`` for positive entries, ``negative_slope * x`` otherwise.
 
     Args:
@@ -42,7 +43,7 @@ def leaky_relu(x, negative_slope=0.2):
 
 
 @op
-def elu(x, alpha=1.0):
+def elu(x: TensorLike, alpha: float = 1.0) -> Array:
     """Exponential linear unit: ``x`` if positive, ``alpha * (exp(x) - 1)`` otherwise.
 
     Args:
@@ -56,7 +57,7 @@ def elu(x, alpha=1.0):
 
 
 @op
-def celu(x, alpha=1.0):
+def celu(x: TensorLike, alpha: float = 1.0) -> Array:
     """Continuously differentiable ELU: ``max(x, 0) + min(alpha * (exp(x / alpha) - 1), 0)``.
 
     Args:
@@ -70,7 +71,7 @@ def celu(x, alpha=1.0):
 
 
 @op
-def gelu(x, approximate=True):
+def gelu(x: TensorLike, approximate: bool = True) -> Array:
     """Gaussian error linear unit ``x * Phi(x)`` (tanh approximation by default, as Keras).
 
     Args:
@@ -84,7 +85,7 @@ def gelu(x, approximate=True):
 
 
 @op
-def glu(x, axis=-1):
+def glu(x: TensorLike, axis: Axis = -1) -> Array:
     """Gated linear unit: ``a * sigmoid(b)`` for the two halves ``a, b`` of ``axis``.
 
     Args:
@@ -98,7 +99,7 @@ def glu(x, axis=-1):
 
 
 @op
-def hard_shrink(x, threshold=0.5):
+def hard_shrink(x: TensorLike, threshold: float = 0.5) -> Array:
     """``x`` where ``|x| > threshold``, else 0.
 
     Args:
@@ -112,7 +113,7 @@ def hard_shrink(x, threshold=0.5):
 
 
 @op
-def soft_shrink(x, threshold=0.5):
+def soft_shrink(x: TensorLike, threshold: float = 0.5) -> Array:
     """``x - threshold`` above ``threshold``, ``x + threshold`` below ``-threshold``, else 0.
 
     Args:
@@ -128,7 +129,7 @@ def soft_shrink(x, threshold=0.5):
 
 
 @op
-def squareplus(x, b=4):
+def squareplus(x: TensorLike, b: TensorLike = 4) -> Array:
     """``(x + sqrt(x**2 + b)) / 2``.
 
     Args:
@@ -142,7 +143,7 @@ def squareplus(x, b=4):
 
 
 @op
-def threshold(x, threshold, default_value):
+def threshold(x: TensorLike, threshold: float, default_value: float) -> Array:
     """``x`` where ``x > threshold``, else ``default_value``.
 
     Args:
@@ -157,7 +158,7 @@ def threshold(x, threshold, default_value):
 
 
 @op
-def softmax(x, axis=-1):
+def softmax(x: TensorLike, axis: Axis = -1) -> Array:
     """``exp(x) / sum(exp(x))`` along ``axis``.
 
     Args:
@@ -171,7 +172,7 @@ def softmax(x, axis=-1):
 
 
 @op
-def log_softmax(x, axis=-1):
+def log_softmax(x: TensorLike, axis: Axis = -1) -> Array:
     """``x - logsumexp(x)`` along ``axis``.
 
     Args:
@@ -185,7 +186,7 @@ def log_softmax(x, axis=-1):
 
 
 @op
-def sparsemax(x, axis=-1):
+def sparsemax(x: TensorLike, axis: Axis = -1) -> Array:
     """Euclidean projection of ``x`` onto the probability simplex along ``axis`` (sparse
     softmax).
 

@@ -9,11 +9,14 @@ in_channels)`` for ``conv_transpose``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from thawnet.backend import global_config
 from thawnet.ops.dispatch import op
+from thawnet.backend.types import Array, IntOrTuple, TensorLike, TensorTree
 
 _FORMATS = ("channels_last", "channels_first")
 
@@ -58,7 +61,8 @@ def _conv(inputs, kernel, strides, padding, fmt, dilation_rate, groups):
 
 
 @op
-def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+def conv(inputs: TensorTree, kernel: TensorLike, strides: IntOrTuple = 1, padding: str = "valid",
+         data_format: str | None = None, dilation_rate: IntOrTuple = 1) -> Array:
     """N-D convolution (cross-correlation, as in Keras), grouped when the kernel's input
     channels divide the inputs'.
 
@@ -85,8 +89,9 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 
 @op
-def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
-                   dilation_rate=1):
+def depthwise_conv(inputs: TensorTree, kernel: TensorLike, strides: IntOrTuple = 1,
+                   padding: str = "valid", data_format: str | None = None,
+                   dilation_rate: IntOrTuple = 1) -> Array:
     """Each input channel convolved with its own ``multiplier`` filters.
 
     Args:
@@ -109,8 +114,9 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
 
 
 @op
-def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
-                   data_format=None, dilation_rate=1):
+def separable_conv(inputs: TensorTree, depthwise_kernel: Any, pointwise_kernel: Any,
+                   strides: IntOrTuple = 1, padding: str = "valid", data_format: str | None = None,
+                   dilation_rate: IntOrTuple = 1) -> Array:
     """A depthwise convolution followed by a 1x1 (pointwise) convolution.
 
     Args:
@@ -143,8 +149,9 @@ def _transpose_padding(kernel, stride, dilation, padding, output_padding):
 
 
 @op
-def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
-                   data_format=None, dilation_rate=1):
+def conv_transpose(inputs: TensorTree, kernel: TensorLike, strides: IntOrTuple = 1,
+                   padding: str = "valid", output_padding: IntOrTuple | None = None,
+                   data_format: str | None = None, dilation_rate: IntOrTuple = 1) -> Array:
     """Transposed convolution (the gradient of ``conv``), with Keras's output lengths.
 
     Args:
@@ -184,7 +191,8 @@ def _window(inputs, pool_size, strides, fmt):
 
 
 @op
-def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+def max_pool(inputs: TensorTree, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
+             padding: str = "valid", data_format: str | None = None) -> Array:
     """Maximum over each window.
 
     Args:
@@ -205,7 +213,8 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 
 
 @op
-def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+def average_pool(inputs: TensorTree, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
+                 padding: str = "valid", data_format: str | None = None) -> Array:
     """Mean over each window; with ``"same"`` padding, over the entries inside the input only.
 
     Args:

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 import optax
 
 from thawnet.ops.dispatch import op
+from thawnet.backend.types import Array, TensorLike, TensorTree
 
 
 def _paddings(lengths, max_length, dtype):
@@ -15,7 +18,8 @@ def _paddings(lengths, max_length, dtype):
 
 
 @op
-def ctc_loss(target, output, target_length, output_length, mask_index=0):
+def ctc_loss(target: TensorLike, output: Any, target_length: Any, output_length: Any,
+             mask_index: int = 0) -> Array:
     """CTC loss per sequence.
 
     Args:
@@ -38,8 +42,9 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 
 @op
-def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
-               merge_repeated=True, mask_index=0):
+def ctc_decode(inputs: TensorTree, sequence_lengths: Any, strategy: str = "greedy",
+               beam_width: int = 100, top_paths: int = 1, merge_repeated: bool = True,
+               mask_index: int = 0) -> tuple:
     """Decode CTC outputs greedily: best class per step, repeats merged, blanks removed.
 
     Args:

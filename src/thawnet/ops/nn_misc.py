@@ -7,15 +7,19 @@ Keras.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from thawnet.backend import global_config
 from thawnet.ops.dispatch import _axis, op
+from thawnet.backend.types import Array, Axis, DTypeLike, TensorLike, TensorTree
 
 
 @op
-def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+def one_hot(x: TensorLike, num_classes: int | None, axis: Axis = -1, dtype: DTypeLike | None = None,
+            sparse: bool = False) -> Array:
     """One-hot encoding of integer ``x``; entries outside ``[0, num_classes)`` give all zeros.
 
     Args:
@@ -35,7 +39,8 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 
 
 @op
-def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+def multi_hot(inputs: TensorTree, num_classes: int | None = None, axis: Axis = -1,
+              dtype: DTypeLike | None = None, sparse: bool = False, **kwargs) -> Array:
     """Multi-hot encoding: 1 for every class present in the last axis of ``inputs``.
 
     Args:
@@ -59,7 +64,7 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 
 
 @op
-def moments(x, axes, keepdims=False, synchronized=False):
+def moments(x: TensorLike, axes: Axis, keepdims: bool = False, synchronized: bool = False) -> tuple:
     """Mean and (population) variance over ``axes``.
 
     Args:
@@ -86,7 +91,9 @@ def moments(x, axes, keepdims=False, synchronized=False):
 
 
 @op
-def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+def batch_normalization(x: TensorLike, mean: TensorLike | None, variance: TensorLike | None,
+                        axis: Axis, offset: float | None = None, scale: float | None = None,
+                        epsilon: float = 1e-3) -> Array:
     """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` with 1-D statistics of
     ``axis``.
 
@@ -115,7 +122,8 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 
 
 @op
-def normalize(x, axis=-1, order=2, epsilon=None):
+def normalize(x: TensorLike, axis: Axis = -1, order: int = 2, epsilon: float | None = None
+        ) -> Array:
     """``x`` divided by its ``order``-norm along ``axis`` (at least ``epsilon``).
 
     Args:
@@ -139,7 +147,8 @@ def normalize(x, axis=-1, order=2, epsilon=None):
 
 
 @op
-def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+def layer_normalization(x: TensorLike, gamma: Any = None, beta: float | None = None,
+                        axis: Axis = -1, epsilon: float | None = None, **kwargs) -> Array:
     """Normalise to zero mean and unit variance over ``axis``, then scale and shift.
 
     Args:
@@ -177,7 +186,8 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
 
 
 @op
-def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+def rms_normalization(x: TensorLike, scale: float | None = None, axis: Axis = -1,
+                      epsilon: float | None = None) -> Array:
     """``x * rsqrt(mean(x**2) + epsilon) * scale`` over ``axis``.
 
     Args:
@@ -204,7 +214,7 @@ def _same_shape(target, output, who):
 
 
 @op
-def binary_crossentropy(target, output, from_logits=False):
+def binary_crossentropy(target: TensorLike, output: Any, from_logits: bool = False) -> Array:
     """Elementwise ``-(t log p + (1 - t) log(1 - p))``.
 
     Args:
@@ -231,7 +241,8 @@ def _log_probs(output, from_logits, axis):
 
 
 @op
-def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+def categorical_crossentropy(target: TensorLike, output: Any, from_logits: bool = False,
+                             axis: Axis = -1) -> Array:
     """``-sum(t * log p)`` along ``axis``.
 
     Args:
@@ -249,7 +260,8 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 
 @op
-def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(target: TensorLike, output: Any, from_logits: bool = False,
+                                    axis: Axis = -1) -> Array:
     """Categorical crossentropy with integer class targets.
 
     Args:
@@ -274,8 +286,10 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 
 @op
-def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
-                          is_causal=False, flash_attention=None, attn_logits_soft_cap=None):
+def dot_product_attention(query: TensorLike, key: Array, value: Any, bias: TensorLike | None = None,
+                          mask: TensorTree | None = None, scale: float | None = None,
+                          is_causal: bool = False, flash_attention: Any = None,
+                          attn_logits_soft_cap: Any = None) -> Array:
     """Scaled dot-product attention, ``softmax(q k^T * scale + bias) v``.
 
     Args:
@@ -313,7 +327,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
 
 
 @op
-def depth_to_space(x, block_size, data_format="channels_last"):
+def depth_to_space(x: TensorLike, block_size: int, data_format: str | None = "channels_last"
+        ) -> Array:
     """Move channel blocks into ``block_size`` x ``block_size`` spatial tiles.
 
     Args:
@@ -335,7 +350,8 @@ def depth_to_space(x, block_size, data_format="channels_last"):
 
 
 @op
-def space_to_depth(x, block_size, data_format="channels_last"):
+def space_to_depth(x: TensorLike, block_size: int, data_format: str | None = "channels_last"
+        ) -> Array:
     """Move ``block_size`` x ``block_size`` spatial tiles into channels.
 
     Args:
@@ -357,7 +373,7 @@ def space_to_depth(x, block_size, data_format="channels_last"):
 
 
 @op
-def psnr(x1, x2, max_val):
+def psnr(x1: TensorLike, x2: TensorLike, max_val: Any) -> Array:
     """Peak signal-to-noise ratio ``20 log10(max_val) - 10 log10(mse)``.
 
     Args:
@@ -373,7 +389,7 @@ def psnr(x1, x2, max_val):
 
 
 @op
-def polar(abs_, angle):
+def polar(abs_: Any, angle: Any) -> Array:
     """The complex number ``abs_ * exp(i * angle)``.
 
     Args:

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from thawnet.backend import global_config
 from thawnet.ops.dispatch import op
+from thawnet.backend.types import Array, IntOrTuple, TensorLike, TensorTree
 
 
 def _adaptive(inputs, output_size, data_format, reduce, who):
@@ -28,7 +29,8 @@ def _adaptive(inputs, output_size, data_format, reduce, who):
 
 
 @op
-def adaptive_average_pool(inputs, output_size, data_format=None):
+def adaptive_average_pool(inputs: TensorTree, output_size: IntOrTuple,
+                          data_format: str | None = None) -> Array:
     """Average pooling to a fixed output size, windows chosen to cover the input.
 
     Args:
@@ -43,7 +45,8 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
 
 
 @op
-def adaptive_max_pool(inputs, output_size, data_format=None):
+def adaptive_max_pool(inputs: TensorTree, output_size: IntOrTuple, data_format: str | None = None
+        ) -> Array:
     """Max pooling to a fixed output size, windows chosen to cover the input.
 
     Args:
@@ -62,7 +65,8 @@ def _pair(value):
 
 
 @op
-def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(x: TensorLike, kernel_size: IntOrTuple, dilation: int = 1, padding: int = 0,
+           stride: int = 1) -> Array:
     """Sliding local blocks of an NCHW image batch, flattened (PyTorch's ``unfold``).
 
     Args:
@@ -86,7 +90,8 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
 
 
 @op
-def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+def fold(x: TensorLike, output_size: IntOrTuple, kernel_size: IntOrTuple, dilation: int = 1,
+         padding: int = 0, stride: int = 1) -> Array:
     """Sum sliding local blocks back into an NCHW image batch (the adjoint of ``unfold``).
 
     Args:

@@ -5,9 +5,12 @@ Default dtypes follow Keras: float32 for floats, int32 for integer ranges.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import op
+from thawnet.backend.types import Array, Axis, DTypeLike, ShapeLike, TensorLike
 
 
 def _float(dtype):
@@ -15,7 +18,7 @@ def _float(dtype):
 
 
 @op
-def zeros(shape, dtype=None):
+def zeros(shape: ShapeLike, dtype: DTypeLike | None = None) -> Array:
     """A tensor of zeros.
 
     Args:
@@ -29,7 +32,7 @@ def zeros(shape, dtype=None):
 
 
 @op
-def ones(shape, dtype=None):
+def ones(shape: ShapeLike, dtype: DTypeLike | None = None) -> Array:
     """A tensor of ones.
 
     Args:
@@ -43,7 +46,7 @@ def ones(shape, dtype=None):
 
 
 @op
-def empty(shape, dtype=None):
+def empty(shape: ShapeLike, dtype: DTypeLike | None = None) -> Array:
     """An uninitialised tensor (zeros in JAX, which has no uninitialised memory).
 
     Args:
@@ -57,7 +60,7 @@ def empty(shape, dtype=None):
 
 
 @op
-def full(shape, fill_value, dtype=None):
+def full(shape: ShapeLike, fill_value: float, dtype: DTypeLike | None = None) -> Array:
     """A tensor filled with ``fill_value``.
 
     Args:
@@ -72,7 +75,7 @@ def full(shape, fill_value, dtype=None):
 
 
 def _like(jax_fn, name, doc):
-    def fn(x, dtype=None):
+    def fn(x: TensorLike, dtype: DTypeLike | None = None) -> Array:
         return jax_fn(x, dtype=dtype)
 
     fn.__name__ = fn.__qualname__ = name
@@ -87,7 +90,7 @@ empty_like = _like(jnp.empty_like, "empty_like", "An uninitialised tensor")
 
 
 @op
-def full_like(x, fill_value, dtype=None):
+def full_like(x: TensorLike, fill_value: float, dtype: DTypeLike | None = None) -> Array:
     """A tensor shaped like ``x`` filled with ``fill_value``.
 
     Args:
@@ -102,7 +105,7 @@ def full_like(x, fill_value, dtype=None):
 
 
 @op
-def array(x, dtype=None):
+def array(x: TensorLike, dtype: DTypeLike | None = None) -> Array:
     """A tensor holding ``x``.
 
     Args:
@@ -116,7 +119,8 @@ def array(x, dtype=None):
 
 
 @op
-def arange(start, stop=None, step=None, dtype=None):
+def arange(start: TensorLike, stop: TensorLike | None = None, step: int | None = None,
+           dtype: DTypeLike | None = None) -> Array:
     """Evenly spaced values in ``[start, stop)``.
 
     Args:
@@ -135,7 +139,8 @@ def arange(start, stop=None, step=None, dtype=None):
 
 
 @op
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+def linspace(start: TensorLike, stop: TensorLike, num: int = 50, endpoint: bool = True,
+             retstep: bool = False, dtype: DTypeLike | None = None, axis: Axis = 0) -> Array:
     """``num`` evenly spaced values from ``start`` to ``stop``.
 
     Args:
@@ -154,7 +159,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 @op
-def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
+def logspace(start: TensorLike, stop: TensorLike, num: int = 50, endpoint: bool = True,
+             base: int = 10, dtype: DTypeLike | None = None, axis: Axis = 0) -> Array:
     """``base ** linspace(start, stop, num)``.
 
     Args:
@@ -173,7 +179,8 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
 
 
 @op
-def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+def geomspace(start: TensorLike, stop: TensorLike, num: int = 50, endpoint: bool = True,
+              dtype: DTypeLike | None = None, axis: Axis = 0) -> Array:
     """``num`` values spaced evenly on a log scale from ``start`` to ``stop``.
 
     Args:
@@ -190,7 +197,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 
 @op
-def eye(N, M=None, k=0, dtype=None):  # noqa: N803 (Keras's names)
+def eye(N: Any, M: Any = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803 (Keras's names)
     """A 2-D tensor with ones on the ``k``-th diagonal.
 
     Args:
@@ -206,7 +213,7 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803 (Keras's names)
 
 
 @op
-def identity(n, dtype=None):
+def identity(n: int, dtype: DTypeLike | None = None) -> Array:
     """The ``n`` x ``n`` identity matrix.
 
     Args:
@@ -220,7 +227,7 @@ def identity(n, dtype=None):
 
 
 @op
-def tri(N, M=None, k=0, dtype=None):  # noqa: N803
+def tri(N: Any, M: Any = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803
     """Ones at and below the ``k``-th diagonal.
 
     Args:
@@ -236,7 +243,7 @@ def tri(N, M=None, k=0, dtype=None):  # noqa: N803
 
 
 @op
-def vander(x, N=None, increasing=False):  # noqa: N803
+def vander(x: TensorLike, N: Any = None, increasing: bool = False) -> Array:  # noqa: N803
     """The Vandermonde matrix of ``x``.
 
     Args:
@@ -251,7 +258,7 @@ def vander(x, N=None, increasing=False):  # noqa: N803
 
 
 def _window(jax_fn, name):
-    def fn(x):
+    def fn(x: int) -> Array:
         return jax_fn(int(x)).astype("float32")
 
     fn.__name__ = fn.__qualname__ = name
@@ -268,7 +275,7 @@ hanning = _window(jnp.hanning, "hanning")
 
 
 @op
-def kaiser(x, beta):
+def kaiser(x: TensorLike, beta: float) -> Array:
     """The Kaiser window of ``x`` points.
 
     Args:

@@ -6,10 +6,13 @@ wrapped by :func:`~thawnet.ops.dispatch.op` so it also builds graph nodes on sym
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import elementwise, op
+from thawnet.backend.types import Array, TensorLike
 
 # -- unary ---------------------------------------------------------------------------------
 abs = elementwise(jnp.abs, "abs", doc="Elementwise absolute value")  # noqa: A001
@@ -99,7 +102,7 @@ true_divide = elementwise(jnp.true_divide, "true_divide", 2)
 
 
 @op
-def bitwise_and(x, y):
+def bitwise_and(x: TensorLike, y: TensorLike) -> Array:
     """Bitwise AND of integer or bool tensors.
 
     Args:
@@ -113,7 +116,7 @@ def bitwise_and(x, y):
 
 
 @op
-def bitwise_or(x, y):
+def bitwise_or(x: TensorLike, y: TensorLike) -> Array:
     """Bitwise OR of integer or bool tensors.
 
     Args:
@@ -127,7 +130,7 @@ def bitwise_or(x, y):
 
 
 @op
-def bitwise_xor(x, y):
+def bitwise_xor(x: TensorLike, y: TensorLike) -> Array:
     """Bitwise XOR of integer or bool tensors.
 
     Args:
@@ -141,7 +144,7 @@ def bitwise_xor(x, y):
 
 
 @op
-def bitwise_left_shift(x, y):
+def bitwise_left_shift(x: TensorLike, y: TensorLike) -> Array:
     """Shift the bits of integer ``x`` left by ``y``.
 
     Args:
@@ -155,7 +158,7 @@ def bitwise_left_shift(x, y):
 
 
 @op
-def bitwise_right_shift(x, y):
+def bitwise_right_shift(x: TensorLike, y: TensorLike) -> Array:
     """Shift the bits of integer ``x`` right by ``y``.
 
     Args:
@@ -174,7 +177,7 @@ left_shift.__name__, right_shift.__name__ = "left_shift", "right_shift"
 
 
 @op
-def divide_no_nan(x1, x2):
+def divide_no_nan(x1: TensorLike, x2: TensorLike) -> Array:
     """``x1 / x2``, with 0 where ``x2`` is 0.
 
     Args:
@@ -190,7 +193,7 @@ def divide_no_nan(x1, x2):
 
 
 @op
-def clip(x, x_min, x_max):
+def clip(x: TensorLike, x_min: Any, x_max: Any) -> Array:
     """Limit the values of ``x`` to ``[x_min, x_max]``.
 
     Args:
@@ -208,7 +211,7 @@ def clip(x, x_min, x_max):
 
 
 @op
-def round(x, decimals=0):  # noqa: A001
+def round(x: TensorLike, decimals: int = 0) -> Array:  # noqa: A001
     """Round to ``decimals`` decimal places (halves to even).
 
     Args:
@@ -222,7 +225,7 @@ def round(x, decimals=0):  # noqa: A001
 
 
 @op
-def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(x: TensorLike, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Array:
     """Replace NaN and infinities by finite numbers.
 
     Args:
@@ -238,7 +241,8 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 
 
 @op
-def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(x1: TensorLike, x2: TensorLike, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Array:
     """Elementwise ``|x1 - x2| <= atol + rtol * |x2|``.
 
     Args:
@@ -255,7 +259,8 @@ def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 @op
-def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(x1: TensorLike, x2: TensorLike, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> Array:
     """Whether every entry is close (see :func:`isclose`).
 
     Args:
@@ -272,7 +277,8 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 @op
-def where(condition, x1=None, x2=None):
+def where(condition: TensorLike, x1: TensorLike | None = None, x2: TensorLike | None = None
+        ) -> Array:
     """``x1`` where ``condition`` holds, else ``x2``; with only ``condition``, its nonzero
     indices.
 
@@ -294,7 +300,8 @@ def where(condition, x1=None, x2=None):
 
 
 @op
-def isin(x1, x2, assume_unique=False, invert=False):
+def isin(x1: TensorLike, x2: TensorLike, assume_unique: bool = False, invert: bool = False
+        ) -> Array:
     """Whether each entry of ``x1`` occurs in ``x2``.
 
     Args:
@@ -310,7 +317,7 @@ def isin(x1, x2, assume_unique=False, invert=False):
 
 
 @op
-def erf(x):
+def erf(x: TensorLike) -> Array:
     """The error function.
 
     Args:
@@ -323,7 +330,7 @@ def erf(x):
 
 
 @op
-def erfc(x):
+def erfc(x: TensorLike) -> Array:
     """The complementary error function ``1 - erf(x)``.
 
     Args:
@@ -336,7 +343,7 @@ def erfc(x):
 
 
 @op
-def erfinv(x):
+def erfinv(x: TensorLike) -> Array:
     """The inverse of :func:`erf`.
 
     Args:
@@ -349,7 +356,7 @@ def erfinv(x):
 
 
 @op
-def rsqrt(x):
+def rsqrt(x: TensorLike) -> Array:
     """``1 / sqrt(x)``.
 
     Args:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import op
+from thawnet.backend.types import Array, Axis, ShapeLike, TensorLike
 
 
 @op
-def take(x, indices, axis=None):
+def take(x: TensorLike, indices: TensorLike, axis: Axis = None) -> Array:
     """Entries at ``indices`` along ``axis`` (of the flattened tensor when None).
 
     Args:
@@ -27,7 +30,7 @@ def take(x, indices, axis=None):
 
 
 @op
-def take_along_axis(x, indices, axis=None):
+def take_along_axis(x: TensorLike, indices: TensorLike, axis: Axis = None) -> Array:
     """Entries at ``indices`` matched along ``axis`` (as ``numpy.take_along_axis``).
 
     Args:
@@ -42,7 +45,7 @@ def take_along_axis(x, indices, axis=None):
 
 
 @op
-def get_item(x, key):
+def get_item(x: TensorLike, key: Array) -> Array:
     """``x[key]``: the op behind indexing a symbolic tensor.
 
     Args:
@@ -56,7 +59,7 @@ def get_item(x, key):
 
 
 @op
-def diagonal(x, offset=0, axis1=0, axis2=1):
+def diagonal(x: TensorLike, offset: float = 0, axis1: int = 0, axis2: int = 1) -> Array:
     """A diagonal of ``x``.
 
     Args:
@@ -71,7 +74,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
 
 
 @op
-def diag(x, k=0):
+def diag(x: TensorLike, k: int = 0) -> Array:
     """The ``k``-th diagonal of a 2-D tensor, or a matrix with 1-D ``x`` on it.
 
     Args:
@@ -85,7 +88,7 @@ def diag(x, k=0):
 
 
 @op
-def diagflat(x, k=0):
+def diagflat(x: TensorLike, k: int = 0) -> Array:
     """A matrix with the flattened ``x`` on its ``k``-th diagonal.
 
     Args:
@@ -99,7 +102,7 @@ def diagflat(x, k=0):
 
 
 @op
-def tril(x, k=0):
+def tril(x: TensorLike, k: int = 0) -> Array:
     """Zero the entries above the ``k``-th diagonal.
 
     Args:
@@ -113,7 +116,7 @@ def tril(x, k=0):
 
 
 @op
-def triu(x, k=0):
+def triu(x: TensorLike, k: int = 0) -> Array:
     """Zero the entries below the ``k``-th diagonal.
 
     Args:
@@ -127,7 +130,7 @@ def triu(x, k=0):
 
 
 @op
-def diff(a, n=1, axis=-1):
+def diff(a: TensorLike, n: int = 1, axis: Axis = -1) -> Array:
     """The ``n``-th discrete difference along ``axis``.
 
     Args:
@@ -142,7 +145,7 @@ def diff(a, n=1, axis=-1):
 
 
 @op
-def meshgrid(*x, indexing="xy"):
+def meshgrid(*x, indexing: str = "xy") -> Array:
     """Coordinate grids from 1-D coordinate vectors.
 
     Args:
@@ -156,7 +159,7 @@ def meshgrid(*x, indexing="xy"):
 
 
 @op
-def nonzero(x):
+def nonzero(x: TensorLike) -> tuple:
     """Indices of the non-zero entries, one tensor per axis (not under ``jit``).
 
     Args:
@@ -169,7 +172,7 @@ def nonzero(x):
 
 
 @op
-def unravel_index(indices, shape):
+def unravel_index(indices: TensorLike, shape: ShapeLike) -> Array:
     """Flat indices to coordinates in ``shape``.
 
     Args:
@@ -183,7 +186,7 @@ def unravel_index(indices, shape):
 
 
 @op
-def select(condlist, choicelist, default=0):
+def select(condlist: Any, choicelist: Any, default: Any = 0) -> Array:
     """Entries of ``choicelist[i]`` where ``condlist[i]`` first holds, else ``default``.
 
     Args:
@@ -197,7 +200,7 @@ def select(condlist, choicelist, default=0):
     return jnp.select(list(condlist), list(choicelist), default)
 
 
-def vectorize(pyfunc, *, excluded=None, signature=None):
+def vectorize(pyfunc: Any, *, excluded: Any = None, signature: Any = None) -> Array:
     """A function that maps ``pyfunc`` over the entries of its arguments (``jax.numpy``'s
     ``vectorize``).
 

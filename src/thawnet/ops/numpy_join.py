@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import op
+from thawnet.backend.types import Array, Axis, TensorLike
 
 
 @op
-def concatenate(xs, axis=0):
+def concatenate(xs: Sequence[TensorLike], axis: Axis = 0) -> Array:
     """Join tensors along an existing axis.
 
     Args:
@@ -22,7 +25,7 @@ def concatenate(xs, axis=0):
 
 
 @op
-def stack(x, axis=0):
+def stack(x: TensorLike, axis: Axis = 0) -> Array:
     """Join tensors along a new axis.
 
     Args:
@@ -36,7 +39,7 @@ def stack(x, axis=0):
 
 
 @op
-def hstack(xs):
+def hstack(xs: Sequence[TensorLike]) -> Array:
     """Join along axis 1 (axis 0 for 1-D inputs).
 
     Args:
@@ -49,7 +52,7 @@ def hstack(xs):
 
 
 @op
-def vstack(xs):
+def vstack(xs: Sequence[TensorLike]) -> Array:
     """Join along axis 0 (1-D inputs become rows).
 
     Args:
@@ -62,7 +65,7 @@ def vstack(xs):
 
 
 @op
-def dstack(xs):
+def dstack(xs: Sequence[TensorLike]) -> Array:
     """Join along axis 2.
 
     Args:
@@ -75,7 +78,7 @@ def dstack(xs):
 
 
 @op
-def split(x, indices_or_sections, axis=0):
+def split(x: TensorLike, indices_or_sections: int | Sequence[int], axis: Axis = 0) -> Array:
     """Split into equal sections, or at the given indices.
 
     Args:
@@ -90,7 +93,7 @@ def split(x, indices_or_sections, axis=0):
 
 
 @op
-def array_split(x, indices_or_sections, axis=0):
+def array_split(x: TensorLike, indices_or_sections: int | Sequence[int], axis: Axis = 0) -> Array:
     """Like :func:`split`, but the sections may differ in size by one.
 
     Args:
@@ -105,7 +108,7 @@ def array_split(x, indices_or_sections, axis=0):
 
 
 @op
-def hsplit(x, indices_or_sections):
+def hsplit(x: TensorLike, indices_or_sections: int | Sequence[int]) -> Array:
     """Split along axis 1 (axis 0 for 1-D).
 
     Args:
@@ -119,7 +122,7 @@ def hsplit(x, indices_or_sections):
 
 
 @op
-def vsplit(x, indices_or_sections):
+def vsplit(x: TensorLike, indices_or_sections: int | Sequence[int]) -> Array:
     """Split along axis 0.
 
     Args:
@@ -133,7 +136,7 @@ def vsplit(x, indices_or_sections):
 
 
 @op
-def dsplit(x, indices_or_sections):
+def dsplit(x: TensorLike, indices_or_sections: int | Sequence[int]) -> Array:
     """Split along axis 2.
 
     Args:
@@ -147,7 +150,7 @@ def dsplit(x, indices_or_sections):
 
 
 @op
-def tile(x, repeats):
+def tile(x: TensorLike, repeats: Any) -> Array:
     """Repeat the whole tensor ``repeats`` times along each axis.
 
     Args:
@@ -161,7 +164,7 @@ def tile(x, repeats):
 
 
 @op
-def repeat(x, repeats, axis=None):
+def repeat(x: TensorLike, repeats: Any, axis: Axis = None) -> Array:
     """Repeat each entry ``repeats`` times.
 
     Args:
@@ -176,7 +179,7 @@ def repeat(x, repeats, axis=None):
 
 
 @op
-def append(x1, x2, axis=None):
+def append(x1: TensorLike, x2: TensorLike, axis: Axis = None) -> Array:
     """``x2`` appended to ``x1`` along ``axis`` (both flattened when None).
 
     Args:

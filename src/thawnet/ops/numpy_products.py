@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import elementwise, op
+from thawnet.backend.types import Array, Axis, TensorLike
 
 inner = elementwise(jnp.inner, "inner", 2, doc="Inner product over the last axes")
 outer = elementwise(jnp.outer, "outer", 2, doc="Outer product of the flattened inputs")
@@ -13,7 +16,7 @@ kron = elementwise(jnp.kron, "kron", 2, doc="Kronecker product")
 
 
 @op
-def matmul(x1, x2):
+def matmul(x1: TensorLike, x2: TensorLike) -> Array:
     """Matrix product, batched over leading axes (``x1 @ x2``).
 
     Args:
@@ -27,7 +30,7 @@ def matmul(x1, x2):
 
 
 @op
-def dot(x1, x2):
+def dot(x1: TensorLike, x2: TensorLike) -> Array:
     """``numpy.dot``: matmul for 2-D, sum over the last axis of x1 and second-to-last of x2.
 
     Args:
@@ -41,7 +44,7 @@ def dot(x1, x2):
 
 
 @op
-def einsum(subscripts, *operands, **kwargs):
+def einsum(subscripts: Any, *operands, **kwargs) -> Array:
     """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``.
 
     Args:
@@ -56,7 +59,7 @@ def einsum(subscripts, *operands, **kwargs):
 
 
 @op
-def tensordot(x1, x2, axes=2):
+def tensordot(x1: TensorLike, x2: TensorLike, axes: Axis = 2) -> Array:
     """Sum of products over ``axes``.
 
     Args:
@@ -71,7 +74,8 @@ def tensordot(x1, x2, axes=2):
 
 
 @op
-def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+def cross(x1: TensorLike, x2: TensorLike, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+          axis: Axis = None) -> Array:
     """Cross product of 3-vectors (or 2-vectors).
 
     Args:
@@ -88,7 +92,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 @op
-def correlate(x1, x2, mode="valid"):
+def correlate(x1: TensorLike, x2: TensorLike, mode: str = "valid") -> Array:
     """Cross-correlation of two 1-D sequences.
 
     Args:
@@ -105,7 +109,8 @@ def correlate(x1, x2, mode="valid"):
 
 
 @op
-def trapezoid(y, x=None, dx=1.0, axis=-1):
+def trapezoid(y: TensorLike, x: TensorLike | None = None, dx: float = 1.0, axis: Axis = -1
+        ) -> Array:
     """Integral of ``y`` by the trapezoidal rule.
 
     Args:
@@ -121,7 +126,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 
 
 @op
-def corrcoef(x):
+def corrcoef(x: TensorLike) -> Array:
     """Pearson correlation coefficients of the rows of ``x``.
 
     Args:

@@ -6,9 +6,12 @@ as in Keras.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import _axis, op, reduction
+from thawnet.backend.types import Array, Axis, DTypeLike, IntOrTuple, TensorLike
 
 all = reduction(jnp.all, "all", doc="Whether every entry is true")  # noqa: A001
 any = reduction(jnp.any, "any", doc="Whether some entry is true")  # noqa: A001
@@ -34,7 +37,7 @@ nanargmin = reduction(jnp.nanargmin, "nanargmin", doc="Index of the minimum igno
 
 
 @op
-def sum(x, axis=None, keepdims=False):  # noqa: A001
+def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Array:  # noqa: A001
     """Sum over ``axis`` (bool inputs count as int32, as in Keras).
 
     Args:
@@ -51,7 +54,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
 
 
 @op
-def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+def max(x: TensorLike, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Array:  # noqa: A001
     """Maximum over ``axis``.
 
     Args:
@@ -67,7 +70,7 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
 
 
 @op
-def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+def min(x: TensorLike, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Array:  # noqa: A001
     """Minimum over ``axis``.
 
     Args:
@@ -83,7 +86,8 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
 
 
 @op
-def prod(x, axis=None, keepdims=False, dtype=None):
+def prod(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeLike | None = None
+        ) -> Array:
     """Product over ``axis``.
 
     Args:
@@ -99,7 +103,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 
 
 @op
-def average(x, axis=None, weights=None):
+def average(x: TensorLike, axis: Axis = None, weights: Any = None) -> Array:
     """Weighted mean over ``axis``.
 
     Args:
@@ -114,7 +118,7 @@ def average(x, axis=None, weights=None):
 
 
 @op
-def count_nonzero(x, axis=None):
+def count_nonzero(x: TensorLike, axis: Axis = None) -> Array:
     """Number of non-zero entries over ``axis``.
 
     Args:
@@ -128,7 +132,7 @@ def count_nonzero(x, axis=None):
 
 
 def _cumulative(jax_fn, name):
-    def fn(x, axis=None, dtype=None):
+    def fn(x: TensorLike, axis: int | None = None, dtype: DTypeLike | None = None) -> Array:
         return jax_fn(x, axis=axis, dtype=dtype)
 
     fn.__name__ = fn.__qualname__ = name
@@ -145,7 +149,8 @@ nancumprod = _cumulative(jnp.nancumprod, "nancumprod")
 
 
 def _quantile_op(jax_fn, name, scale):
-    def fn(x, q, axis=None, method="linear", keepdims=False):
+    def fn(x: TensorLike, q: TensorLike, axis: Axis = None, method: str = "linear",
+           keepdims: bool = False) -> Array:
         q = jnp.asarray(q) / scale if scale != 1 else q
         return jax_fn(x, q, axis=_axis(axis), method=method, keepdims=keepdims)
 
@@ -166,7 +171,7 @@ nanpercentile = _quantile_op(jnp.nanquantile, "nanpercentile", 100)
 
 
 @op
-def sort(x, axis=-1):
+def sort(x: TensorLike, axis: Axis = -1) -> Array:
     """Sorted copy along ``axis``.
 
     Args:
@@ -180,7 +185,7 @@ def sort(x, axis=-1):
 
 
 @op
-def argsort(x, axis=-1):
+def argsort(x: TensorLike, axis: Axis = -1) -> Array:
     """Indices that sort ``x`` along ``axis``.
 
     Args:
@@ -194,7 +199,7 @@ def argsort(x, axis=-1):
 
 
 @op
-def argpartition(x, kth, axis=-1):
+def argpartition(x: TensorLike, kth: Any, axis: Axis = -1) -> Array:
     """Indices that put the ``kth`` smallest entry in place, smaller ones before it.
 
     Args:
@@ -209,7 +214,7 @@ def argpartition(x, kth, axis=-1):
 
 
 @op
-def bincount(x, weights=None, minlength=0, sparse=False):
+def bincount(x: TensorLike, weights: Any = None, minlength: int = 0, sparse: bool = False) -> Array:
     """Count the occurrences of each non-negative int in ``x`` (per row for 2-D ``x``).
 
     Args:
@@ -235,7 +240,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 
 
 @op
-def histogram(x, bins=10, range=None):  # noqa: A002
+def histogram(x: TensorLike, bins: int = 10, range: Any = None) -> Array:  # noqa: A002
     """Counts of ``x`` in ``bins`` equal-width bins.
 
     Args:
@@ -250,7 +255,7 @@ def histogram(x, bins=10, range=None):  # noqa: A002
 
 
 @op
-def digitize(x, bins):
+def digitize(x: TensorLike, bins: Any) -> Array:
     """Index of the bin each entry falls into.
 
     Args:
@@ -264,7 +269,7 @@ def digitize(x, bins):
 
 
 @op
-def searchsorted(sorted_sequence, values, side="left"):
+def searchsorted(sorted_sequence: Any, values: TensorLike, side: str = "left") -> Array:
     """Indices where ``values`` would be inserted to keep ``sorted_sequence`` sorted.
 
     Args:
@@ -279,8 +284,8 @@ def searchsorted(sorted_sequence, values, side="left"):
 
 
 @op
-def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A002
-           return_counts=False, axis=None, size=None, fill_value=None):
+def unique(x: TensorLike, sorted: bool = True, return_index: bool = False, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, axis: Axis = None, size: IntOrTuple | None = None, fill_value: float | None = None) -> Array:
     """The unique entries of ``x`` (needs ``size`` under ``jit``).
 
     Args:
@@ -299,7 +304,7 @@ def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A0
 
 
 @op
-def trace(x, offset=0, axis1=0, axis2=1):
+def trace(x: TensorLike, offset: float = 0, axis1: int = 0, axis2: int = 1) -> Array:
     """Sum along a diagonal.
 
     Args:

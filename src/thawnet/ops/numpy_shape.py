@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 import numpy as np
 
 from thawnet.ops.dispatch import _axis, op
+from thawnet.backend.types import Array, Axis, DTypeLike, ShapeLike, TensorLike
 
 
 @op
-def reshape(x, newshape):
+def reshape(x: TensorLike, newshape: Any) -> Array:
     """``x`` with a new shape (one entry may be -1; None counts as -1, as in Keras).
 
     Args:
@@ -25,7 +28,7 @@ def reshape(x, newshape):
 
 
 @op
-def transpose(x, axes=None):
+def transpose(x: TensorLike, axes: Axis = None) -> Array:
     """Permute the axes (reverse them by default).
 
     Args:
@@ -39,7 +42,7 @@ def transpose(x, axes=None):
 
 
 @op
-def expand_dims(x, axis):
+def expand_dims(x: TensorLike, axis: Axis) -> Array:
     """Insert an axis of size 1 at ``axis``.
 
     Args:
@@ -53,7 +56,7 @@ def expand_dims(x, axis):
 
 
 @op
-def squeeze(x, axis=None):
+def squeeze(x: TensorLike, axis: Axis = None) -> Array:
     """Remove axes of size 1.
 
     Args:
@@ -67,7 +70,7 @@ def squeeze(x, axis=None):
 
 
 @op
-def flip(x, axis=None):
+def flip(x: TensorLike, axis: Axis = None) -> Array:
     """Reverse the order of entries along ``axis`` (all axes by default).
 
     Args:
@@ -81,7 +84,7 @@ def flip(x, axis=None):
 
 
 @op
-def fliplr(x):
+def fliplr(x: TensorLike) -> Array:
     """Reverse along axis 1.
 
     Args:
@@ -94,7 +97,7 @@ def fliplr(x):
 
 
 @op
-def flipud(x):
+def flipud(x: TensorLike) -> Array:
     """Reverse along axis 0.
 
     Args:
@@ -107,7 +110,7 @@ def flipud(x):
 
 
 @op
-def roll(x, shift, axis=None):
+def roll(x: TensorLike, shift: Any, axis: Axis = None) -> Array:
     """Shift entries cyclically.
 
     Args:
@@ -122,7 +125,7 @@ def roll(x, shift, axis=None):
 
 
 @op
-def rot90(array, k=1, axes=(0, 1)):
+def rot90(array: Any, k: int = 1, axes: Axis = (0, 1)) -> Array:
     """Rotate by 90 degrees ``k`` times in the plane of ``axes``.
 
     Args:
@@ -137,7 +140,7 @@ def rot90(array, k=1, axes=(0, 1)):
 
 
 @op
-def moveaxis(x, source, destination):
+def moveaxis(x: TensorLike, source: Any, destination: Any) -> Array:
     """Move axes to new positions.
 
     Args:
@@ -152,7 +155,7 @@ def moveaxis(x, source, destination):
 
 
 @op
-def swapaxes(x, axis1, axis2):
+def swapaxes(x: TensorLike, axis1: Any, axis2: Any) -> Array:
     """Exchange two axes.
 
     Args:
@@ -166,7 +169,7 @@ def swapaxes(x, axis1, axis2):
 
 
 @op
-def ravel(x):
+def ravel(x: TensorLike) -> Array:
     """Flatten to 1-D.
 
     Args:
@@ -179,7 +182,7 @@ def ravel(x):
 
 
 @op
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: ShapeLike) -> Array:
     """Broadcast to ``shape``.
 
     Args:
@@ -193,7 +196,8 @@ def broadcast_to(x, shape):
 
 
 @op
-def pad(x, pad_width, mode="constant", constant_values=None):
+def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: Any = None
+        ) -> Array:
     """Pad with ``pad_width`` entries before/after each axis.
 
     Args:
@@ -214,7 +218,7 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 
 
 @op
-def view(x, dtype=None):
+def view(x: TensorLike, dtype: DTypeLike | None = None) -> Array:
     """The same bytes read as ``dtype``.
 
     Args:
@@ -227,7 +231,7 @@ def view(x, dtype=None):
     return jnp.asarray(x) if dtype is None else jnp.asarray(x).view(dtype)
 
 
-def ndim(x) -> int:
+def ndim(x: TensorLike) -> int:
     """Number of axes of ``x`` (a symbolic tensor too).
 
     Args:
@@ -240,7 +244,7 @@ def ndim(x) -> int:
 
 
 @op
-def size(x):
+def size(x: TensorLike) -> Array:
     """Number of entries of ``x``.
 
     Args:
