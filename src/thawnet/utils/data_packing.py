@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+from thawnet.backend.types import TensorLike
 
-def pack_x_y_sample_weight(x, y=None, sample_weight=None) -> tuple:
+from typing import Any
+
+
+def pack_x_y_sample_weight(x: TensorLike, y: TensorLike | None = None,
+                           sample_weight: TensorLike | None = None) -> tuple:
     """The shortest tuple holding the given parts: ``(x,)``, ``(x, y)`` or ``(x, y, sw)``.
 
     Args:
@@ -25,7 +30,7 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None) -> tuple:
     return (x, y, sample_weight)
 
 
-def unpack_x_y_sample_weight(data) -> tuple:
+def unpack_x_y_sample_weight(data: Any) -> tuple:
     """``(x, y, sample_weight)`` from ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sw)``.
 
     Args:

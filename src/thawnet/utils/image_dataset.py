@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import jax
 import numpy as np
@@ -19,6 +20,7 @@ from thawnet.backend import global_config
 from thawnet.layers.preprocessing_image import sampling
 from thawnet.utils import directory_index
 from thawnet.utils.py_dataset import PyDataset
+from thawnet.backend.types import PathLike, SeedLike, TensorLike
 
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _CHANNELS = {"rgb": 3, "rgba": 4, "grayscale": 1}
@@ -146,13 +148,15 @@ def _check_arguments(labels, label_mode, color_mode, image_size, interpolation, 
     return tuple(image_size), interpolation
 
 
-def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
-                                 class_names=None, color_mode="rgb", batch_size=32,
-                                 image_size=(256, 256), shuffle=True, seed=None,
-                                 validation_split=None, subset=None, interpolation="bilinear",
-                                 follow_links=False, crop_to_aspect_ratio=False,
-                                 pad_to_aspect_ratio=False, data_format=None, format="tf",
-                                 verbose=True, workers=1):
+def image_dataset_from_directory(directory: PathLike, labels: TensorLike = "inferred",
+                                 label_mode: str = "int", class_names: Any = None,
+                                 color_mode: str = "rgb", batch_size: int | None = 32,
+                                 image_size: tuple[int, ...] = (256, 256), shuffle: bool = True,
+                                 seed: SeedLike = None, validation_split: float | None = None,
+                                 subset: Any = None, interpolation: str = "bilinear",
+                                 follow_links: bool = False, crop_to_aspect_ratio: bool = False,
+                                 pad_to_aspect_ratio: bool = False, data_format: str | None = None,
+                                 format: str = "tf", verbose: bool = True, workers: int = 1) -> Any:
     """A dataset of the images in ``directory`` (one sub-folder per class), read lazily.
 
     Keras 3's arguments and results: ``labels="inferred"`` labels each image by its

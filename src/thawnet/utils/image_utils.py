@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import pathlib
 import warnings
+from typing import Any
 
 import numpy as np
 
 from thawnet.backend import global_config
+from thawnet.backend.types import DTypeLike, PathLike, TensorLike
 
 _RESAMPLING = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
 
@@ -31,7 +33,8 @@ def _data_format(who, data_format):
     return data_format
 
 
-def array_to_img(x, data_format=None, scale=True, dtype=None):
+def array_to_img(x: TensorLike, data_format: str | None = None, scale: bool = True,
+                 dtype: DTypeLike | None = None) -> Any:
     """A PIL image from a 3-D array (``scale=True`` maps its min..max to 0..255).
 
     >>> import numpy as np
@@ -63,7 +66,7 @@ def array_to_img(x, data_format=None, scale=True, dtype=None):
                      f"(shape {x.shape}).")
 
 
-def img_to_array(img, data_format=None, dtype=None):
+def img_to_array(img: Any, data_format: str | None = None, dtype: DTypeLike | None = None) -> Any:
     """A 3-D array from a PIL image (grayscale images get a channel axis).
 
     >>> img_to_array(array_to_img(np.zeros((2, 3, 1)))).shape
@@ -79,7 +82,8 @@ def img_to_array(img, data_format=None, dtype=None):
                      "width) or (height, width, channels).")
 
 
-def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
+def save_img(path: PathLike, x: TensorLike, data_format: str | None = None, file_format: Any = None,
+             scale: bool = True, **kwargs) -> None:
     """Save an array as an image file (format from ``file_format`` or the extension)."""
     if file_format is None and isinstance(path, (str, pathlib.Path)):
         file_format = pathlib.Path(path).suffix[1:].lower()
@@ -93,8 +97,8 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
     img.save(path, format=file_format or None, **kwargs)
 
 
-def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
-             keep_aspect_ratio=False):
+def load_img(path: PathLike, color_mode: str = "rgb", target_size: Any = None,
+             interpolation: str = "nearest", keep_aspect_ratio: bool = False) -> Any:
     """Load an image file as a PIL image.
 
     Args:

@@ -3,10 +3,14 @@ normalisation, padded sequences."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from thawnet.backend.types import DTypeLike, TensorLike
 
-def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
+
+def to_categorical(x: TensorLike, num_classes: int | None = None) -> np.ndarray:
     """One-hot encode integer class labels (a trailing axis of size 1 is dropped first).
 
     Args:
@@ -37,7 +41,7 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     return out.reshape(shape + (num_classes,))
 
 
-def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
+def normalize(x: TensorLike, axis: int = -1, order: int = 2) -> np.ndarray:
     """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero).
 
     Args:
@@ -57,8 +61,9 @@ def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
     return x / np.expand_dims(norm, axis)
 
 
-def pad_sequences(sequences, maxlen: int | None = None, dtype="int32", padding: str = "pre",
-                  truncating: str = "pre", value=0.0) -> np.ndarray:
+def pad_sequences(sequences: TensorLike, maxlen: int | None = None,
+                  dtype: DTypeLike | None = "int32", padding: str = "pre", truncating: str = "pre",
+                  value: Any = 0.0) -> np.ndarray:
     """Pad (or cut) a list of sequences to one length.
 
     Args:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import os
+from typing import Any
 
 
 def _pydot():
@@ -105,9 +106,10 @@ def _label(layer, show_shapes, show_dtype, show_layer_names, show_layer_activati
         "</table>>"
 
 
-def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True,
-                 rankdir="TB", expand_nested=False, dpi=200, subgraph=False,
-                 show_layer_activations=False, show_trainable=False, **kwargs):
+def model_to_dot(model: Any, show_shapes: bool = False, show_dtype: bool = False,
+                 show_layer_names: bool = True, rankdir: str = "TB", expand_nested: bool = False,
+                 dpi: int = 200, subgraph: bool = False, show_layer_activations: bool = False,
+                 show_trainable: bool = False, **kwargs) -> Any:
     """A ``pydot.Dot`` graph of ``model``'s layers (one box per layer, arrows for the data
     flow); Keras 3's arguments. ``show_trainable`` labels each layer trainable / frozen /
     partly frozen under thawnet's trainability rule.
@@ -139,9 +141,10 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     return dot
 
 
-def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
-               show_layer_names=True, rankdir="TB", expand_nested=False, dpi=200,
-               show_layer_activations=False, show_trainable=False, **kwargs):
+def plot_model(model: Any, to_file: str = "model.png", show_shapes: bool = False,
+               show_dtype: bool = False, show_layer_names: bool = True, rankdir: str = "TB",
+               expand_nested: bool = False, dpi: int = 200, show_layer_activations: bool = False,
+               show_trainable: bool = False, **kwargs) -> Any:
     """Draw ``model`` to ``to_file`` (format from its extension: png, svg, pdf, dot, ...).
 
     Args: as :func:`model_to_dot`, plus ``to_file``.

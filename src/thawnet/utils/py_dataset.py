@@ -43,7 +43,7 @@ class PyDataset:
     """
 
     def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
-                 max_queue_size: int = 10):
+                 max_queue_size: int = 10) -> None:
         self._workers = workers
         self._use_multiprocessing = use_multiprocessing
         self._max_queue_size = max_queue_size

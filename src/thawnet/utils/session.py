@@ -9,6 +9,7 @@ import numpy as np
 
 from thawnet.backend import random as random_lib
 from thawnet.backend.shapes import TensorSpec
+from thawnet.backend.types import DTypeLike, TensorLike
 
 
 def set_random_seed(seed: int) -> None:
@@ -26,7 +27,7 @@ def set_random_seed(seed: int) -> None:
     random_lib.set_random_seed(seed)
 
 
-def standardize_dtype(dtype) -> str:
+def standardize_dtype(dtype: DTypeLike | None) -> str:
     """The canonical name of a dtype (``"float32"``, ``"int64"``...).
 
     Args:
@@ -44,7 +45,7 @@ def standardize_dtype(dtype) -> str:
     return jnp.dtype(dtype).name
 
 
-def is_keras_tensor(x) -> bool:
+def is_keras_tensor(x: TensorLike) -> bool:
     """Whether ``x`` is a symbolic tensor of the functional API (made by ``Input``).
 
     Args:
@@ -56,7 +57,7 @@ def is_keras_tensor(x) -> bool:
     return isinstance(x, TensorSpec) and hasattr(x, "history")
 
 
-def get_source_inputs(tensor) -> list:
+def get_source_inputs(tensor: TensorLike) -> list:
     """The ``Input`` tensors that a symbolic tensor is computed from.
 
     Args:

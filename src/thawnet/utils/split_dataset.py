@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import jax
 import numpy as np
 
 from thawnet.utils.py_dataset import PyDataset
+from thawnet.backend.types import SeedLike
 
 
 def _sizes(left_size, right_size, total: int) -> tuple[int, int]:
@@ -61,8 +63,9 @@ class DatasetSubset(PyDataset):
         return self.dataset[self.indices[index]]
 
 
-def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None,
-                  preferred_backend=None):
+def split_dataset(dataset: Any, left_size: Any = None, right_size: Any = None,
+                  shuffle: bool = False, seed: SeedLike = None, preferred_backend: Any = None
+        ) -> tuple:
     """Split ``dataset`` into ``(left, right)``.
 
     Args:

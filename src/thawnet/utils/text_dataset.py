@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import numpy as np
 
 from thawnet.utils import directory_index
 from thawnet.utils.py_dataset import PyDataset
+from thawnet.backend.types import PathLike, SeedLike, TensorLike
 
 _WHO = "text_dataset_from_directory"
 
@@ -54,10 +56,13 @@ class TextFolderDataset(PyDataset):
         return texts, (labels[0] if self.batch_size is None else labels)
 
 
-def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
-                                class_names=None, batch_size=32, max_length=None, shuffle=True,
-                                seed=None, validation_split=None, subset=None,
-                                follow_links=False, format="tf", verbose=True):
+def text_dataset_from_directory(directory: PathLike, labels: TensorLike = "inferred",
+                                label_mode: str = "int", class_names: Any = None,
+                                batch_size: int | None = 32, max_length: Any = None,
+                                shuffle: bool = True, seed: SeedLike = None,
+                                validation_split: float | None = None, subset: Any = None,
+                                follow_links: bool = False, format: str = "tf", verbose: bool = True
+        ) -> Any:
     """A dataset of the ``.txt`` files in ``directory`` (one sub-folder per class).
 
     Keras 3's arguments: labels from sub-folder names (``labels="inferred"``), a list of
