@@ -5,10 +5,12 @@ from __future__ import annotations
 import collections.abc
 import csv
 import os
+from typing import Any
 
 import numpy as np
 
 from thawnet.callbacks.base import Callback
+from thawnet.backend.types import Logs
 
 
 def _cell(value):
@@ -34,7 +36,7 @@ class CSVLogger(Callback):
         append: append to an existing file (its header is kept) instead of overwriting it.
     """
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(self, filename: Any, separator: str = ",", append: bool = False) -> None:
         super().__init__()
         self.sep = separator
         self.filename = os.fspath(filename)
@@ -44,7 +46,7 @@ class CSVLogger(Callback):
         self.append_header = True
         self.csv_file = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         if self.append:
             if os.path.exists(self.filename):
                 with open(self.filename, "r", newline="") as f:
@@ -57,7 +59,7 @@ class CSVLogger(Callback):
         self.writer = None
         self.keys = None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs.keys())
@@ -78,7 +80,7 @@ class CSVLogger(Callback):
         self.writer.writerow(row)
         self.csv_file.flush()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Logs = None) -> None:
         self._close()
         self.writer = None
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
 from thawnet.callbacks.base import print_msg
 from thawnet.callbacks.monitor import MonitorCallback
+from thawnet.backend.types import Config, Logs, PyTree
 
 
 class EarlyStopping(MonitorCallback):
@@ -36,8 +38,9 @@ class EarlyStopping(MonitorCallback):
     right after :meth:`set_state` (so a resumed ``fit`` continues where the checkpoint left off).
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0,
+                 verbose: int | str = 0, mode: str = "auto", baseline: float | None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         super().__init__(monitor, mode, min_delta=min_delta)
         self.patience = patience
         self.verbose = verbose
@@ -50,14 +53,14 @@ class EarlyStopping(MonitorCallback):
         self.start_from_epoch = start_from_epoch
         self._state_restored = False
 
-    def get_state(self):
+    def get_state(self) -> Config:
         weights = None
         if self.best_weights is not None:
             weights = [np.array(w, copy=True) for w in self.best_weights]
         return {"wait": self.wait, "best": self.best, "stopped_epoch": self.stopped_epoch,
                 "best_weights": weights, "best_epoch": self.best_epoch}
 
-    def set_state(self, state):
+    def set_state(self, state: PyTree) -> None:
         self.wait = int(state["wait"])
         self.best = None if state["best"] is None else float(state["best"])
         self.stopped_epoch = int(state["stopped_epoch"])
@@ -66,7 +69,7 @@ class EarlyStopping(MonitorCallback):
         self.best_epoch = int(state["best_epoch"])
         self._state_restored = True
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         if self._state_restored:  # resuming: keep the restored state for this run
             self._state_restored = False
             return
@@ -76,7 +79,7 @@ class EarlyStopping(MonitorCallback):
         self.best_weights = None
         self.best_epoch = 0
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._ensure_direction()
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
@@ -101,7 +104,7 @@ class EarlyStopping(MonitorCallback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Logs = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:
             print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
@@ -110,7 +113,7 @@ class EarlyStopping(MonitorCallback):
                           f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
-    def get_monitor_value(self, logs):
+    def get_monitor_value(self, logs: Logs) -> Any:
         logs = logs or {}
         value = logs.get(self.monitor)
         if value is None:

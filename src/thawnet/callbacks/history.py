@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from thawnet.callbacks.base import Callback
+from thawnet.backend.types import Logs
 
 
 class History(Callback):
@@ -15,16 +16,16 @@ class History(Callback):
         audit: filled in by the trainer after the fit (None until then).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.history = {}
         self.epoch = []
         self.audit = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         self.epoch = []
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         logs = logs or {}
         self.epoch.append(epoch)
         for key, value in logs.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from thawnet.callbacks.base import BATCH_HOOKS, Callback
 
 _HOOKS = BATCH_HOOKS + (
@@ -22,9 +24,10 @@ class LambdaCallback(Callback):
     >>> printer = LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
     """
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
-                 **other_hooks):
+    def __init__(self, on_epoch_begin: Any = None, on_epoch_end: Any = None,
+                 on_train_begin: Any = None, on_train_end: Any = None,
+                 on_train_batch_begin: Any = None, on_train_batch_end: Any = None, **other_hooks
+            ) -> None:
         super().__init__()
         # Keras keeps any other keyword as an attribute; a name that looks like a hook but is
         # none (``on_epoch_ends``) is a typo that would silently never run, so it is refused.

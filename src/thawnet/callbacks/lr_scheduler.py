@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import inspect
+from typing import Callable
 
 import numpy as np
 
 from thawnet.callbacks.base import Callback, print_msg
+from thawnet.backend.types import Logs
 
 
 def _takes_two_arguments(fn):
@@ -32,12 +34,12 @@ class LearningRateScheduler(Callback):
     value in the optimizer state changes, and the next step uses it without recompiling.
     """
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[[int], float], verbose: int | str = 0) -> None:
         super().__init__()
         self.schedule = schedule
         self.verbose = verbose
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         lr = float(self.model.get_learning_rate())
         if _takes_two_arguments(self.schedule):
             lr = self.schedule(epoch, lr)
@@ -50,6 +52,6 @@ class LearningRateScheduler(Callback):
             print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
                       f"{lr}.")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         if logs is not None:
             logs["learning_rate"] = float(self.model.get_learning_rate())

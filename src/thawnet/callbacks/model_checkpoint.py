@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import Any
 
 import numpy as np
 
 from thawnet.callbacks.base import print_msg
 from thawnet.callbacks.monitor import MonitorCallback
+from thawnet.backend.types import Config, Logs, PathLike, PyTree
 
 # What model.save / model.save_weights write (see thawnet.models.model_files).
 MODEL_SUFFIXES = (".keras", ".thawnet")
@@ -41,9 +43,10 @@ class ModelCheckpoint(MonitorCallback):
     State (:meth:`get_state`): ``best`` and the batch counters, for checkpoint resume.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None, keep=None):
+    def __init__(self, filepath: PathLike, monitor: str = "val_loss", verbose: int | str = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
+                 save_freq: str | int = "epoch", initial_value_threshold: Any = None,
+                 keep: Any = None) -> None:
         super().__init__(monitor, mode, initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
@@ -77,28 +80,28 @@ class ModelCheckpoint(MonitorCallback):
                              f"filepath={self.filepath}")
 
     @property
-    def needs_batch_logs(self):
+    def needs_batch_logs(self) -> bool:
         return self.save_freq != "epoch"
 
-    def get_state(self):
+    def get_state(self) -> Config:
         return {"best": self.best,
                 "batches_seen_since_last_saving": self._batches_seen_since_last_saving,
                 "last_batch_seen": self._last_batch_seen}
 
-    def set_state(self, state):
+    def set_state(self, state: PyTree) -> None:
         self.best = None if state["best"] is None else float(state["best"])
         self._batches_seen_since_last_saving = int(state.get("batches_seen_since_last_saving", 0))
         self._last_batch_seen = state.get("last_batch_seen")
 
     # -- hooks --------------------------------------------------------------------------------
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         self._current_epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         if self._should_save_on_batch(batch):
             self._save_model(epoch=self._current_epoch, batch=batch, logs=logs)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._ensure_direction()
         if self.save_freq == "epoch":
             self._save_model(epoch=epoch, batch=None, logs=logs)

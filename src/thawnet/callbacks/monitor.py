@@ -4,6 +4,7 @@ ReduceLROnPlateau and ModelCheckpoint (Keras 3's semantics)."""
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from thawnet import ops
 from thawnet.callbacks.base import Callback
@@ -63,7 +64,8 @@ class MonitorCallback(Callback):
         min_delta: an improvement must beat the reference by more than ``abs(min_delta)``.
     """
 
-    def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto", baseline: float | None = None,
+                 min_delta: float = 0) -> None:
         super().__init__()
         if mode not in ("auto", "min", "max"):
             warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto "
@@ -98,7 +100,7 @@ class MonitorCallback(Callback):
         return direction
 
     @property
-    def monitor_op(self):
+    def monitor_op(self) -> Any:
         """The comparison used, as in Keras: ``thawnet.ops.less`` (minimised) or
         ``thawnet.ops.greater`` (maximised); None until the direction is resolved."""
         if self._direction is None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from thawnet.callbacks.base import print_msg
 from thawnet.callbacks.monitor import MonitorCallback
+from thawnet.backend.types import Config, Logs, PyTree
 
 
 class ReduceLROnPlateau(MonitorCallback):
@@ -33,8 +34,9 @@ class ReduceLROnPlateau(MonitorCallback):
     State (:meth:`get_state`): ``best``, ``wait``, ``cooldown_counter``.
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+    def __init__(self, monitor: str = "val_loss", factor: float | tuple[float, float] = 0.1,
+                 patience: int = 10, verbose: int | str = 0, mode: str = "auto",
+                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
         super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
             raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. "
@@ -48,10 +50,10 @@ class ReduceLROnPlateau(MonitorCallback):
         self.wait = 0
         self._state_restored = False
 
-    def get_state(self):
+    def get_state(self) -> Config:
         return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
 
-    def set_state(self, state):
+    def set_state(self, state: PyTree) -> None:
         self.best = None if state["best"] is None else float(state["best"])
         self.wait = int(state["wait"])
         self.cooldown_counter = int(state["cooldown_counter"])
@@ -62,10 +64,10 @@ class ReduceLROnPlateau(MonitorCallback):
         self.cooldown_counter = 0
         self.wait = 0
 
-    def in_cooldown(self):
+    def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         if self._state_restored:
             self._state_restored = False
             return
@@ -82,7 +84,7 @@ class ReduceLROnPlateau(MonitorCallback):
             return True
         return False
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._ensure_direction()
         logs = logs if logs is not None else {}
         logs["learning_rate"] = float(self.model.get_learning_rate())

@@ -11,10 +11,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
+from typing import Any
 
 import numpy as np
 
 from thawnet.callbacks.base import Callback
+from thawnet.backend.types import Logs, PathLike
 
 
 def _plain(value):
@@ -42,8 +44,9 @@ class RemoteMonitor(Callback):
             hangs cannot stall training).
     """
 
-    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data",
-                 headers=None, send_as_json=False, timeout=10.0):
+    def __init__(self, root: str = "http://localhost:9000", path: PathLike = "/publish/epoch/end/",
+                 field: str = "data", headers: Any = None, send_as_json: bool = False,
+                 timeout: float = 10.0) -> None:
         super().__init__()
         self.root, self.path, self.field = root, path, field
         self.headers = headers
@@ -61,7 +64,7 @@ class RemoteMonitor(Callback):
         return urllib.request.Request(self.root + self.path, data=body, headers=headers,
                                       method="POST")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         send = {"epoch": epoch}
         for key, value in (logs or {}).items():
             send[key] = _plain(value)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import numpy as np
 
 from thawnet.callbacks.base import Callback
+from thawnet.backend.types import Logs, PathLike
 
 _INSTALL_HINT = ("The TensorBoard callback needs the `tensorboardX` package to write event files. "
                  "Install it with `pip install tensorboardX`.")
@@ -45,9 +47,11 @@ class TensorBoard(Callback):
     Requires the ``tensorboardX`` package (imported when the first event file is opened).
     """
 
-    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
-                 write_steps_per_second=False, update_freq="epoch", profile_batch=0,
-                 embeddings_freq=0, embeddings_metadata=None):
+    def __init__(self, log_dir: PathLike = "logs", histogram_freq: int = 0,
+                 write_graph: bool = True, write_images: bool = False,
+                 write_steps_per_second: bool = False, update_freq: str = "epoch",
+                 profile_batch: int = 0, embeddings_freq: int = 0, embeddings_metadata: Any = None
+            ) -> None:
         super().__init__()
         for name, value in (("write_images", write_images), ("profile_batch", profile_batch),
                             ("embeddings_freq", embeddings_freq),
@@ -73,7 +77,7 @@ class TensorBoard(Callback):
         self._epoch_start_time = None
 
     @property
-    def needs_batch_logs(self):
+    def needs_batch_logs(self) -> bool:
         return self.update_freq != "epoch"
 
     # -- writers ------------------------------------------------------------------------------
@@ -104,27 +108,27 @@ class TensorBoard(Callback):
         self._writers = {}
 
     # -- hooks --------------------------------------------------------------------------------
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         super().set_model(model)
         self._close_writers()
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         self._global_train_batch = 0
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Logs = None) -> None:
         self._close_writers()
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         self._epoch_start_time = time.perf_counter()
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._global_train_batch += 1
         if self.update_freq == "epoch" or not logs:
             return
         if self._global_train_batch % self.update_freq == 0:
             self._scalars("train", logs.items(), self._global_train_batch, "batch_")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         logs = dict(logs or {})
         if logs:
             train_logs = {k: v for k, v in logs.items() if not k.startswith("val_")}
@@ -144,7 +148,7 @@ class TensorBoard(Callback):
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._log_weights(epoch)
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Logs = None) -> None:
         iterations = getattr(self.model, "iterations", None)
         if logs and iterations is not None:
             self._scalars("val", logs.items(), int(iterations), "evaluation_",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from thawnet.callbacks.base import Callback, print_msg
+from thawnet.backend.types import Logs, TensorLike
 
 
 class TerminateOnNaN(Callback):
@@ -43,15 +44,15 @@ class TerminateOnNaN(Callback):
         (0, 'update')
     """
 
-    def __init__(self, raise_error=False):
+    def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
         self.raise_error = raise_error
         self.stopped_at = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         self.stopped_at = None
 
-    def on_nonfinite_step(self, stop) -> None:
+    def on_nonfinite_step(self, stop: TensorLike) -> None:
         """Called by ``fit`` when its in-step guard found a non-finite step.
 
         Args:
@@ -67,7 +68,7 @@ class TerminateOnNaN(Callback):
         print_msg(message)
         self.model.stop_training = True
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         if self.stopped_at is not None:  # the guard already reported this stop
             return
         loss = (logs or {}).get("loss")
