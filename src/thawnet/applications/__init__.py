@@ -4,6 +4,10 @@ Each family lives in its own module and registers its builders in that module's 
 (``{"resnet50": ResNet50, ...}``); ``by_name`` finds them for ``thawnet summary <name>``.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from thawnet.applications import (densenet, efficientnet, inception_v3, mobilenet_v2, resnet,
                                   resnet_v2, vgg, xception)
 from thawnet.applications import convnext, efficientnet_v2, mobilenet_v3
@@ -25,12 +29,12 @@ _FAMILIES = (vgg, resnet, xception, inception_v3, densenet, mobilenet_v2, effici
              resnet_v2, mobilenet_v3, convnext, efficientnet_v2, nasnet)
 
 
-def available():
+def available() -> list:
     """Names accepted by :func:`by_name` (``"inception_v3"``, ``"resnet50"``, ...)."""
     return sorted(name for family in _FAMILIES for name in family.MODELS)
 
 
-def by_name(name):
+def by_name(name: str | None) -> Any:
     """The builder for a zoo name; KeyError listing the names when unknown."""
     key = name.lower().replace("-", "_")
     for family in _FAMILIES:

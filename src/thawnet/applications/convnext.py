@@ -17,6 +17,7 @@ from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
 from thawnet.layers.layer import Layer, register
 from thawnet.models import Model, Sequential
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
 
 __all__ = ["ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge"]
 
@@ -164,9 +165,11 @@ _DOC = """ConvNeXt{title}: stages of {depths} blocks with {dims} channels.
 
 
 def _builder(variant, title):
-    def build(include_top=True, include_preprocessing=True, weights=None, input_tensor=None,
-              input_shape=None, pooling=None, classes=1000, classifier_activation="softmax",
-              name=f"convnext_{variant}"):
+    def build(include_top: bool = True, include_preprocessing: bool = True,
+              weights: str | None = None, input_tensor: Tensor | None = None,
+              input_shape: ShapeLike | None = None, pooling: str | None = None, classes: int = 1000,
+              classifier_activation: Identifier = "softmax", name: str = f"convnext_{variant}"
+              ) -> Model:
         return _convnext(variant, include_top, include_preprocessing, weights, input_tensor,
                          input_shape, pooling, classes, classifier_activation, name)
     build.__name__ = build.__qualname__ = f"ConvNeXt{title}"

@@ -13,9 +13,11 @@ from thawnet.applications._zoo_build import (check_pooling, check_weights_argume
                                              load_requested_weights, model_inputs,
                                              validate_activation)
 from thawnet.applications.inception_v3 import KerasNames
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
 from thawnet.layers import (Activation, AveragePooling2D, BatchNormalization, Concatenate,
                             Conv2D, Dense, GlobalAveragePooling2D, GlobalMaxPooling2D, Input,
                             MaxPooling2D, ZeroPadding2D)
+from thawnet.models import Model
 
 DEFAULT_SIZE = 224
 MIN_SIZE = 32
@@ -125,9 +127,11 @@ def DenseNet(blocks, include_top=True, weights=None, input_tensor=None, input_sh
 def _variant(depth):
     blocks, stem = _VARIANTS[depth]
 
-    def builder(include_top=True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes=1000, classifier_activation="softmax",
-                name=f"densenet{depth}"):
+    def builder(include_top: bool = True, weights: str | None = None,
+                input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+                pooling: str | None = None, classes: int = 1000,
+                classifier_activation: Identifier = "softmax", name: str = f"densenet{depth}"
+                ) -> Model:
         return DenseNet(blocks, include_top, weights, input_tensor, input_shape, pooling,
                         classes, classifier_activation, name=name, weights_stem=stem)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import copy
 import math
-
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
+from thawnet.models import Model
 
 __all__ = ["EfficientNet", "EfficientNetB0", "EfficientNetB1", "EfficientNetB2",
            "EfficientNetB3", "EfficientNetB4", "EfficientNetB5", "EfficientNetB6",
@@ -111,11 +112,13 @@ def block(inputs, activation="swish", drop_rate=0.0, name="", filters_in=32, fil
     return x
 
 
-def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rate=0.2,
-                 drop_connect_rate=0.2, depth_divisor=8, activation="swish",
-                 blocks_args="default", name="efficientnet", include_top=True, weights=None,
-                 input_tensor=None, input_shape=None, pooling=None, classes=1000,
-                 classifier_activation="softmax", weights_name=None):
+def EfficientNet(width_coefficient: float, depth_coefficient: float, default_size: int,
+                 dropout_rate: float = 0.2, drop_connect_rate: float = 0.2, depth_divisor: int = 8,
+                 activation: Identifier = "swish", blocks_args: str = "default",
+                 name: str = "efficientnet", include_top: bool = True, weights: str | None = None,
+                 input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+                 pooling: str | None = None, classes: int = 1000,
+                 classifier_activation: Identifier = "softmax", weights_name: str = None) -> Model:
     """The generic EfficientNet builder behind :func:`EfficientNetB0` ... ``B7``.
 
     Args:
@@ -223,9 +226,11 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
 def _variant(key):
     width, depth, size, dropout = SCALING[key]
 
-    def builder(include_top=True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes=1000, classifier_activation="softmax",
-                name=f"efficientnet{key}", *, dropout_rate=dropout, drop_connect_rate=0.2):
+    def builder(include_top: bool = True, weights: str | None = None,
+                input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+                pooling: str | None = None, classes: int = 1000,
+                classifier_activation: Identifier = "softmax", name: str = f"efficientnet{key}",
+                *, dropout_rate: float = dropout, drop_connect_rate: float = 0.2) -> Model:
         return EfficientNet(width, depth, size, dropout_rate, drop_connect_rate, name=name,
                             include_top=include_top, weights=weights, input_tensor=input_tensor,
                             input_shape=input_shape, pooling=pooling, classes=classes,

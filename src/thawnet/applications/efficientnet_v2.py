@@ -16,6 +16,7 @@ from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
 from thawnet.models import Model
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
 
 __all__ = ["EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2", "EfficientNetV2B3",
            "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"]
@@ -205,9 +206,11 @@ _DOC = """EfficientNetV2{title} (default input {size}x{size}).
 def _builder(variant):
     title = variant.upper()
 
-    def build(include_top=True, weights=None, input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax",
-              include_preprocessing=True, name=f"efficientnetv2-{variant}"):
+    def build(include_top: bool = True, weights: str | None = None,
+              input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+              pooling: str | None = None, classes: int = 1000,
+              classifier_activation: Identifier = "softmax", include_preprocessing: bool = True,
+              name: str = f"efficientnetv2-{variant}") -> Model:
         return _efficientnet_v2(variant, include_top, weights, input_tensor, input_shape,
                                 pooling, classes, classifier_activation,
                                 include_preprocessing, name)

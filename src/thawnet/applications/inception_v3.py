@@ -16,6 +16,8 @@ from thawnet.applications._zoo_build import (check_pooling, check_weights_argume
 from thawnet.layers import (Activation, AveragePooling2D, BatchNormalization, Concatenate,
                             Conv2D, Dense, GlobalAveragePooling2D, GlobalMaxPooling2D, Input,
                             MaxPooling2D)
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
+from thawnet.models import Model
 
 DEFAULT_SIZE = 299
 MIN_SIZE = 75
@@ -139,9 +141,10 @@ class _Builder:
         return x
 
 
-def InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes=1000, classifier_activation="softmax",
-                name="inception_v3"):
+def InceptionV3(include_top: bool = True, weights: str | None = None,
+                input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+                pooling: str | None = None, classes: int = 1000,
+                classifier_activation: Identifier = "softmax", name: str = "inception_v3") -> Model:
     """Instantiate InceptionV3 (Keras 3's architecture, names and weight order).
 
     No weight is materialised here: the model's weights are created lazily, on first use.

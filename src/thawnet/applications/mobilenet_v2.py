@@ -10,10 +10,11 @@ preprocessed in "tf" mode (:func:`preprocess_input`): pixels scaled to [-1, 1].
 from __future__ import annotations
 
 import warnings
-
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
+from thawnet.models import Model
 
 __all__ = ["MobileNetV2"]
 
@@ -106,8 +107,10 @@ def _check_tensor_matches(input_tensor, input_shape, name):
             f"{tuple(input_shape)}; they must agree (per sample). Pass only one of them.")
 
 
-def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights=None, input_tensor=None,
-                pooling=None, classes=1000, classifier_activation="softmax", name=None):
+def MobileNetV2(input_shape: ShapeLike | None = None, alpha: float = 1.0, include_top: bool = True,
+                weights: str | None = None, input_tensor: Tensor | None = None,
+                pooling: str | None = None, classes: int = 1000,
+                classifier_activation: Identifier = "softmax", name: str | None = None) -> Model:
     """MobileNetV2: a 3x3 stem, 17 inverted residual blocks and a 1x1 ``Conv_1`` head.
 
     Args:

@@ -11,11 +11,11 @@ as Keras, so Keras's weight files load.
 from __future__ import annotations
 
 import warnings
-
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
 from thawnet.models import Model
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
 
 __all__ = ["MobileNetV3Small", "MobileNetV3Large"]
 
@@ -203,19 +203,23 @@ _DOC = """{name}: MobileNetV3, the {size} variant.
 """
 
 
-def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False, include_top=True,
-                     weights=None, input_tensor=None, classes=1000, pooling=None,
-                     dropout_rate=0.2, classifier_activation="softmax",
-                     include_preprocessing=True, name="MobileNetV3Small"):
+def MobileNetV3Small(input_shape: ShapeLike | None = None, alpha: float = 1.0,
+                     minimalistic: bool = False, include_top: bool = True,
+                     weights: str | None = None, input_tensor: Tensor | None = None,
+                     classes: int = 1000, pooling: str | None = None, dropout_rate: float = 0.2,
+                     classifier_activation: Identifier = "softmax",
+                     include_preprocessing: bool = True, name: str = "MobileNetV3Small") -> Model:
     return _mobilenet_v3(_SMALL, 1024, "small", input_shape, alpha, minimalistic, include_top,
                          weights, input_tensor, classes, pooling, dropout_rate,
                          classifier_activation, include_preprocessing, name)
 
 
-def MobileNetV3Large(input_shape=None, alpha=1.0, minimalistic=False, include_top=True,
-                     weights=None, input_tensor=None, classes=1000, pooling=None,
-                     dropout_rate=0.2, classifier_activation="softmax",
-                     include_preprocessing=True, name="MobileNetV3Large"):
+def MobileNetV3Large(input_shape: ShapeLike | None = None, alpha: float = 1.0,
+                     minimalistic: bool = False, include_top: bool = True,
+                     weights: str | None = None, input_tensor: Tensor | None = None,
+                     classes: int = 1000, pooling: str | None = None, dropout_rate: float = 0.2,
+                     classifier_activation: Identifier = "softmax",
+                     include_preprocessing: bool = True, name: str = "MobileNetV3Large") -> Model:
     return _mobilenet_v3(_LARGE, 1280, "large", input_shape, alpha, minimalistic, include_top,
                          weights, input_tensor, classes, pooling, dropout_rate,
                          classifier_activation, include_preprocessing, name)

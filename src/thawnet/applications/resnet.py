@@ -10,6 +10,8 @@ from __future__ import annotations
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
+from thawnet.models import Model
 
 __all__ = ["ResNet50", "ResNet101", "ResNet152"]
 
@@ -119,20 +121,26 @@ def _resnet(blocks_per_stack, stem, include_top, weights, input_tensor, input_sh
     return zb.load_requested_weights(model, weights, stem, include_top)
 
 
-def ResNet50(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-             classes=1000, classifier_activation="softmax", name="resnet50"):
+def ResNet50(include_top: bool = True, weights: str | None = None,
+             input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+             pooling: str | None = None, classes: int = 1000,
+             classifier_activation: Identifier = "softmax", name: str = "resnet50") -> Model:
     return _resnet((3, 4, 6, 3), "resnet50", include_top, weights, input_tensor, input_shape,
                    pooling, classes, classifier_activation, name)
 
 
-def ResNet101(include_top=True, weights=None, input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax", name="resnet101"):
+def ResNet101(include_top: bool = True, weights: str | None = None,
+              input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+              pooling: str | None = None, classes: int = 1000,
+              classifier_activation: Identifier = "softmax", name: str = "resnet101") -> Model:
     return _resnet((3, 4, 23, 3), "resnet101", include_top, weights, input_tensor, input_shape,
                    pooling, classes, classifier_activation, name)
 
 
-def ResNet152(include_top=True, weights=None, input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax", name="resnet152"):
+def ResNet152(include_top: bool = True, weights: str | None = None,
+              input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+              pooling: str | None = None, classes: int = 1000,
+              classifier_activation: Identifier = "softmax", name: str = "resnet152") -> Model:
     return _resnet((3, 8, 36, 3), "resnet152", include_top, weights, input_tensor, input_shape,
                    pooling, classes, classifier_activation, name)
 

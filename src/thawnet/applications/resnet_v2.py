@@ -15,6 +15,7 @@ from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
 from thawnet.models import Model
 from thawnet.applications.resnet import _DOC_ARGS
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
 
 __all__ = ["ResNet50V2", "ResNet101V2", "ResNet152V2"]
 
@@ -106,22 +107,26 @@ def _resnet_v2(blocks_per_stack, stem, include_top, weights, input_tensor, input
     return zb.load_requested_weights(model, weights, stem, include_top)
 
 
-def ResNet50V2(include_top=True, weights=None, input_tensor=None, input_shape=None,
-               pooling=None, classes=1000, classifier_activation="softmax", name="resnet50v2"):
+def ResNet50V2(include_top: bool = True, weights: str | None = None,
+               input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+               pooling: str | None = None, classes: int = 1000,
+               classifier_activation: Identifier = "softmax", name: str = "resnet50v2") -> Model:
     return _resnet_v2((3, 4, 6, 3), "resnet50v2", include_top, weights, input_tensor,
                       input_shape, pooling, classes, classifier_activation, name)
 
 
-def ResNet101V2(include_top=True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes=1000, classifier_activation="softmax",
-                name="resnet101v2"):
+def ResNet101V2(include_top: bool = True, weights: str | None = None,
+                input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+                pooling: str | None = None, classes: int = 1000,
+                classifier_activation: Identifier = "softmax", name: str = "resnet101v2") -> Model:
     return _resnet_v2((3, 4, 23, 3), "resnet101v2", include_top, weights, input_tensor,
                       input_shape, pooling, classes, classifier_activation, name)
 
 
-def ResNet152V2(include_top=True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes=1000, classifier_activation="softmax",
-                name="resnet152v2"):
+def ResNet152V2(include_top: bool = True, weights: str | None = None,
+                input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+                pooling: str | None = None, classes: int = 1000,
+                classifier_activation: Identifier = "softmax", name: str = "resnet152v2") -> Model:
     return _resnet_v2((3, 8, 36, 3), "resnet152v2", include_top, weights, input_tensor,
                       input_shape, pooling, classes, classifier_activation, name)
 

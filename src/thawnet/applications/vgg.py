@@ -9,6 +9,8 @@ from __future__ import annotations
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
+from thawnet.models import Model
 
 __all__ = ["VGG16", "VGG19"]
 
@@ -62,14 +64,16 @@ def _vgg(convs_per_block, stem, include_top, weights, input_tensor, input_shape,
     return zb.load_requested_weights(model, weights, stem, include_top)
 
 
-def VGG16(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-          classes=1000, classifier_activation="softmax", name="vgg16"):
+def VGG16(include_top: bool = True, weights: str | None = None, input_tensor: Tensor | None = None,
+          input_shape: ShapeLike | None = None, pooling: str | None = None, classes: int = 1000,
+          classifier_activation: Identifier = "softmax", name: str = "vgg16") -> Model:
     return _vgg((2, 2, 3, 3, 3), "vgg16", include_top, weights, input_tensor, input_shape,
                 pooling, classes, classifier_activation, name)
 
 
-def VGG19(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
-          classes=1000, classifier_activation="softmax", name="vgg19"):
+def VGG19(include_top: bool = True, weights: str | None = None, input_tensor: Tensor | None = None,
+          input_shape: ShapeLike | None = None, pooling: str | None = None, classes: int = 1000,
+          classifier_activation: Identifier = "softmax", name: str = "vgg19") -> Model:
     return _vgg((2, 2, 4, 4, 4), "vgg19", include_top, weights, input_tensor, input_shape,
                 pooling, classes, classifier_activation, name)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from thawnet import layers
 from thawnet.applications import _zoo_build as zb
 from thawnet.applications import imagenet_utils
+from thawnet.backend.types import Identifier, ShapeLike, Tensor
+from thawnet.models import Model
 
 __all__ = ["Xception"]
 
@@ -43,8 +45,10 @@ def _downsampling_block(x, block, filters, relu_first):
     return layers.add([x, residual])
 
 
-def Xception(include_top=True, weights=None, input_tensor=None, input_shape=None,
-             pooling=None, classes=1000, classifier_activation="softmax", name="xception"):
+def Xception(include_top: bool = True, weights: str | None = None,
+             input_tensor: Tensor | None = None, input_shape: ShapeLike | None = None,
+             pooling: str | None = None, classes: int = 1000,
+             classifier_activation: Identifier = "softmax", name: str = "xception") -> Model:
     """Xception: entry flow, 8 middle blocks of separable convolutions, exit flow.
 
     Args:
