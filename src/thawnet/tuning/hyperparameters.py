@@ -31,8 +31,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+from typing import Any, Iterator, Sequence
 
 from thawnet.tuning.hp_sources import DefaultSource, FixedSource, OptunaSource, geometric
+from thawnet.backend.types import TensorLike
 
 __all__ = ["DefaultSource", "FixedSource", "HyperParameters", "OptunaSource", "ParamSpec"]
 
@@ -63,7 +65,7 @@ class ParamSpec:
     default: object = None
     reverse: bool = False
 
-    def grid_values(self):
+    def grid_values(self) -> list:
         """Every value of this parameter on a grid (needs ``step`` for floats).
 
         Returns:
@@ -123,7 +125,7 @@ class HyperParameters:
         space: the :class:`ParamSpec` of each of them.
     """
 
-    def __init__(self, source=None):
+    def __init__(self, source: Any = None) -> None:
         self._source = DefaultSource() if source is None else source
         self.values = {}
         self.space = {}
@@ -132,12 +134,12 @@ class HyperParameters:
         self._conditions = []
 
     @classmethod
-    def from_trial(cls, trial):
+    def from_trial(cls, trial: Any) -> HyperParameters:
         """Values suggested by an ``optuna.Trial`` (define-by-run)."""
         return cls(OptunaSource(trial))
 
     @classmethod
-    def from_values(cls, values, strict=True):
+    def from_values(cls, values: TensorLike, strict: bool = True) -> HyperParameters:
         """Values from a dict (a finished trial's params), e.g. to rebuild the best model.
 
         Args:
@@ -148,8 +150,10 @@ class HyperParameters:
         return cls(FixedSource(values, strict))
 
     # -- asking ------------------------------------------------------------------------------
-    def Int(self, name, min_value, max_value, step=None, sampling=None, default=None,
-            parent_name=None, parent_values=None, *, log=False):
+    def Int(self, name: str | None, min_value: float, max_value: float | None,
+            step: int | None = None, sampling: str | None = None, default: Any = None,
+            parent_name: str | None = None, parent_values: Sequence[Any] | None = None, *,
+            log: bool = False) -> Any:
         """An integer in ``[min_value, max_value]`` (both included), KerasTuner's signature.
 
         Args:
@@ -170,8 +174,10 @@ class HyperParameters:
         return self._ranged("int", name, min_value, max_value, step, sampling, default,
                             parent_name, parent_values, log)
 
-    def Float(self, name, min_value, max_value, step=None, sampling=None, default=None,
-              parent_name=None, parent_values=None, *, log=False):
+    def Float(self, name: str | None, min_value: float, max_value: float | None,
+              step: int | None = None, sampling: str | None = None, default: Any = None,
+              parent_name: str | None = None, parent_values: Sequence[Any] | None = None, *,
+              log: bool = False) -> Any:
         """A float in ``[min_value, max_value]``, KerasTuner's signature.
 
         Args:
@@ -213,8 +219,8 @@ class HyperParameters:
                              else default, reverse=sampling == "reverse_log")
             return self._ask(spec)
 
-    def Choice(self, name, values, ordered=None, default=None, parent_name=None,
-               parent_values=None):
+    def Choice(self, name: str | None, values: TensorLike, ordered: Any = None, default: Any = None,
+               parent_name: str | None = None, parent_values: Sequence[Any] | None = None) -> Any:
         """One of ``values`` (bools, ints, floats, strings or None).
 
         Args:
@@ -247,7 +253,8 @@ class HyperParameters:
         with self._parent(parent_name, parent_values):
             return self._ask(spec)
 
-    def Boolean(self, name, default=False, parent_name=None, parent_values=None):
+    def Boolean(self, name: str | None, default: bool = False, parent_name: str | None = None,
+                parent_values: Sequence[Any] | None = None) -> Any:
         """True or False.
 
         Args:
@@ -263,7 +270,8 @@ class HyperParameters:
             return self._ask(ParamSpec("boolean", name, values=(False, True),
                                        default=bool(default)))
 
-    def Fixed(self, name, value, parent_name=None, parent_values=None):
+    def Fixed(self, name: str | None, value: Any, parent_name: str | None = None,
+              parent_values: Sequence[Any] | None = None) -> Any:
         """A constant: returned as is and recorded in ``fixed`` (not searched).
 
         Returns:
@@ -284,7 +292,8 @@ class HyperParameters:
         return self.conditional_scope(parent_name, parent_values)
 
     @contextlib.contextmanager
-    def conditional_scope(self, parent_name, parent_values):
+    def conditional_scope(self, parent_name: str | None, parent_values: Sequence[Any] | None
+            ) -> Iterator[Any]:
         """Parameters asked inside are active only when ``parent_name``'s value is in
         ``parent_values``; where inactive, asks return defaults and record nothing.
 
@@ -307,12 +316,12 @@ class HyperParameters:
         finally:
             self._conditions.pop()
 
-    def is_active(self):
+    def is_active(self) -> bool:
         """Whether parameters asked here (in the current scopes) are active."""
         return self._active()
 
     # -- reading ------------------------------------------------------------------------------
-    def get(self, name):
+    def get(self, name: str | None) -> Any:
         """The value of a parameter asked earlier in this trial.
 
         Raises:

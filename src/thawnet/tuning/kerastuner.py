@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+from typing import Any
 
 import optuna
 
@@ -45,6 +46,7 @@ from thawnet.tuning import storage as storage_lib
 from thawnet.tuning.hp_summary import results_text, space_text
 from thawnet.tuning.hyperparameters import HyperParameters
 from thawnet.tuning.tuner import Tuner, infer_direction
+from thawnet.backend.types import PathLike, SeedLike
 
 _FIT_ORDER = ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split",
               "validation_data")
@@ -58,7 +60,7 @@ class Objective:
         direction: ``"min"`` or ``"max"`` (``"minimize"`` / ``"maximize"`` too).
     """
 
-    def __init__(self, name: str, direction: str):
+    def __init__(self, name: str, direction: str) -> None:
         words = {"min": "minimize", "max": "maximize", "minimize": "minimize",
                  "maximize": "maximize"}
         if direction not in words:
@@ -82,15 +84,15 @@ class HyperModel:
         name: optional name. tunable: accepted for KerasTuner.
     """
 
-    def __init__(self, name: str | None = None, tunable: bool = True):
+    def __init__(self, name: str | None = None, tunable: bool = True) -> None:
         self.name, self.tunable = name, tunable
 
-    def build(self, hp):
+    def build(self, hp: Any) -> None:
         """Return a compiled model for the hyperparameters ``hp``."""
         raise NotImplementedError(f"{type(self).__name__}.build(hp) is not implemented; a "
                                   "HyperModel subclass returns a compiled model from build.")
 
-    def fit(self, hp, model, *args, **kwargs):
+    def fit(self, hp: Any, model: Any, *args, **kwargs) -> Any:
         """Train ``model`` (``model.fit(*args, **kwargs)``); may ask ``hp`` for more values
         (a batch size...). Return the History, or the objective's value (float or dict)."""
         return model.fit(*args, **kwargs)
@@ -144,11 +146,14 @@ class KerasTunerSearch(Tuner):
     _sampler = "random"
     _pruner = None
 
-    def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None,
-                 hyperparameters=None, tune_new_entries=True, allow_new_entries=True,
-                 max_retries_per_trial=0, max_consecutive_failed_trials=3, directory=None,
-                 project_name=None, overwrite=False, executions_per_trial=1, storage=None,
-                 sampler=None, pruner=None, compile_cache=True, **kwargs):
+    def __init__(self, hypermodel: Any = None, objective: str | Any | None = None,
+                 max_trials: int = 10, seed: SeedLike = None, hyperparameters: Any = None,
+                 tune_new_entries: bool = True, allow_new_entries: bool = True,
+                 max_retries_per_trial: int = 0, max_consecutive_failed_trials: int = 3,
+                 directory: PathLike | None = None, project_name: Any = None,
+                 overwrite: bool = False, executions_per_trial: int = 1, storage: Any = None,
+                 sampler: Any = None, pruner: Any = None, compile_cache: bool = True, **kwargs
+            ) -> None:
         who = type(self).__name__
         if kwargs:
             raise TypeError(f"{who}: unknown argument(s) {sorted(kwargs)}; thawnet's tuners "
@@ -202,7 +207,7 @@ class KerasTunerSearch(Tuner):
         shutil.rmtree(os.path.join(self.directory, self.study_name), ignore_errors=True)
         self._study = None
 
-    def search(self, *fit_args, **fit_kwargs):
+    def search(self, *fit_args, **fit_kwargs) -> Any:
         """Run the search: arguments as ``model.fit``'s (x, y, epochs, validation_data,
         callbacks, ...), given to every trial's fit. Returns the trial numbers run."""
         if len(fit_args) > len(_FIT_ORDER):
@@ -268,7 +273,8 @@ class GridSearch(KerasTunerSearch):
 
     _sampler = "grid"
 
-    def __init__(self, hypermodel=None, objective=None, max_trials=None, **kwargs):
+    def __init__(self, hypermodel: Any = None, objective: str | Any | None = None,
+                 max_trials: int | None = None, **kwargs) -> None:
         super().__init__(hypermodel, objective, max_trials=max_trials, **kwargs)
         self.max_trials = max_trials or 10_000  # bounded by the grid's size
 
@@ -280,8 +286,9 @@ class BayesianOptimization(KerasTunerSearch):
     are accepted (TPE has no such parameters).
     """
 
-    def __init__(self, hypermodel=None, objective=None, max_trials=10, num_initial_points=None,
-                 alpha=1e-4, beta=2.6, seed=None, **kwargs):
+    def __init__(self, hypermodel: Any = None, objective: str | Any | None = None,
+                 max_trials: int = 10, num_initial_points: Any = None, alpha: float = 1e-4,
+                 beta: float = 2.6, seed: SeedLike = None, **kwargs) -> None:
         if (alpha, beta) != (1e-4, 2.6):
             raise ValueError("BayesianOptimization: alpha/beta tune KerasTuner's Gaussian "
                              "process; thawnet uses Optuna's TPE sampler, which has neither. "
@@ -298,8 +305,10 @@ class Hyperband(KerasTunerSearch):
     """Hyperband: random configurations, each stopped early at its bracket's rungs by
     Optuna's ``HyperbandPruner`` (epoch budget ``max_epochs``, ``factor``)."""
 
-    def __init__(self, hypermodel=None, objective=None, max_epochs=100, factor=3,
-                 hyperband_iterations=1, seed=None, max_trials=None, **kwargs):
+    def __init__(self, hypermodel: Any = None, objective: str | Any | None = None,
+                 max_epochs: int = 100, factor: float | tuple[float, float] = 3,
+                 hyperband_iterations: int = 1, seed: SeedLike = None,
+                 max_trials: int | None = None, **kwargs) -> None:
         for name, value, low in (("max_epochs", max_epochs, 1), ("factor", factor, 2),
                                  ("hyperband_iterations", hyperband_iterations, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:

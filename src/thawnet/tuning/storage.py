@@ -25,21 +25,25 @@ import inspect
 import os
 import time
 import warnings
+from typing import Any, Iterator
 
 import optuna
+
+from thawnet.backend.types import PathLike
 
 DEFAULT_STUDY_NAME = "thawnet_tuning"
 
 
-def default_storage_url(directory, study_name):
+def default_storage_url(directory: PathLike, study_name: str | None) -> str:
     """``sqlite:///<directory>/<study_name>.db`` (an absolute path; the folder is created)."""
     directory = os.path.abspath(directory)
     os.makedirs(directory, exist_ok=True)
     return f"sqlite:///{os.path.join(directory, study_name)}.db"
 
 
-def make_storage(storage, directory, study_name, heartbeat_interval=None, grace_period=None,
-                 max_retry=0):
+def make_storage(storage: Any, directory: PathLike, study_name: str | None,
+                 heartbeat_interval: Any = None, grace_period: Any = None, max_retry: int = 0
+        ) -> Any:
     """An Optuna storage from a URL, an existing storage object, or None (the default file).
 
     Args:
@@ -170,7 +174,7 @@ def open_study(storage, study_name, direction, sampler, pruner, objective):
 
 
 @contextlib.contextmanager
-def compile_cache(path):
+def compile_cache(path: PathLike) -> Iterator[Any]:
     """Use JAX's persistent compilation cache in ``path`` for the duration of the block.
 
     Trials that rebuild an architecture seen before (names are reset per trial, and the

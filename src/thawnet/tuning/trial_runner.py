@@ -8,6 +8,7 @@ import gc
 import math
 import time
 import traceback
+from typing import Any
 
 import optuna
 
@@ -15,6 +16,7 @@ import thawnet
 from thawnet.callbacks import Callback
 from thawnet.tuning import weights_io
 from thawnet.tuning.hyperparameters import HyperParameters
+from thawnet.backend.types import Logs
 
 
 # A full garbage collection costs ~0.1 s with JAX loaded; models are freed by reference
@@ -47,7 +49,8 @@ class ObjectiveReporter(Callback):
         epochs_run: epochs completed. pruned: whether the pruner stopped the trial.
     """
 
-    def __init__(self, trial, objective, direction, keep_best_weights=True):
+    def __init__(self, trial: Any, objective: str | Any, direction: Any,
+                 keep_best_weights: bool = True) -> None:
         super().__init__()
         self.trial = trial
         self.objective = objective
@@ -57,7 +60,7 @@ class ObjectiveReporter(Callback):
         self.epochs_run = 0
         self.pruned = False
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         logs = logs or {}
         self.epochs_run += 1
         if self.objective not in logs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Any, Sequence
 
 import optuna
 
@@ -12,6 +13,7 @@ from thawnet.tuning import reporting, storage as storage_lib, weights_io
 from thawnet.tuning.grid import enumerate_grid
 from thawnet.tuning.hyperparameters import HyperParameters
 from thawnet.tuning.trial_runner import TrialFailed, TrialObjective
+from thawnet.backend.types import PathLike, SeedLike, TensorLike
 
 _MINIMIZE_WORDS = ("loss", "error", "crossentropy", "hinge", "mse", "mae", "mape", "msle",
                    "divergence", "logcosh", "huber", "poisson")
@@ -21,7 +23,7 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
 COUNTED = FINISHED + (optuna.trial.TrialState.RUNNING,)
 
 
-def infer_direction(objective):
+def infer_direction(objective: str | Any) -> str:
     """"minimize" for losses and errors, "maximize" for accuracy/AUC-like metrics.
 
     Raises:
@@ -109,10 +111,12 @@ class Tuner:
     A build function that asks no hyperparameter runs a single trial (more would repeat it).
     """
 
-    def __init__(self, build_fn, objective="val_loss", max_trials=20, direction=None,
-                 sampler="tpe", pruner="median", storage=None, study_name=None, seed=None,
-                 directory=".", heartbeat_interval=None, grace_period=None, max_retry=0,
-                 compile_cache=True, max_consecutive_failures=3):
+    def __init__(self, build_fn: Any, objective: str | Any = "val_loss", max_trials: int = 20,
+                 direction: Any = None, sampler: str = "tpe", pruner: str = "median",
+                 storage: Any = None, study_name: str | None = None, seed: SeedLike = None,
+                 directory: PathLike = ".", heartbeat_interval: Any = None,
+                 grace_period: Any = None, max_retry: int = 0, compile_cache: bool = True,
+                 max_consecutive_failures: int = 3) -> None:
         if not callable(build_fn):
             raise TypeError(f"build_fn must be a function hp -> compiled model; received "
                             f"{type(build_fn).__name__}.")
@@ -149,7 +153,7 @@ class Tuner:
 
     # -- the study ------------------------------------------------------------------------------
     @property
-    def study(self):
+    def study(self) -> Any:
         """The ``optuna.Study`` (created, or loaded when it exists, on first use)."""
         if self._study is None:
             storage = storage_lib.make_storage(self._storage_arg, self.directory,
@@ -158,14 +162,15 @@ class Tuner:
                                                  self.sampler, self.pruner, self.objective)
         return self._study
 
-    def trials(self, states=None):
+    def trials(self, states: Sequence[TensorLike] | None = None) -> Any:
         """The study's trials (``optuna.trial.FrozenTrial``), optionally of given states."""
         return self.study.get_trials(deepcopy=False, states=states)
 
     # -- search ---------------------------------------------------------------------------------
-    def search(self, x=None, y=None, validation_data=None, validation_split=0.0, epochs=1,
-               batch_size=None, callbacks=None, verbose=0, n_trials=None, progress_prefix="",
-               **fit_kwargs):
+    def search(self, x: TensorLike | None = None, y: TensorLike | None = None,
+               validation_data: Any = None, validation_split: float = 0.0, epochs: int = 1,
+               batch_size: int | None = None, callbacks: list | None = None, verbose: int | str = 0,
+               n_trials: Any = None, progress_prefix: str = "", **fit_kwargs) -> Any:
         """Run trials until the study holds ``max_trials`` (or this call ran ``n_trials``).
 
         Args:
@@ -252,7 +257,7 @@ class Tuner:
         study.set_user_attr("grid_size", len(configs))
 
     # -- results ----------------------------------------------------------------------------------
-    def best_trial(self):
+    def best_trial(self) -> Any:
         """The best COMPLETE trial (``optuna.trial.FrozenTrial``).
 
         Raises:
@@ -266,11 +271,11 @@ class Tuner:
                                f"states: {states or 'no trials'}); run search() first, and see "
                                "results_summary() for failures.") from None
 
-    def best_hyperparameters(self):
+    def best_hyperparameters(self) -> dict[str, Any]:
         """The best trial's hyperparameters, as a dict (only the parameters it asked)."""
         return dict(self.best_trial().params)
 
-    def best_model(self):
+    def best_model(self) -> Any:
         """The best trial's model, rebuilt from its hyperparameters and loaded with its best
         epoch's weights (not retrained). A model without an ``Input`` layer is built on a
         sample of the data of this tuner's last ``search`` (so start build functions with
@@ -282,12 +287,12 @@ class Tuner:
         return self.trial_model(self.best_trial())
 
     @staticmethod
-    def trial_values(trial):
+    def trial_values(trial: Any) -> dict[str, Any]:
         """The values a trial's build function saw (``hyperparameters`` user attribute; the
         study's params for trials recorded before it existed)."""
         return dict(trial.user_attrs.get("hyperparameters") or trial.params)
 
-    def trial_model(self, trial):
+    def trial_model(self, trial: Any) -> Any:
         """A finished trial's model: rebuilt from its values, with its saved weights."""
         thawnet.clear_session()
         if self.seed is not None:
@@ -300,11 +305,11 @@ class Tuner:
         weights_io.load_weights(model, path)
         return model
 
-    def results_summary(self, num_trials=10):
+    def results_summary(self, num_trials: int = 10) -> None:
         """Print the best ``num_trials`` trials: number, state, objective, params."""
         print(reporting.summary_text(self, num_trials))
 
-    def plot(self, path):
+    def plot(self, path: PathLike) -> Any:
         """Write a PNG of the objective by trial and by each hyperparameter to ``path``."""
         from thawnet.tuning.plotting import plot_study
         return plot_study(self, path)

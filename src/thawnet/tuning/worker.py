@@ -12,15 +12,17 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+from typing import Any
 
 import numpy as np
 
 from thawnet.tuning.tuner import Tuner
+from thawnet.backend.types import PathLike, SeedLike
 
 DATA_KEYS = ("x", "y", "x_val", "y_val")
 
 
-def load_build_fn(spec):
+def load_build_fn(spec: Any) -> Any:
     """The function named by ``spec``: ``path/to/file.py:function`` or ``module:function``.
 
     Args:
@@ -53,7 +55,7 @@ def load_build_fn(spec):
     return fn
 
 
-def load_data(path):
+def load_data(path: PathLike) -> tuple:
     """Arrays from an ``.npz`` file with ``x``, ``y`` and optionally ``x_val``, ``y_val``.
 
     Returns:
@@ -78,10 +80,13 @@ def load_data(path):
     return arrays["x"], arrays["y"], validation
 
 
-def run_worker(spec, storage, study_name, data_path, n_trials, objective="val_loss",
-               epochs=10, batch_size=32, direction=None, sampler="tpe", pruner="median",
-               seed=None, directory=".", max_trials=None, validation_split=0.0, verbose=1,
-               heartbeat_interval=None, grace_period=None, max_retry=0, compile_cache=True):
+def run_worker(spec: Any, storage: Any, study_name: str | None, data_path: Any, n_trials: int,
+               objective: str | Any = "val_loss", epochs: int = 10, batch_size: int | None = 32,
+               direction: Any = None, sampler: str = "tpe", pruner: str = "median",
+               seed: SeedLike = None, directory: PathLike = ".", max_trials: int | None = None,
+               validation_split: float = 0.0, verbose: int | str = 1,
+               heartbeat_interval: Any = None, grace_period: Any = None, max_retry: int = 0,
+               compile_cache: bool = True) -> Any:
     """Run ``n_trials`` trials of a shared study in this process.
 
     Args:
