@@ -11,9 +11,13 @@ batch, up to floating-point summation order. No parameter server, no sockets of 
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from thawnet.backend.types import Array
 
 
 class DataParallel:
@@ -30,7 +34,7 @@ class DataParallel:
     True
     """
 
-    def __init__(self, devices=None, mesh=None):
+    def __init__(self, devices: Any = None, mesh: Any = None) -> None:
         if mesh is None:
             devices = list(jax.devices() if devices is None else devices)
             if not devices:
@@ -45,7 +49,7 @@ class DataParallel:
         self._replicated = NamedSharding(mesh, PartitionSpec())
         self._batch = NamedSharding(mesh, PartitionSpec(self.axis))
 
-    def check_batch_size(self, batch_size):
+    def check_batch_size(self, batch_size: int | None) -> None:
         """The global batch must split evenly over the devices."""
         if batch_size % self.num_devices:
             raise ValueError(
@@ -54,7 +58,7 @@ class DataParallel:
                 f"batch_size={batch_size - batch_size % self.num_devices or self.num_devices} "
                 f"or {batch_size + self.num_devices - batch_size % self.num_devices}.")
 
-    def replicate(self, tree):
+    def replicate(self, tree: Any) -> Array:
         """Put every array of ``tree`` on all devices (works across processes too)."""
         def put(x):
             if x is None:
@@ -66,7 +70,7 @@ class DataParallel:
                                                 lambda index: host[index])
         return jax.tree_util.tree_map(put, tree)
 
-    def constrain_batch(self, batch):
+    def constrain_batch(self, batch: int) -> Array:
         """Inside the compiled step: shard the leading (batch) axis over the devices.
 
         A batch that does not split evenly (the last, partial one) stays replicated: it is
@@ -79,6 +83,6 @@ class DataParallel:
         return jax.tree_util.tree_map(constrain, batch)
 
     @property
-    def is_main_process(self):
+    def is_main_process(self) -> bool:
         """True on the process that prints progress and writes checkpoints."""
         return jax.process_index() == 0

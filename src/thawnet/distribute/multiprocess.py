@@ -19,10 +19,11 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 
-def initialize(coordinator_address=None, num_processes=None, process_id=None,
-               local_device_count=None, timeout_s=60):
+def initialize(coordinator_address: Any = None, num_processes: Any = None, process_id: Any = None,
+               local_device_count: Any = None, timeout_s: int = 60) -> None:
     """Join a multi-process run; arguments default to the THAWNET_* (or SLURM) variables.
 
     CPU collectives use gloo. ``local_device_count`` forces that many CPU devices in this
@@ -79,7 +80,8 @@ def _wait_for_coordinator(address, timeout_s, process_id, num_processes):
         "the address and port are reachable.")
 
 
-def launch(script, nproc=2, args=(), port=12355, local_device_count=None, timeout_s=600):
+def launch(script: Any, nproc: int = 2, args: tuple = (), port: int = 12355,
+           local_device_count: Any = None, timeout_s: int = 600) -> Any:
     """Run ``script`` as ``nproc`` local processes of one run; returns their exit codes."""
     procs = []
     for rank in range(nproc):
