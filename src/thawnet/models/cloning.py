@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer
@@ -17,7 +17,7 @@ def _fresh_copy(layer: Layer) -> Layer:
     return type(layer).from_config(layer.get_config())
 
 
-def clone_model(model: Model, input_tensors=None,
+def clone_model(model: Model, input_tensors: Any = None,
                 clone_function: Callable[[Layer], Layer] | None = None) -> Model:
     """A new model with the architecture of ``model`` and freshly initialised weights.
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from thawnet.variables import STATISTIC, is_effectively_trainable, is_layer_effectively_trainable
+from thawnet.backend.types import TensorLike
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ def _weight_answer(path, layer_path, v, owners) -> WeightExplanation:
                              reason)
 
 
-def explain(model, target) -> WeightExplanation | LayerExplanation:
+def explain(model: Any, target: TensorLike) -> WeightExplanation | LayerExplanation:
     """Why a weight (or each weight of a layer) of ``model`` is trainable or not.
 
     Args:

@@ -13,6 +13,7 @@ pattern with wildcards reaches them, and refused when named exactly.
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
 
 
 def _walk(model, prefix=""):
@@ -38,8 +39,8 @@ def lora_capable(layer) -> bool:
     return callable(getattr(layer, "enable_lora", None)) and hasattr(layer, "lora_enabled")
 
 
-def enable_lora(model, pattern: str | None, rank: int, lora_alpha: float | None = None, *,
-                a_initializer="he_uniform", b_initializer="zeros") -> list[str]:
+def enable_lora(model: Any, pattern: str | None, rank: int, lora_alpha: float | None = None, *,
+                a_initializer: str = "he_uniform", b_initializer: str = "zeros") -> list[str]:
     """``layer.enable_lora(rank, ...)`` on every LoRA-capable layer of ``model`` matching
     ``pattern``; returns their paths.
 
@@ -86,7 +87,7 @@ def enable_lora(model, pattern: str | None, rank: int, lora_alpha: float | None 
     return [p for p, _ in chosen]
 
 
-def merge_lora(model, pattern: str | None = None) -> list[str]:
+def merge_lora(model: Any, pattern: str | None = None) -> list[str]:
     """``layer.merge_lora()`` on every LoRA-enabled layer of ``model`` (matching ``pattern``);
     returns their paths (empty when none has LoRA).
 
@@ -101,7 +102,7 @@ def merge_lora(model, pattern: str | None = None) -> list[str]:
     return [p for p, _ in chosen]
 
 
-def unmerge_lora(model, pattern: str | None = None) -> list[str]:
+def unmerge_lora(model: Any, pattern: str | None = None) -> list[str]:
     """``layer.unmerge_lora()`` on every layer of ``model`` (matching ``pattern``) that
     :func:`merge_lora` merged in this session; returns their paths."""
     pattern = "*" if pattern is None else pattern

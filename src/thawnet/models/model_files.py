@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import Any
 
+from thawnet.io import (keras_files, keras_training_state, keras_weights_writer,
+                        keras_writer, native)
 from thawnet.io.atomic import interrupted_backups
+from thawnet.backend.types import PathLike
 
 
 def _kind(filepath):
@@ -47,7 +51,7 @@ def _refuse_skip(objects_to_skip, call, filepath):
 class ModelFiles:
     """File methods of :class:`thawnet.models.Model`."""
 
-    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+    def save(self, filepath: PathLike, overwrite: bool = True, zipped: Any = None, **kwargs) -> Any:
         """Save architecture, weights and (when compiled) compile settings and optimizer
         state: ``*.keras`` as a Keras 3 archive, otherwise thawnet's native format (atomic).
 
@@ -74,14 +78,13 @@ class ModelFiles:
                                  "'<name>.keras' (or '<name>.thawnet'). Received "
                                  f"filepath={shown!r}.")
         if zipped is False or _kind(filepath) == "keras_archive":
-            from thawnet.io import keras_writer
             write = (keras_writer.save_keras_folder if zipped is False
                      else keras_writer.save_keras_archive)
             return write(self, filepath, overwrite=overwrite)
-        from thawnet.io import native
         native.save_model(self, filepath, overwrite=overwrite)
 
-    def save_weights(self, filepath, overwrite=True, max_shard_size=None, objects_to_skip=None):
+    def save_weights(self, filepath: PathLike, overwrite: bool = True, max_shard_size: Any = None,
+                     objects_to_skip: Any = None) -> Any:
         """Save the weights: ``*.weights.h5`` in Keras 3's layout, otherwise by path to a
         ``.safetensors`` file (atomic write).
 
@@ -93,14 +96,13 @@ class ModelFiles:
                              "files) is not supported by thawnet; leave it at None to write "
                              "one file.")
         if _kind(filepath) == "keras3_weights":
-            from thawnet.io import keras_weights_writer
             return keras_weights_writer.save_keras3_weights(
                 self, filepath, overwrite=overwrite, objects_to_skip=objects_to_skip)
         _refuse_skip(objects_to_skip, "save_weights", filepath)
-        from thawnet.io import native
         native.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, by_name=False, skip_mismatch=False, objects_to_skip=None):
+    def load_weights(self, filepath: PathLike, by_name: bool = False, skip_mismatch: bool = False,
+                     objects_to_skip: Any = None) -> Any:
         """Load weights from a native, Keras 3 (``.weights.h5``, or the weights of a ``.keras``
         archive) or legacy Keras (``.h5``) file.
 
@@ -112,9 +114,7 @@ class ModelFiles:
         if kind != "keras3_weights":
             _refuse_skip(objects_to_skip, "load_weights", filepath)
         if kind in ("safetensors", "native"):
-            from thawnet.io import native
             return native.load_weights(self, filepath)
-        from thawnet.io import keras_files
         if kind == "keras3_weights":
             return keras_files.load_keras3_weights(self, filepath, skip_mismatch=skip_mismatch,
                                                    objects_to_skip=objects_to_skip)
@@ -129,7 +129,8 @@ class ModelFiles:
             "(Keras 2).")
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load_model(filepath: PathLike, custom_objects: dict[str, Any] | None = None,
+               compile: bool = True, safe_mode: bool = True) -> Any:
     """Load a model saved by thawnet (``.thawnet``/folder) or by Keras 3 (``.keras``).
 
     Nothing in the file is executed: layer classes are looked up in thawnet's registry (plus
@@ -137,7 +138,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """
     kind = _kind(filepath)
     if kind in ("keras_archive", "keras_folder"):
-        from thawnet.io import keras_files, keras_training_state
         if kind == "keras_folder":  # an unzipped archive (save(..., zipped=False))
             model = keras_files.load_keras_folder(filepath, custom_objects=custom_objects)
             if compile:
@@ -149,7 +149,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             keras_training_state.restore_compiled(model, filepath)
         return model
     if kind == "native":
-        from thawnet.io import native
         return native.load_model(filepath, custom_objects=custom_objects, compile=compile)
     raise ValueError(
         f"load_model: {os.fspath(filepath)!r} is neither a thawnet file (.thawnet or a folder) "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 from thawnet.backend import naming
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer, register
@@ -9,6 +11,7 @@ from thawnet.layers.node import SymbolicTensor
 from thawnet.models import architecture
 from thawnet.models.graph import Graph
 from thawnet.models.model import Model
+from thawnet.backend.types import ShapeLike, TensorTree
 
 
 @register
@@ -25,7 +28,8 @@ class Sequential(Model):
     1010
     """
 
-    def __init__(self, layers=None, name=None, trainable=True):
+    def __init__(self, layers: Sequence[Any] | None = None, name: str | None = None,
+                 trainable: bool = True) -> None:
         base = "sequential" if type(self) is Sequential else naming.to_snake_case(
             type(self).__name__)
         super().__init__(name=name or naming.unique_name(base))
@@ -40,14 +44,14 @@ class Sequential(Model):
     lists_layers_as_a_stack = True  # summaries show the seed's layout
 
     @property
-    def layers(self):
+    def layers(self) -> list:
         """The layers, without the InputLayer (as in Keras)."""
         return list(self._stack)
 
     def _children(self):
         return list(self._stack)
 
-    def add(self, layer):
+    def add(self, layer: Any) -> None:
         """Append a layer (or an ``Input`` tensor, as the first entry)."""
         if isinstance(layer, SymbolicTensor):
             source = layer.history[0] if layer.history else None
@@ -76,7 +80,7 @@ class Sequential(Model):
             self._outputs.append(layer(previous))
             self._set_graph(Graph(self._input, self._outputs[-1], self.name))
 
-    def pop(self):
+    def pop(self) -> Any:
         """Remove the last layer."""
         if not self._stack:
             raise ValueError(f'Sequential "{self.name}" has no layers to pop.')
@@ -92,7 +96,7 @@ class Sequential(Model):
             self._structure_changed()
         return layer
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: ShapeLike | None = None) -> None:
         """Fix the input shape (``(None, 100)``) and build every layer for it."""
         if self._graph is not None:
             return
@@ -108,7 +112,7 @@ class Sequential(Model):
             self.add(layer)
         self.built = True
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if self._graph is None:
             self.build(tuple(inputs.shape))
         return super().call(inputs, training=training)
