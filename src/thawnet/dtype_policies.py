@@ -1,6 +1,9 @@
 """thawnet.dtype_policies: Keras 3's namespace for :class:`DTypePolicy`."""
 
+from __future__ import annotations
+
 from thawnet.backend.dtype_policy import DTypePolicy, dtype_policy, get, set_dtype_policy
+from thawnet.backend.types import Config
 
 
 def serialize(policy: DTypePolicy) -> str:
@@ -8,7 +11,7 @@ def serialize(policy: DTypePolicy) -> str:
     return get(policy).name
 
 
-def deserialize(config) -> DTypePolicy:
+def deserialize(config: Config) -> DTypePolicy:
     return get(config)
 
 

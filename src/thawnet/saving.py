@@ -25,6 +25,7 @@ from thawnet.backend import registry
 from thawnet.backend.registry import ConfigError, custom_object_scope
 from thawnet.models import Model, load_model
 from thawnet.models.cloning import clone_model  # noqa: F401 (Keras exposes it nearby too)
+from thawnet.backend.types import PathLike
 
 # The namespaces a config may name (Keras's "module" field), searched by attribute name only.
 _NAMESPACES = {"activations": activations, "constraints": constraints,
@@ -158,7 +159,7 @@ def _module_of(obj):
     return module.replace("thawnet.", "keras.", 1) if module.startswith("thawnet.") else module
 
 
-def save_model(model: Model, filepath, overwrite: bool = True, zipped=None,
+def save_model(model: Model, filepath: PathLike, overwrite: bool = True, zipped: Any = None,
                **kwargs) -> None:
     """``model.save(filepath, overwrite, zipped, **kwargs)``: ``.keras`` for Keras 3 (a
     folder with ``zipped=False``), otherwise thawnet's format; see ``Model.save``."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +32,7 @@ import numpy as np
 from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.backend import random as random_lib
+from thawnet.backend.types import Array, DTypeLike, PathLike, ShapeLike
 
 PARAMETER = "parameter"
 STATISTIC = "statistic"
@@ -54,7 +56,7 @@ def is_layer_effectively_trainable(layer, owners=()) -> bool:
     return bool(layer.trainable) and all(bool(owner.trainable) for owner in owners)
 
 
-def is_effectively_trainable(variable: "Variable", owners=()) -> bool:
+def is_effectively_trainable(variable: "Variable", owners: tuple = ()) -> bool:
     """The single definition of a variable's effective trainability.
 
     A variable is trained by gradients when its role is ``parameter``, its own ``trainable``
@@ -122,9 +124,11 @@ class Variable:
         regularizer: optional callable ``value -> scalar`` added to the training loss.
     """
 
-    def __init__(self, name=None, shape=None, dtype=None, initializer=None, role=PARAMETER,
-                 trainable=True, path=None, regularizer=None, value=None, constraint=None,
-                 autocast=True, aggregation=None, synchronization=None):
+    def __init__(self, name: str | None = None, shape: ShapeLike | None = None,
+                 dtype: DTypeLike | None = None, initializer: Any = None, role: Any = PARAMETER,
+                 trainable: bool = True, path: PathLike | None = None, regularizer: Any = None,
+                 value: Any = None, constraint: Any = None, autocast: bool = True,
+                 aggregation: Any = None, synchronization: Any = None) -> None:
         if name is not None and not isinstance(name, str):
             # Keras 3's form: Variable(initializer_or_value, shape=None, dtype=None, ...).
             name, initializer = None, name
@@ -176,7 +180,7 @@ class Variable:
         return self._value is not None
 
     @property
-    def value(self):
+    def value(self) -> Any:
         """The current value: the one bound by an active stateless scope, else the stored one.
         While a mixed-precision layer runs, a float weight reads in its compute dtype."""
         value = self._current_value()
@@ -204,7 +208,7 @@ class Variable:
             self.materialize()
         return self._value
 
-    def materialize(self, key=None):
+    def materialize(self, key: Array | None = None) -> Any:
         """Allocate and initialise the stored value (once)."""
         if self._value is None:
             host = _host_sample(self) if key is None else None
@@ -216,11 +220,11 @@ class Variable:
                                           self.dtype)
         return self._value
 
-    def init_key(self):
+    def init_key(self) -> Array:
         """This variable's initialisation key: the global seed folded with a hash of its path."""
         return jax.random.fold_in(random_lib.base_key(), path_hash(self.path))
 
-    def assign(self, value):
+    def assign(self, value: Any) -> None:
         """Set the value; inside a stateless scope the new value is recorded, not stored."""
         scope = scope_lib.current()
         if scope is not None and scope.binds(self):
@@ -236,13 +240,13 @@ class Variable:
                 f'{tuple(arr.shape)}.')
         return arr.astype(self.dtype)
 
-    def assign_add(self, delta):
+    def assign_add(self, delta: float) -> None:
         self.assign(self.value + jnp.asarray(delta, self.dtype))
 
-    def assign_sub(self, delta):
+    def assign_sub(self, delta: float) -> None:
         self.assign(self.value - jnp.asarray(delta, self.dtype))
 
-    def numpy(self):
+    def numpy(self) -> Array:
         return np.asarray(self.value)
 
     # -- trainability, derived (never stored twice) -----------------------------------------
@@ -255,7 +259,7 @@ class Variable:
         return self.owner is None or layer_trains_now(self.owner)
 
     @trainable.setter
-    def trainable(self, value):
+    def trainable(self, value: Any) -> None:
         if value and self.role != PARAMETER:
             raise ValueError(
                 f'Variable "{self.path}" is a statistic (state its layer updates itself, e.g. '
@@ -283,7 +287,7 @@ class Variable:
     def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
 
-    def abstract(self):
+    def abstract(self) -> Array:
         return jax.ShapeDtypeStruct(self.shape, self.dtype)
 
     def __repr__(self):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Any
+from typing import Any, Iterator
 
 import jax.numpy as jnp
 
@@ -109,22 +109,22 @@ def dtype_policy() -> DTypePolicy:
     return _global["policy"] or DTypePolicy("float32")
 
 
-def autocast_dtype():
+def autocast_dtype() -> Any:
     """The compute dtype float weights are read in right now, or None."""
     return _autocast.get()
 
 
-def autocasting(dtype):
+def autocasting(dtype: Any) -> contextvars.Token:
     """Context-variable token setter: use ``token = autocasting(d)`` / ``reset(token)``."""
     return _autocast.set(dtype)
 
 
-def reset_autocast(token) -> None:
+def reset_autocast(token: contextvars.Token) -> None:
     _autocast.reset(token)
 
 
 @contextlib.contextmanager
-def no_autocast():
+def no_autocast() -> Iterator[None]:
     """Read weights in their stored dtype inside this block (Keras's ``autocast=False``
     weights: BatchNormalization's gamma, beta and moving statistics stay float32)."""
     token = _autocast.set(None)

@@ -10,7 +10,7 @@ description) back into an object, and raises :class:`ConfigError` naming what di
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import contextlib
 import threading
@@ -56,7 +56,7 @@ def registered_name(obj: Any) -> str:
 
 
 @contextlib.contextmanager
-def custom_object_scope(*scopes: dict):
+def custom_object_scope(*scopes: dict) -> Iterator[Any]:
     """Within the block, the given ``{name: object}`` dicts are resolvable by name too."""
     stack = getattr(_scopes, "stack", None)
     if stack is None:
