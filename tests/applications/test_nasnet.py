@@ -161,13 +161,16 @@ def test_argument_errors_and_imagenet_file_names(tmp_path, monkeypatch):
     assert applications.by_name("nasnet_mobile") is applications.NASNetMobile
 
 
-def test_cli_summary_explains_the_statistics(capsys):
+@pytest.mark.parametrize("name,total,statistics,batch_norms",
+                         [("nasnetmobile", "5,326,716", "36,738", 192),
+                          ("nasnetlarge", "88,949,818", "196,668", 264)])
+def test_cli_summary_explains_the_statistics(capsys, name, total, statistics, batch_norms):
     try:
-        cli_main(["summary", "nasnetmobile", "--explain"])
+        cli_main(["summary", name, "--explain"])
     except SystemExit as done:
         assert done.code in (0, None)
     out = capsys.readouterr().out.splitlines()
-    assert "Total params: 5,326,716" in out
-    assert "Non-trainable params: 36,738" in out
-    assert any("36,738 = moving_mean + moving_variance of 192 BatchNormalization" in line
-               for line in out)
+    assert f"Total params: {total}" in out
+    assert f"Non-trainable params: {statistics}" in out
+    assert any(f"{statistics} = moving_mean + moving_variance of {batch_norms} "
+               "BatchNormalization" in line for line in out)
