@@ -119,3 +119,46 @@ def test_config_round_trip_and_errors():
         LossScaleOptimizer(thawnet.optimizers.SGD(), dynamic_growth_steps=0)
     with pytest.raises(ValueError, match="set it on the inner optimizer"):
         LossScaleOptimizer(thawnet.optimizers.SGD(), clipnorm=1.0)
+
+
+class _KerasStepModel(keras.Model):
+    def train_step(self, state, data):
+        return super().train_step(state, data)
+
+
+class _ThawnetStepModel(thawnet.Model):
+    def train_step(self, state, data):
+        return super().train_step(state, data)
+
+
+def _functional(lib, cls):
+    inputs = lib.Input((4,))
+    outputs = lib.layers.Dense(2, dtype="float32")(lib.layers.Dense(3)(inputs))
+    return cls(inputs, outputs)
+
+
+def test_custom_train_step_scales_the_loss_like_keras(data):
+    """Keras's compute_loss_and_updates multiplies the loss by the scale found in the
+    optimizer variables; without it the unscaled gradients would be 256 times too small."""
+    x, y = data
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    thawnet.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        k_model = _functional(keras, _KerasStepModel)
+        t_model = _functional(thawnet, _ThawnetStepModel)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+        thawnet.mixed_precision.set_global_policy(None)
+    for kv, tv in zip(k_model.weights, t_model.weights):
+        tv.assign(np.asarray(kv.numpy()))
+    before = [kv.numpy() for kv in k_model.weights]
+    # A scale small enough that this step's float16 gradients do not overflow.
+    k_model.compile(keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1), 256.0),
+                    "mse")
+    t_model.compile(LossScaleOptimizer(thawnet.optimizers.SGD(0.1), 256.0), "mse")
+    k_model.train_on_batch(x, y)
+    t_model.train_on_batch(x, y)
+    assert t_model.optimizer.dynamic_scale == 256.0  # finite: kept
+    for kv, tv, old in zip(k_model.weights, t_model.weights, before):
+        assert np.abs(kv.numpy() - old).max() > 1e-4  # Keras did step
+        np.testing.assert_allclose(np.asarray(tv.value), kv.numpy(), atol=1e-6)

@@ -102,8 +102,9 @@ class LossScaleOptimizer(Optimizer):
     # by the package, whose registry of names imports this module.
     resolve_inner = None
 
-    def __init__(self, inner_optimizer, initial_scale: float = 2.0 ** 15,
-                 dynamic_growth_steps: int = 2000, name: str | None = None, **kwargs):
+    def __init__(self, inner_optimizer: Any, initial_scale: float = 2.0 ** 15,
+                 dynamic_growth_steps: int = 2000, name: str | None = None,
+                 **kwargs: Any) -> None:
         if not kwargs.pop("dynamic", True):
             raise ValueError("LossScaleOptimizer: dynamic=False is not supported (as in Keras "
                              "3); set a fixed loss scale on the inner optimizer instead.")
@@ -134,27 +135,28 @@ class LossScaleOptimizer(Optimizer):
 
     # -- hyperparameters are the inner optimizer's -------------------------------------------
     @property
-    def learning_rate(self):
+    def learning_rate(self) -> Any:
+        """The inner optimizer's learning rate (read and assigned through it, as Keras)."""
         return self.inner_optimizer.learning_rate
 
     @learning_rate.setter
-    def learning_rate(self, value):
+    def learning_rate(self, value: Any) -> None:
         self.inner_optimizer.learning_rate = value
 
     @property
-    def weight_decay(self):
+    def weight_decay(self) -> Any:
         return self.inner_optimizer.weight_decay
 
     @property
-    def learning_rate_schedule(self):
+    def learning_rate_schedule(self) -> Any:
         return self.inner_optimizer.learning_rate_schedule
 
-    def _attach(self, owner) -> None:
+    def _attach(self, owner: Any) -> None:
         # The inner optimizer finds its injected hyperparameters inside this state.
         super()._attach(owner)
         self.inner_optimizer._attach(owner)
 
-    def exclude_from_weight_decay(self, var_names=None) -> None:
+    def exclude_from_weight_decay(self, var_names: list[str] | None = None) -> None:
         self.inner_optimizer.exclude_from_weight_decay(var_names)
 
     # -- optax -------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ class LossScaleOptimizer(Optimizer):
 
         return optax.GradientTransformationExtraArgs(init, update)
 
-    def scale_loss(self, loss):
+    def scale_loss(self, loss: Any) -> Any:
         """``loss`` times the loss scale of the attached model's current state (the
         initial scale before the first step), as Keras's ``scale_loss``. Eager only: the
         value is read on the host, so a compiled custom step would see a constant."""
@@ -210,7 +212,7 @@ class LossScaleOptimizer(Optimizer):
         config = dict(config)
         return cls(config.pop("inner_optimizer"), **config)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<LossScaleOptimizer inner={self.inner_optimizer!r} "
                 f"initial_scale={self.initial_scale}>")
 

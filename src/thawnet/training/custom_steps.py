@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from thawnet.backend import scope as scope_lib
 from thawnet.layers.stateless_bridge import keras_lists_to_maps
 from thawnet.metrics.base import Metric
+from thawnet.optimizers.loss_scale_optimizer import current_loss_scale
 from thawnet.training.compile_utils import _outputs_list, batch_size_of
 from thawnet.training.keras_state import metric_slices
 from thawnet.utils.data_packing import unpack_x_y_sample_weight
@@ -150,12 +151,12 @@ class KerasSteps:
             metrics_variables: passed through (a ``compute_loss`` override may use them).
             x, y, sample_weight: the batch.
             training: training mode (Dropout active, statistics updated).
-            optimizer_variables: unused (Keras scales the loss with them).
+            optimizer_variables: the optimizer state list; in training, a
+                LossScaleOptimizer's scale in it multiplies the returned loss (Keras).
 
         Returns:
             ``(loss, (unscaled_loss, y_pred, non_trainable_variables, metrics_variables))``.
         """
-        del optimizer_variables
         trainable, non_trainable = keras_lists_to_maps(
             self, trainable_variables, non_trainable_variables)
         y_pred, new_nt, _, added, owners = self._run_stateless(
@@ -168,7 +169,13 @@ class KerasSteps:
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                      training=training)
         new_values = [new_nt[p] for p in non_trainable]
-        return loss, (loss, y_pred, new_values, list(metrics_variables))
+        layout = getattr(getattr(self, "optimizer", None), "_stateless_layout", None)
+        scale = None
+        if training and optimizer_variables is not None and layout is not None:
+            scale = current_loss_scale(jax.tree_util.tree_unflatten(
+                layout.treedef, list(optimizer_variables)))
+        scaled = loss if scale is None else loss * scale
+        return scaled, (loss, y_pred, new_values, list(metrics_variables))
 
     # -- the steps ---------------------------------------------------------------------------
     def _stateless_update_metrics(self, metrics_variables, loss, x, y, y_pred,
