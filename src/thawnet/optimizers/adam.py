@@ -14,7 +14,8 @@ from typing import Callable
 
 import optax
 
-from thawnet.optimizers.base import Optimizer, checked_factor
+from thawnet.optimizers.argument_checks import checked_factor
+from thawnet.optimizers.base import Optimizer
 from thawnet.optimizers.hyperparameters import StateHyperparameter
 from thawnet.optimizers.transforms import (
     scale_by_keras_adam,

@@ -33,8 +33,6 @@ Keras's ``iterations``).
 from __future__ import annotations
 
 import inspect
-import math
-import numbers
 import re
 from typing import Any, Callable, NamedTuple
 import weakref
@@ -45,63 +43,13 @@ import numpy as np
 import optax
 
 from thawnet.optimizers import schedules as schedules_module
+from thawnet.optimizers.argument_checks import (UNSUPPORTED_ARGUMENTS, checked_factor,
+                                                checked_learning_rate)
 from thawnet.optimizers.hyperparameters import StateHyperparameter
 from thawnet.optimizers.injected_state import get_hyperparameter, set_hyperparameter
 from thawnet.optimizers.state_hyperparameters import StateHyperparameters
 from thawnet.optimizers.transforms import clip_by_norm_per_tensor
 from thawnet.backend.types import Config, PyTree
-
-_UNSUPPORTED = {
-    "use_ema": False,
-    "ema_momentum": 0.99,
-    "ema_overwrite_frequency": None,
-    "loss_scale_factor": None,
-    "gradient_accumulation_steps": None,
-}
-
-
-def _checked_learning_rate(optimizer, value):
-    """``value`` if it is a usable learning rate (ints become floats), else raise.
-
-    A rate must be a finite number ``>= 0`` or a callable schedule: a negative rate climbs
-    the loss instead of descending it, and Keras accepts one without a word.
-    """
-    who = type(optimizer).__name__
-    if callable(value):
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(
-            f"{who}: learning_rate must be a float or a callable schedule; "
-            f"received learning_rate={value!r} (a {type(value).__name__})."
-        )
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f"{who}: learning_rate must be a finite number >= 0 (the step "
-            f"size; a negative one climbs the loss); received "
-            f"learning_rate={value}. Pass a positive rate, e.g. "
-            f"learning_rate={abs(value) if math.isfinite(value) else 0.001}."
-        )
-    return float(value)  # keep the state float32, whatever number came in
-
-
-def _checked_number(optimizer, value, name, optional=False):
-    who = type(optimizer).__name__
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not math.isfinite(value):
-        raise ValueError(
-            f"{who}: {name} must be a finite float; received {name}={value!r}."
-        )
-    return float(value)
-
-
-def checked_factor(name, optional=False):
-    """A ``check(optimizer, value)`` for :class:`StateHyperparameter`: a finite
-    float (or None when ``optional``)."""
-    return lambda optimizer, value: _checked_number(optimizer, value, name,
-                                                    optional)
-
 
 class StatelessLayout(NamedTuple):
     """What :meth:`Optimizer.stateless_apply` needs to read Keras-style lists.
@@ -145,7 +93,7 @@ class Optimizer(StateHyperparameters):
 
     # Hyperparameters kept in the optimizer state (see hyperparameters.py): reading gives a
     # variable-like value, assigning changes the next step without recompiling.
-    learning_rate = StateHyperparameter(_checked_learning_rate)
+    learning_rate = StateHyperparameter(checked_learning_rate)
     weight_decay = StateHyperparameter(checked_factor("weight_decay", optional=True))
     # Subclasses list their other ones (beta_1, rho, momentum, ...) in state_hyperparameters.
 
@@ -160,9 +108,9 @@ class Optimizer(StateHyperparameters):
         **kwargs,
     ) -> None:
         for key, value in kwargs.items():
-            if key not in _UNSUPPORTED:
+            if key not in UNSUPPORTED_ARGUMENTS:
                 raise TypeError(f"Unexpected keyword argument {key!r}.")
-            if value != _UNSUPPORTED[key]:
+            if value != UNSUPPORTED_ARGUMENTS[key]:
                 raise NotImplementedError(
                     f"{key}={value!r} is not supported by thawnet optimizers."
                 )
@@ -382,7 +330,8 @@ class OptaxOptimizer(Optimizer):
         name: defaults to ``"optax"``.
     """
 
-    def __init__(self, transformation: dict[str, Any] | None, name: str = "optax") -> None:
+    def __init__(self, transformation: optax.GradientTransformation, name: str = "optax"
+                 ) -> None:
         self.transformation = transformation
         self._hyper = {}  # not known: the values live inside the transformation
         self.clipnorm = self.clipvalue = self.global_clipnorm = None
