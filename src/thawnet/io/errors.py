@@ -22,4 +22,8 @@ class MissingFileError(FileNotFoundError, ValueError):
     """
 
 
-__all__ = ["FileFormatError", "MissingFileError"]
+class KerasConfigError(FileFormatError):
+    """A Keras config that thawnet refuses or cannot rebuild (a FileFormatError)."""
+
+
+__all__ = ["FileFormatError", "KerasConfigError", "MissingFileError"]

@@ -20,10 +20,13 @@ import re
 
 import numpy as np
 
-from thawnet.io.errors import FileFormatError
+from thawnet.io.errors import KerasConfigError
 from thawnet.io.keras_config_args import is_keras_module, layer_kwargs
+from thawnet.io.model_classes import model_class, sequential_class
 from thawnet.layers.call_inspection import accepts_argument
+from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer, registered
+from thawnet.layers.node import flatten
 
 _MODEL_CLASSES = ("Functional", "Model", "Sequential")
 MAX_CONFIG_BYTES = 32 << 20
@@ -34,10 +37,6 @@ MAX_LAYERS = 20_000
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
 _BRACKET_STEP = np.zeros(256, np.int8)   # +1 for [ and {, -1 for ] and }, 0 otherwise
 _BRACKET_STEP[list(b"[{")], _BRACKET_STEP[list(b"]}")] = 1, -1
-
-
-class KerasConfigError(FileFormatError):
-    """A Keras config that thawnet refuses or cannot rebuild (a FileFormatError)."""
 
 
 def parse_config_json(data: bytes, source: str) -> dict:
@@ -235,9 +234,7 @@ def _layer_arguments(cls, entry, custom_objects, depth=0):
 
 
 def _build_sequential(config, custom_objects):
-    from thawnet.models.sequential import Sequential
-
-    model = Sequential(name=config.get("name"))
+    model = sequential_class()(name=config.get("name"))
     for layer_entry in config.get("layers", []):
         model.add(_build(layer_entry, custom_objects))
     shape = config.get("build_input_shape")
@@ -291,10 +288,6 @@ def _history_list(spec):
 
 
 def _build_functional(config, custom_objects):
-    from thawnet.layers.input_layer import InputLayer
-    from thawnet.layers.node import flatten
-    from thawnet.models.model import Model
-
     layers, pending, outputs = {}, [], {}
     for layer_entry in config.get("layers", []):
         layer = _build(layer_entry, custom_objects)
@@ -343,9 +336,9 @@ def _build_functional(config, custom_objects):
                                    "not produce.") from err
         return found[0] if single else found
 
-    model = Model(tensors(config.get("input_layers", []), "input_layers"),
-                  tensors(config.get("output_layers", []), "output_layers"),
-                  name=config.get("name"))
+    model = model_class()(tensors(config.get("input_layers", []), "input_layers"),
+                          tensors(config.get("output_layers", []), "output_layers"),
+                          name=config.get("name"))
     if config.get("trainable") is False:
         model.trainable = False
     return model

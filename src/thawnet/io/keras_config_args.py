@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import inspect
 
+from thawnet.io.errors import KerasConfigError
+from thawnet.layers.layer import Layer
+
 # Keras arguments thawnet has no counterpart for, with the value that makes them a no-op.
 _NO_OP_VALUES = {
     "sparse": False, "ragged": False, "optional": False, "synchronized": False,
@@ -27,13 +30,10 @@ def is_keras_module(module):
 
 
 def _config_error(layer, message):
-    from thawnet.io.keras_config import KerasConfigError
     return KerasConfigError(f'layer "{layer}": {message}')
 
 
 def _accepted(cls):
-    from thawnet.layers.layer import Layer
-
     names = set()
     for klass in cls.__mro__:
         if klass is not object and issubclass(klass, Layer):

@@ -26,11 +26,13 @@ import tempfile
 import warnings
 import zipfile
 
+from thawnet import optimizers
 from thawnet.io.errors import FileFormatError, MissingFileError
 from thawnet.io.h5_guard import MAX_EXPANSION
 from thawnet.io.keras_config import (MAX_CONFIG_BYTES, KerasConfigError, build_from_config,
                                      count_layers, parse_config_json)
 from thawnet.io.keras_weights import load_keras3_weights, load_legacy_h5_weights
+from thawnet.io.model_classes import is_model
 from thawnet.io.zip_checks import check_member, copy_member, open_zip, read_member, traversal_name
 
 CONFIG, WEIGHTS = "config.json", "model.weights.h5"
@@ -108,8 +110,6 @@ def weights_bound(model) -> int:
 
 def _model_from(config: dict, custom_objects, source: str):
     """Rebuild the model of a parsed config; every failure is a KerasConfigError."""
-    from thawnet.models.model import Model
-
     where = f"{source} {CONFIG}"
     try:
         count_layers(config)
@@ -122,7 +122,7 @@ def _model_from(config: dict, custom_objects, source: str):
     except Exception as err:  # noqa: BLE001 - anything a hostile config provokes is a file error
         raise KerasConfigError(f"load_model({source}): {where} cannot be rebuilt into a model: "
                                f"{type(err).__name__}: {err}") from err
-    if not isinstance(model, Model):
+    if not is_model(model):
         raise KerasConfigError(f"load_model({source}): {where} describes a "
                                f"{type(model).__name__}, not a model.")
     return model
@@ -177,7 +177,6 @@ def _compile_from(model, compile_config):
     if not isinstance(compile_config, dict) or compile_config.get("loss") is None:
         return
     try:
-        from thawnet import optimizers
         optimizer = compile_config.get("optimizer") or "rmsprop"
         if isinstance(optimizer, dict):
             config = optimizer.get("config") or {}

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from thawnet.backend.plain_json import plain
 from thawnet.io.keras_objects import class_identity, dtype_policy, keras_object
+from thawnet.io.model_classes import is_graph_model, is_model, is_sequential
 from thawnet.layers.input_layer import InputLayer
 from thawnet.layers.layer import Layer, registered
 from thawnet.layers.node import SymbolicTensor
 from thawnet.layers.op_layer import OpLayer
-from thawnet.models.model import Model
-from thawnet.models.sequential import Sequential
 
 # Keys of thawnet configs that Keras's constructors do not take: written nowhere (the input
 # shape travels in the InputLayer / build_config instead).
@@ -101,7 +100,7 @@ def _input_shapes(layer, graph) -> list | None:
 
 
 def _layer_entry(layer, graph) -> dict:
-    if isinstance(layer, Model):
+    if is_model(layer):
         return serialize_model(layer)
     if isinstance(layer, OpLayer):
         raise ValueError(
@@ -129,7 +128,7 @@ def _input_entry(input_layer) -> dict:
     return keras_object("keras.layers", "InputLayer", config)
 
 
-def _sequential(model: Sequential) -> dict:
+def _sequential(model) -> dict:
     graph = model._graph
     layers = []
     if model._input is not None:
@@ -157,7 +156,7 @@ def _node_indices(graph) -> dict:
     return index
 
 
-def _functional(model: Model) -> dict:
+def _functional(model) -> dict:
     graph = model._graph
     index = _node_indices(graph)
 
@@ -223,13 +222,13 @@ def serialize_model(model) -> dict:
         ValueError: for a subclassed model (its structure lives in Python code), an unbuilt
             model, or a layer whose config holds something JSON cannot represent.
     """
-    if isinstance(model, Sequential):
+    if is_sequential(model):
         if model._input is None:
             raise ValueError(f'Cannot write Sequential "{model.name}" as a .keras file: it has '
                              "no input shape yet. Start it with Input(shape=...) or call it on "
                              "data before saving.")
         return _sequential(model)
-    if isinstance(model, Model) and model.is_functional and type(model).call is Model.call:
+    if is_graph_model(model):
         return _functional(model)
     raise ValueError(
         f'Cannot write model "{model.name}" ({type(model).__name__}) as a .keras file: only '

@@ -25,6 +25,7 @@ import warnings
 import h5py
 
 from thawnet.io.errors import FileFormatError
+from thawnet.io.model_classes import is_model, is_plain_graph_model, is_sequential
 from thawnet.io.h5_guard import H5Reader, open_h5
 from thawnet.io.keras_h5 import (Declared, _Skip, check_pairs, commit, keras_snake_case,
                                  read_pairs, require_weights)
@@ -33,12 +34,9 @@ _IGNORED_TOP_GROUPS = ("optimizer", "metrics", "compile_metrics", "loss")
 
 
 def _keras_class_name(layer):
-    from thawnet.models.model import Model
-    from thawnet.models.sequential import Sequential
-
-    if isinstance(layer, Sequential):
+    if is_sequential(layer):
         return "Sequential"
-    if type(layer) is Model and layer.is_functional:
+    if is_plain_graph_model(layer):
         return "Functional"
     return type(layer).__name__
 
@@ -53,8 +51,6 @@ def _unique(base, used):
 
 def _model_entries(layer, prefix, out, seen):
     """Append ``(file_key, layer, own_variables)`` for ``layer`` and its sublayers."""
-    from thawnet.models.model import Model
-
     if id(layer) in seen:
         return
     seen.add(id(layer))
@@ -62,8 +58,7 @@ def _model_entries(layer, prefix, out, seen):
     if own:
         out.append((f"{prefix}vars" if not prefix else f"{prefix}/vars", layer, own))
     base = f"{prefix}/" if prefix else ""
-    if isinstance(layer, Model) and (layer.is_functional or _keras_class_name(layer)
-                                     == "Sequential"):
+    if is_model(layer) and (layer.is_functional or is_sequential(layer)):
         used = {}
         for child in layer.layers:
             key = _unique(keras_snake_case(_keras_class_name(child)), used)
