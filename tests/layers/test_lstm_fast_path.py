@@ -10,6 +10,7 @@ import pytest
 
 from thawnet import layers as tl
 from thawnet.layers.rnn import lstm_scan
+from thawnet.layers.rnn import rnn as rnn_module
 from thawnet.layers.rnn.lstm import LSTMCell
 
 RNG = np.random.default_rng(0)
@@ -18,8 +19,6 @@ H0, C0 = (RNG.normal(size=(3, 6)).astype("float32") for _ in range(2))
 MASK = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1], [1, 0, 1, 0, 1]], bool)
 
 CASES = {
-    "last": dict(),
-    "sequences": dict(return_sequences=True),
     "mask_last": dict(mask=True),
     "mask_sequences_backwards": dict(mask=True, return_sequences=True, go_backwards=True),
     "mask_zero_output_sequences": dict(mask=True, return_sequences=True,
@@ -28,27 +27,34 @@ CASES = {
     "initial_state_no_bias": dict(initial=True, use_bias=False, return_state=True),
     "dropout_training": dict(dropout=0.3, training=True, return_sequences=True, mask=True),
     "unroll": dict(unroll=True, return_sequences=True),
+    # The accelerators' form: the input projection over the whole sequence before the loop.
+    "hoisted_mask_dropout": dict(hoist=True, mask=True, dropout=0.3, training=True,
+                                 return_sequences=True),
 }
 
 
 def _grads(case, monkeypatch, fast):
     opts = dict(case)
     use_mask, initial = opts.pop("mask", False), opts.pop("initial", False)
-    training = opts.pop("training", False)
+    training, hoist = opts.pop("training", False), opts.pop("hoist", False)
     layer = tl.LSTM(6, **opts)
     layer(X)
-    values = {p: v.value for p, v in layer.variables_by_path().items()}
+    values = {p: v.value for p, v in layer.variables_by_path().items()
+              if jnp.issubdtype(v.value.dtype, jnp.floating)}
+    others = {p: v.value for p, v in layer.variables_by_path().items() if p not in values}
     calls = []
     real_run = lstm_scan.run
     monkeypatch.setattr(lstm_scan, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
     if not fast:
         monkeypatch.setattr(LSTMCell, "sequence_runner", lambda self, *a: None)
+    elif hoist:
+        monkeypatch.setattr(rnn_module, "_hoist_projection", lambda: True)
 
     def loss(values, x, h0, c0):
         kwargs = {"mask": MASK} if use_mask else {}
         if initial:
             kwargs["initial_state"] = [h0, c0]
-        out = layer.stateless_call(values, {}, x, training=training,
+        out = layer.stateless_call(values, others, x, training=training,
                                    rng=jax.random.PRNGKey(7), **kwargs)[0]
         leaves = jax.tree_util.tree_leaves(out)
         # A different weight per output element, so every cotangent entry is tested.
@@ -62,7 +68,11 @@ def _grads(case, monkeypatch, fast):
     return outs, grads, len(calls)
 
 
-@pytest.mark.parametrize("name", list(CASES))
+SLOW = {"unroll", "mask_zero_output_sequences"}  # long variants (THAWNET_FULL=1)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
+                                  for n in CASES])
 def test_fast_path_matches_the_generic_loop(name, monkeypatch):
     fast_outs, fast_grads, fast_calls = _grads(CASES[name], monkeypatch, True)
     ref_outs, ref_grads, ref_calls = _grads(CASES[name], monkeypatch, False)

@@ -31,12 +31,13 @@ def _gates(z):
 
 def _forward(flags, xs, kernel, recurrent, bias, h0, c0, masks):
     """The loop; returns ``(ys, h, c)`` and the residuals of the backward loop."""
-    return_sequences, zero_output, unroll = flags
+    return_sequences, zero_output, unroll, projected = flags
 
     def step(carry, inputs):
         h, c = carry
         x_t, m_t = inputs
-        i, f, g, o = _gates(x_t @ kernel + h @ recurrent + bias)
+        z_x = x_t if projected else x_t @ kernel + bias
+        i, f, g, o = _gates(z_x + h @ recurrent)
         c_new = f * c + i * g
         h_new = o * jnp.tanh(c_new)
         y = h_new
@@ -61,10 +62,10 @@ def _loop_fwd(flags, xs, kernel, recurrent, bias, h0, c0, masks):
 
 
 def _loop_bwd(flags, residuals, cotangents):
-    return_sequences, zero_output, unroll = flags
+    return_sequences, zero_output, unroll, projected = flags
     xs, kernel, recurrent, masks, saved = residuals
     d_ys, d_h, d_c = cotangents
-    kernel_t, recurrent_t = kernel.T, recurrent.T
+    recurrent_t = recurrent.T
 
     def step(carry, inputs):
         d_h, d_c, d_kernel, d_recurrent, d_bias = carry
@@ -89,12 +90,18 @@ def _loop_bwd(flags, residuals, cotangents):
         d_c_prev = d_c_tot * f
         if m_t is not None:
             d_h_prev, d_c_prev = d_h_prev + d_h_keep, d_c_prev + d_c_keep
-        carry = (d_h_prev, d_c_prev, d_kernel + x_t.T @ d_z,
-                 d_recurrent + h_prev.T @ d_z, d_bias + jnp.sum(d_z, axis=0))
-        return carry, d_z @ kernel_t
+        d_recurrent = d_recurrent + h_prev.T @ d_z
+        if projected:  # the inputs were x @ kernel + bias: their gradient is d_z
+            return (d_h_prev, d_c_prev, None, d_recurrent, None), d_z
+        carry = (d_h_prev, d_c_prev, d_kernel + x_t.T @ d_z, d_recurrent,
+                 d_bias + jnp.sum(d_z, axis=0))
+        return carry, d_z @ kernel.T
 
-    zeros = (jnp.zeros_like(kernel), jnp.zeros_like(recurrent), jnp.zeros(kernel.shape[1:],
-                                                                          kernel.dtype))
+    if projected:
+        zeros = (None, jnp.zeros_like(recurrent), None)
+    else:
+        zeros = (jnp.zeros_like(kernel), jnp.zeros_like(recurrent),
+                 jnp.zeros(kernel.shape[1:], kernel.dtype))
     d_ys = d_ys if return_sequences else None
     (d_h0, d_c0, d_kernel, d_recurrent, d_bias), d_xs = jax.lax.scan(
         step, (d_h, d_c) + zeros, (saved, xs, masks, d_ys), reverse=True, unroll=unroll)
@@ -107,21 +114,26 @@ _loop.defvjp(_loop_fwd, _loop_bwd)
 
 
 def run(sequences, kernel, recurrent, bias, h0, c0, mask=None, *, return_sequences: bool,
-        zero_output_for_mask: bool = False, unroll: bool = False):
+        zero_output_for_mask: bool = False, unroll: bool = False, hoist: bool = False):
     """The LSTM over ``sequences (batch, time, features)`` (already in loop order, input
     dropout applied); ``bias`` may be None. Returns ``(outputs_or_last_output, [h, c])``, as
     :func:`thawnet.layers.rnn.scan_loop.run`.
+
+    ``hoist``: the input projection as one product over the whole sequence before the loop
+    (the accelerators' choice, as the generic loop's); else per step (faster on the CPU).
     """
     steps = sequences.shape[1]
     xs = jnp.swapaxes(sequences, 0, 1)
     masks = None if mask is None else jnp.swapaxes(mask, 0, 1)[:, :, None]
     if bias is None:
         bias = jnp.zeros(kernel.shape[1:], kernel.dtype)
+    if hoist:
+        xs, kernel, bias = xs @ kernel + bias, None, None  # differentiated by JAX
     if not return_sequences and zero_output_for_mask and masks is not None:
         # The last output then differs from the last h: keep the sequence, take its end.
-        ys, h, c = _loop((True, True, steps if unroll else 1), xs, kernel, recurrent, bias,
-                         h0, c0, masks)
+        ys, h, c = _loop((True, True, steps if unroll else 1, hoist), xs, kernel, recurrent,
+                         bias, h0, c0, masks)
         return ys[-1], [h, c]
-    flags = (return_sequences, zero_output_for_mask, steps if unroll else 1)
+    flags = (return_sequences, zero_output_for_mask, steps if unroll else 1, hoist)
     ys, h, c = _loop(flags, xs, kernel, recurrent, bias, h0, c0, masks)
     return (jnp.swapaxes(ys, 0, 1) if return_sequences else h), [h, c]

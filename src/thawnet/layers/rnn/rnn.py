@@ -272,7 +272,7 @@ class RNN(Layer):
             dtypes = [sequences.dtype] + [s.dtype for s in jax.tree_util.tree_leaves(states)]
             runner = runner(batch, training, dtypes)
         if runner is not None:
-            output, final = runner(sequences, states, mask, **loop)
+            output, final = runner(sequences, states, mask, hoist=_hoist_projection(), **loop)
         else:
             output, final = self._generic_loop(sequences, states, mask, batch, training, loop)
         output = output.astype(self.compute_dtype)
