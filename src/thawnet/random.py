@@ -4,10 +4,11 @@
 
 * a :class:`SeedGenerator`: the usual choice in a layer (``self.seed_generator =
   SeedGenerator(1337)`` in ``__init__``, ``normal(shape, seed=self.seed_generator)`` in
-  ``call``). Its state is a non-trainable weight of the layer (role ``statistic``) that advances
-  at every draw; inside ``fit``/``stateless_call`` the advanced state is recorded by the
-  stateless scope and returned by the compiled step, so each step draws new numbers under
-  ``jit``.
+  ``call``). Its state (role ``statistic``) advances at every draw; as in Keras it is one of the
+  layer's ``non_trainable_variables`` but not of its ``weights`` (nor counted in summaries or
+  written to Keras weight files); inside ``fit``/``stateless_call`` the advanced state is
+  recorded by the stateless scope and returned by the compiled step, so each step draws new
+  numbers under ``jit``.
 * an int: the same numbers at every call.
 * None: inside ``fit`` (a stateless scope with a key) a fresh key of the step; in eager code a
   fresh key of the global seed (``thawnet.utils.set_random_seed``).
@@ -24,71 +25,7 @@ import jax.numpy as jnp
 
 from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
-from thawnet.layers.layer import Layer, register
-from thawnet.variables import STATISTIC
-
-
-@register
-class SeedGenerator(Layer):
-    """A random stream whose position is a weight: ``[seed, count]`` (uint32), advanced by one
-    at every draw.
-
-    It is a weightless-looking layer of its own so that the layer holding it as an attribute
-    tracks its state like any other weight (saved, restored, carried through compiled steps).
-
-    Args:
-        seed: int, or None for one derived from the global seed.
-        name: optional name.
-    """
-
-    def __init__(self, seed: int | None = None, name: str | None = None, **kwargs):
-        super().__init__(name=name, **kwargs)
-        if seed is not None and not isinstance(seed, int):
-            raise ValueError(f'SeedGenerator "{self.name}": seed must be an int or None; '
-                             f"received seed={seed!r} ({type(seed).__name__}).")
-        self.seed = random_lib.next_generator_seed() if seed is None else seed
-        initial = jnp.asarray([self.seed & 0xFFFFFFFF, 0], jnp.uint32)
-        self.state = self.add_weight(name="seed_generator_state", shape=(2,), dtype="uint32",
-                                     role=STATISTIC,
-                                     initializer=lambda key, shape, dtype: initial)
-        self.state.assign(initial)
-        self.built = True
-
-    def next(self, ordered: bool = True):
-        """The current state (a ``(2,)`` uint32 array), advancing the stored one.
-
-        Args:
-            ordered: kept for Keras's signature; the state always advances by one step.
-
-        Returns:
-            The state before the advance.
-        """
-        current = self.state.value
-        advanced = current + jnp.asarray([0, 1], jnp.uint32)
-        scope = scope_lib.current()
-        if isinstance(advanced, jax.core.Tracer) and (scope is None or not scope.binds(self.state)):
-            raise ValueError(
-                f'SeedGenerator "{self.name}" was used inside a jit-compiled function that does '
-                "not pass its state: its advanced state would be lost. Call the model through "
-                "fit/predict/stateless_call (the generator must be an attribute of a layer of "
-                "the model), or pass an int seed or a key instead.")
-        self.state.assign(advanced)
-        return current
-
-    def key(self):
-        """A JAX key for the next draw (advances the state)."""
-        state = self.next()
-        return jax.random.fold_in(jax.random.PRNGKey(state[0]), state[1])
-
-    def call(self, inputs):
-        return inputs
-
-    def get_config(self):
-        return {"seed": self.seed, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+from thawnet.layers.seed_generator import SeedGenerator
 
 
 def draw_key(seed):

@@ -152,6 +152,13 @@ def _factories() -> dict:
         "keras.src.callbacks.orbax_checkpoint": lambda: internal_placeholder(
             "keras.src.callbacks.orbax_checkpoint", "OrbaxCheckpoint: orbax checkpointing"),
         "keras.src.utils.file_utils": _file_utils,
+        # Off TensorFlow, Keras's convert_tf_tensor is convert_to_tensor (a test-side helper).
+        "keras.src.utils.backend_utils": lambda: InternalModule(
+            "keras.src.utils.backend_utils",
+            public={"convert_tf_tensor": lambda outputs, dtype=None:
+                    thawnet.ops.convert_to_tensor(outputs, dtype=dtype),
+                    "in_tf_graph": lambda: False},
+            why="TensorFlow-graph helpers"),
         "keras.src.utils.module_utils": lambda: InternalModule(
             "keras.src.utils.module_utils",
             public={"tensorflow": Missing("tensorflow", skip_reason=(

@@ -38,7 +38,10 @@ _OBJECT_MODULES = (("_initializer", "keras.initializers"), ("_regularizer", "ker
 def _wrap_nested(key: str, value, where: str):
     """Wrap the ``{"class_name", "config"}`` dicts of a config as Keras does: initializers,
     regularizers and constraints by the argument's suffix, and layers held by wrapper layers
-    (``TimeDistributed(layer=...)``, ``Bidirectional``) as serialized layers."""
+    (``TimeDistributed(layer=...)``, ``Bidirectional``, ``StackedRNNCells(cells=[...])``) as
+    serialized layers."""
+    if isinstance(value, list):
+        return [_wrap_nested(key, v, where) for v in value]
     if not (isinstance(value, dict) and "class_name" in value and "module" not in value):
         return value
     for suffix, module in _OBJECT_MODULES:
@@ -109,14 +112,32 @@ def _layer_entry(layer, graph) -> dict:
             "ops), or use a layer instead (layers.Add/Multiply/Concatenate, or a registered "
             "custom layer calling the op).")
     module, registered = class_identity(type(layer), "keras.layers")
-    entry = keras_object(module, type(layer).__name__, layer_config(layer), registered)
+    # A class Keras writes under another name (GroupedQueryAttention as "GroupQueryAttention")
+    # says so itself; looked up on the class only, so a user subclass keeps its own name.
+    class_name = type(layer).__dict__.get("keras_class_name", type(layer).__name__)
+    entry = keras_object(module, class_name, layer_config(layer), registered)
     shapes = _input_shapes(layer, graph)
     # Keras writes build_config for the layers that have their own build(); which those are
     # differs between Keras and thawnet (pooling, Flatten), and Keras builds a layer from a
     # build_config whether it needs one or not, so every layer gets it.
-    if shapes is not None and not isinstance(layer, InputLayer):
+    own = getattr(layer, "get_build_config", None)
+    own = own() if callable(own) else None
+    if own is not None:
+        # A layer built from several shapes (MultiHeadAttention: query/value/key) says how
+        # Keras must call its build: ``{"shapes_dict": {...}}`` -> build(**shapes_dict).
+        entry["build_config"] = plain(_lists(own), f'layer "{layer.name}"')
+    elif shapes is not None and not isinstance(layer, InputLayer):
         entry["build_config"] = {"input_shape": shapes}
     return entry
+
+
+def _lists(value):
+    """Tuples as lists, all the way down (JSON has no tuples; Keras writes lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return value
 
 
 def _input_entry(input_layer) -> dict:

@@ -23,6 +23,7 @@ from thawnet.layers.prelu import PReLU
 from thawnet.layers.identity import Identity
 from thawnet.layers.time_distributed import TimeDistributed
 from thawnet.layers.einsum_dense import EinsumDense
+from thawnet.layers.wrapper import Wrapper
 from thawnet.layers.attention import AdditiveAttention, Attention
 from thawnet.layers.multi_head_attention import MultiHeadAttention
 from thawnet.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
@@ -43,7 +44,7 @@ __all__ = [
     "LeakyReLU", "ReLU", "Softmax",
 ] + (convolutional.__all__ + embedding.__all__ + merging.__all__ + normalization.__all__
      + pooling.__all__ + preprocessing.__all__ + reshaping.__all__) + (
-    reshaping_3d.__all__ + adaptive_pooling.__all__ + ["PReLU", "Identity", "TimeDistributed"]) + preprocessing_image.__all__ + rnn.__all__
+    reshaping_3d.__all__ + adaptive_pooling.__all__ + ["PReLU", "Identity", "TimeDistributed", "Wrapper"]) + preprocessing_image.__all__ + rnn.__all__
 __all__ += ["GroupNormalization", "RMSNormalization", "UnitNormalization",
             "SpectralNormalization", "AlphaDropout", "GaussianDropout", "GaussianNoise",
             "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from thawnet.layers.seed_generator import seed_holder
+
 # Added to masked scores before the softmax (float16 cannot hold -1e9).
 _LARGE_NEGATIVE = {"float16": -3e4}
 
@@ -91,6 +93,14 @@ def masked_softmax(scores, mask, axes: tuple[int, ...]):
     if mask is not None:
         probs = jnp.where(mask, probs, jnp.zeros((), probs.dtype))
     return probs
+
+
+def hold_seed(layer, rate: float, seed) -> None:
+    """Give a layer with attention dropout the ``seed_generator`` Keras counts (only when
+    ``rate > 0``, as Keras's). A seed holder: the masks come from the step's key
+    (:func:`dropout`), so its state does not advance (README, deliberate differences)."""
+    if rate > 0:
+        layer.seed_generator = seed_holder(seed)
 
 
 def dropout(layer, x, rate: float, training: bool):

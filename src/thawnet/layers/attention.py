@@ -56,6 +56,7 @@ class Attention(Layer):
                              f"dropout={dropout!r}.")
         self.use_scale, self.score_mode = bool(use_scale), score_mode
         self.dropout, self.seed = dropout, seed
+        common.hold_seed(self, dropout, seed)
         self.supports_masking = True
         self.scale = None
         self.concat_score_weight = None

@@ -191,5 +191,8 @@ class GroupedQueryAttention(MultiHeadAttention):
 
 
 GroupQueryAttention = GroupedQueryAttention
+# Keras 3 writes this class as "GroupQueryAttention" in .keras files: read and write that name.
+GroupedQueryAttention.keras_class_name = "GroupQueryAttention"
+register(GroupedQueryAttention, "GroupQueryAttention")
 
 __all__ = ["GroupedQueryAttention", "GroupQueryAttention"]

@@ -24,6 +24,7 @@ from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import naming, shapes
 from thawnet.backend import scope as scope_lib
 from thawnet.layers import build_call, call_context
+from thawnet.layers import auto_config
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import remat as remat_lib
 from thawnet.layers import node as node_lib
@@ -98,6 +99,14 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
             self._batch_input_shape = (batch_size,) + tuple(input_shape)
         else:
             self._batch_input_shape = None
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        # Keras records plain constructor arguments for classes without a get_config
+        # (auto_config.py); only those classes pay for the signature inspection.
+        if cls.get_config is Layer.get_config and cls is not Layer:
+            object.__setattr__(instance, "_auto_config", auto_config.record(cls, args, kwargs))
+        return instance
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -299,7 +308,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         return self._traced_output_spec(inputs, *args, **kwargs)
 
     def _traced_output_spec(self, inputs, *args, **kwargs):
-        variables = self.weights
+        variables = self.variables
         abstract_values = [v.abstract() for v in variables]
         leaves, treedef = jax.tree_util.tree_flatten(
             (inputs, args, kwargs), is_leaf=lambda x: isinstance(x, shapes.TensorSpec))
@@ -338,7 +347,9 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
             config["batch_input_shape"] = self._batch_input_shape
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers_lib.serialize(self.activity_regularizer)
-        return config
+        recorded = self.__dict__.get("_auto_config") if type(self).get_config is Layer.get_config \
+            else None
+        return config if recorded is None else {**recorded, **config}
 
     @classmethod
     def from_config(cls, config):

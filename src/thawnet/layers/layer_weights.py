@@ -94,12 +94,16 @@ class LayerWeights:
         weights by default; LoRA layers store their matrix merged, see ``lora.py``)."""
         return self._own_weights_in_order()
 
-    def _walk(self, prefix=None, owners=(), seen=None):
+    def _walk(self, prefix=None, owners=(), seen=None, seed_states=False):
         """Yield ``(path, variable, owners)`` for every weight once, in Keras's weight order.
 
         ``owners`` is the chain of layers from this one down to the variable's layer, which
-        :func:`~thawnet.variables.is_effectively_trainable` needs.
+        :func:`~thawnet.variables.is_effectively_trainable` needs. ``seed_states`` adds the
+        state of ``random.SeedGenerator`` sublayers: Keras's variables that are not weights
+        (in stateless paths and native files; not in weights, counts or Keras files).
         """
+        if getattr(self, "holds_seed_state", False) and not seed_states:
+            return
         seen = set() if seen is None else seen
         prefix = self._path_prefix() if prefix is None else prefix
         owners = owners + (self,)
@@ -108,19 +112,19 @@ class LayerWeights:
                 seen.add(id(v))
                 yield prefix + v.name, v, owners
         for child in self._children():
-            yield from child._walk(prefix + child.name + "/", owners, seen)
+            yield from child._walk(prefix + child.name + "/", owners, seen, seed_states)
 
     def _path_prefix(self):
         return self.name + "/"
 
     def variables_by_path(self):
         """``{path: Variable}`` for all weights; paths are the keys of ``stateless_call``."""
-        return {path: v for path, v, _ in self._walk()}
+        return {path: v for path, v, _ in self._walk(seed_states=True)}
 
     def trainable_split(self):
         """``(trainable_paths, non_trainable_paths)`` as the model stands now."""
         train, frozen = [], []
-        for path, v, owners in self._walk():
+        for path, v, owners in self._walk(seed_states=True):
             (train if is_effectively_trainable(v, owners) else frozen).append(path)
         return train, frozen
 
@@ -135,6 +139,20 @@ class LayerWeights:
     @property
     def non_trainable_weights(self):
         return [v for _, v, owners in self._walk() if not is_effectively_trainable(v, owners)]
+
+    # Keras's variables: the weights plus SeedGenerator states (see ``_walk``).
+    @property
+    def variables(self):
+        return [v for _, v, _ in self._walk(seed_states=True)]
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights  # a seed state is never trainable
+
+    @property
+    def non_trainable_variables(self):
+        return [v for _, v, owners in self._walk(seed_states=True)
+                if not is_effectively_trainable(v, owners)]
 
     def count_params(self) -> int:
         if not self.built:
@@ -165,10 +183,6 @@ class LayerWeights:
                     "weights.")
         for v, w in zip(own, weights):
             v.assign(jnp.asarray(w, v.dtype))
-
-    variables = weights
-    trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
 
     # Keras-private names that Keras 3 code (its own tests, some libraries) reaches for.
     def _build_at_init(self):

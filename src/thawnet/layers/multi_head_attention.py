@@ -144,6 +144,7 @@ class MultiHeadAttention(Layer):
         self._kernel_constraint = constraints.get(kernel_constraint)
         self._bias_constraint = constraints.get(bias_constraint)
         self.seed = seed
+        common.hold_seed(self, self._dropout, seed)
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(key_dim))
 
     # Keras's read-only properties.

@@ -3,7 +3,10 @@ AlphaDropout.
 
 Each is the identity at inference. In training mode each draws from the stateless bridge's key
 inside ``fit``/``stateless_call`` (``self.next_rng()``, as Dropout), so a compiled step gets
-fresh noise every step and carries no state; see :func:`draw_key` for eager calls.
+fresh noise every step; see :func:`draw_key` for eager calls. Like Keras's, a layer that can
+draw (rate/stddev > 0) holds a ``random.SeedGenerator`` (``seed_generator``, one of its
+``non_trainable_variables``, not of its weights); thawnet uses it as a seed holder only: its
+state does not advance, the step's key does (README, deliberate differences).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from thawnet.backend import scope as scope_lib
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.dropout import _check_noise_shape
 from thawnet.layers.layer import Layer, register
+from thawnet.layers.seed_generator import seed_holder
 
 # SELU's constants (Klambauer et al., 2017): AlphaDropout drops to SELU's negative saturation.
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -75,6 +79,8 @@ class GaussianNoise(_TrainingNoise):
         who = f'GaussianNoise "{self.name}"'
         self.stddev = _check_fraction(who, "stddev", stddev, "the noise's standard deviation")
         self.seed = _check_seed(who, seed)
+        if self.stddev > 0:
+            self.seed_generator = seed_holder(self.seed)
 
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
@@ -103,6 +109,8 @@ class GaussianDropout(_TrainingNoise):
         who = f'GaussianDropout "{self.name}"'
         self.rate = _check_fraction(who, "rate", rate, "the equivalent drop probability")
         self.seed = _check_seed(who, seed)
+        if self.rate > 0:
+            self.seed_generator = seed_holder(self.seed)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
@@ -136,6 +144,8 @@ class AlphaDropout(_TrainingNoise):
         self.rate = _check_fraction(who, "rate", rate, "the fraction of inputs to drop")
         self.noise_shape = _check_noise_shape(who, noise_shape)
         self.seed = _check_seed(who, seed)
+        if self.rate > 0:
+            self.seed_generator = seed_holder(self.seed)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:

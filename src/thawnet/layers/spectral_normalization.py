@@ -96,11 +96,11 @@ class SpectralNormalization(Layer):
             trainable=False, dtype=kernel.dtype)
         self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})
 
-    def _walk(self, prefix=None, owners=(), seen=None):
+    def _walk(self, prefix=None, owners=(), seen=None, seed_states=False):
         # Keras tracks the wrapped kernel as one of the wrapper's own weights, so it lists it
         # first, then vector_u, then the wrapped layer's others: the same order here keeps
         # get_weights/set_weights interchangeable with Keras. Paths stay the inner layer's.
-        items = list(super()._walk(prefix, owners, seen))
+        items = list(super()._walk(prefix, owners, seen, seed_states))
         kernel = getattr(self, "_kernel", None)
         first = [item for item in items if item[1] is kernel]
         return iter(first + [item for item in items if item[1] is not kernel])

@@ -96,8 +96,7 @@ def matrix_rank(x: TensorLike, tol: Any = None) -> Array:
 
 
 @op
-def norm(x: TensorLike, ord: int | str | None = None,  # noqa: A002
-         axis: Axis = None, keepdims: bool = False) -> Array:
+def norm(x: TensorLike, ord: int | str | None = None, axis: Axis = None, keepdims: bool = False) -> Array:  # noqa: A002
     """Vector or matrix norm.
 
     Args:

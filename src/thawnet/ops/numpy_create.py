@@ -5,6 +5,8 @@ Default dtypes follow Keras: float32 for floats, int32 for integer ranges.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import op
@@ -195,8 +197,7 @@ def geomspace(start: TensorLike, stop: TensorLike, num: int = 50, endpoint: bool
 
 
 @op
-def eye(N: int, M: int | None = None, k: int = 0,  # noqa: N803 (Keras's names)
-        dtype: DTypeLike | None = None) -> Array:
+def eye(N: Any, M: Any = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803 (Keras's names)
     """A 2-D tensor with ones on the ``k``-th diagonal.
 
     Args:
@@ -226,7 +227,7 @@ def identity(n: int, dtype: DTypeLike | None = None) -> Array:
 
 
 @op
-def tri(N: int, M: int | None = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803
+def tri(N: Any, M: Any = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803
     """Ones at and below the ``k``-th diagonal.
 
     Args:
@@ -242,7 +243,7 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: DTypeLike | None = None
 
 
 @op
-def vander(x: TensorLike, N: int | None = None, increasing: bool = False) -> Array:  # noqa: N803
+def vander(x: TensorLike, N: Any = None, increasing: bool = False) -> Array:  # noqa: N803
     """The Vandermonde matrix of ``x``.
 
     Args:

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 
 from thawnet import activations, constraints, initializers, regularizers
 from thawnet.layers.layer import Layer
+from thawnet.layers.seed_generator import seed_holder
 
 
 def _rate(who, name, value):
@@ -74,6 +75,10 @@ class RNNCellBase(Layer):
         self.dropout = _rate(who, "dropout", dropout)
         self.recurrent_dropout = _rate(who, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
+        if self.dropout > 0 or self.recurrent_dropout > 0:
+            # Keras counts one SeedGenerator per cell; thawnet's is a seed holder (the masks
+            # come from the step's key, as Dropout's: README, deliberate differences).
+            self.seed_generator = seed_holder(seed)
         self.bias = None
 
     def _common_config(self):
