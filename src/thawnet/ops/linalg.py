@@ -96,7 +96,8 @@ def matrix_rank(x: TensorLike, tol: Any = None) -> Array:
 
 
 @op
-def norm(x: TensorLike, ord: int | str | None = None, axis: Axis = None, keepdims: bool = False) -> Array:  # noqa: A002
+def norm(x: TensorLike, ord: int | str | None = None,  # noqa: A002
+         axis: Axis = None, keepdims: bool = False) -> Array:
     """Vector or matrix norm.
 
     Args:

@@ -5,8 +5,6 @@ Default dtypes follow Keras: float32 for floats, int32 for integer ranges.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import op
@@ -197,7 +195,8 @@ def geomspace(start: TensorLike, stop: TensorLike, num: int = 50, endpoint: bool
 
 
 @op
-def eye(N: Any, M: Any = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803 (Keras's names)
+def eye(N: int, M: int | None = None, k: int = 0,  # noqa: N803 (Keras's names)
+        dtype: DTypeLike | None = None) -> Array:
     """A 2-D tensor with ones on the ``k``-th diagonal.
 
     Args:
@@ -227,7 +226,7 @@ def identity(n: int, dtype: DTypeLike | None = None) -> Array:
 
 
 @op
-def tri(N: Any, M: Any = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803
+def tri(N: int, M: int | None = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803
     """Ones at and below the ``k``-th diagonal.
 
     Args:
@@ -243,7 +242,7 @@ def tri(N: Any, M: Any = None, k: int = 0, dtype: DTypeLike | None = None) -> Ar
 
 
 @op
-def vander(x: TensorLike, N: Any = None, increasing: bool = False) -> Array:  # noqa: N803
+def vander(x: TensorLike, N: int | None = None, increasing: bool = False) -> Array:  # noqa: N803
     """The Vandermonde matrix of ``x``.
 
     Args:

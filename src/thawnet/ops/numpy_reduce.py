@@ -6,8 +6,6 @@ as in Keras.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import _axis, op, reduction
@@ -54,7 +52,8 @@ def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Array:  # n
 
 
 @op
-def max(x: TensorLike, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Array:  # noqa: A001
+def max(x: TensorLike, axis: Axis = None, keepdims: bool = False,  # noqa: A001
+        initial: float | None = None) -> Array:
     """Maximum over ``axis``.
 
     Args:
@@ -70,7 +69,8 @@ def max(x: TensorLike, axis: Axis = None, keepdims: bool = False, initial: Any =
 
 
 @op
-def min(x: TensorLike, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Array:  # noqa: A001
+def min(x: TensorLike, axis: Axis = None, keepdims: bool = False,  # noqa: A001
+        initial: float | None = None) -> Array:
     """Minimum over ``axis``.
 
     Args:
@@ -103,7 +103,7 @@ def prod(x: TensorLike, axis: Axis = None, keepdims: bool = False, dtype: DTypeL
 
 
 @op
-def average(x: TensorLike, axis: Axis = None, weights: Any = None) -> Array:
+def average(x: TensorLike, axis: Axis = None, weights: TensorLike | None = None) -> Array:
     """Weighted mean over ``axis``.
 
     Args:
@@ -199,7 +199,7 @@ def argsort(x: TensorLike, axis: Axis = -1) -> Array:
 
 
 @op
-def argpartition(x: TensorLike, kth: Any, axis: Axis = -1) -> Array:
+def argpartition(x: TensorLike, kth: int, axis: Axis = -1) -> Array:
     """Indices that put the ``kth`` smallest entry in place, smaller ones before it.
 
     Args:
@@ -214,7 +214,7 @@ def argpartition(x: TensorLike, kth: Any, axis: Axis = -1) -> Array:
 
 
 @op
-def bincount(x: TensorLike, weights: Any = None, minlength: int = 0, sparse: bool = False) -> Array:
+def bincount(x: TensorLike, weights: TensorLike | None = None, minlength: int = 0, sparse: bool = False) -> Array:
     """Count the occurrences of each non-negative int in ``x`` (per row for 2-D ``x``).
 
     Args:
@@ -240,7 +240,8 @@ def bincount(x: TensorLike, weights: Any = None, minlength: int = 0, sparse: boo
 
 
 @op
-def histogram(x: TensorLike, bins: int = 10, range: Any = None) -> Array:  # noqa: A002
+def histogram(x: TensorLike, bins: int = 10, range: tuple[float, float] | None = None  # noqa: A002
+              ) -> tuple[Array, Array]:
     """Counts of ``x`` in ``bins`` equal-width bins.
 
     Args:
@@ -255,7 +256,7 @@ def histogram(x: TensorLike, bins: int = 10, range: Any = None) -> Array:  # noq
 
 
 @op
-def digitize(x: TensorLike, bins: Any) -> Array:
+def digitize(x: TensorLike, bins: TensorLike) -> Array:
     """Index of the bin each entry falls into.
 
     Args:
@@ -269,7 +270,7 @@ def digitize(x: TensorLike, bins: Any) -> Array:
 
 
 @op
-def searchsorted(sorted_sequence: Any, values: TensorLike, side: str = "left") -> Array:
+def searchsorted(sorted_sequence: TensorLike, values: TensorLike, side: str = "left") -> Array:
     """Indices where ``values`` would be inserted to keep ``sorted_sequence`` sorted.
 
     Args:
@@ -284,8 +285,10 @@ def searchsorted(sorted_sequence: Any, values: TensorLike, side: str = "left") -
 
 
 @op
-def unique(x: TensorLike, sorted: bool = True, return_index: bool = False, return_inverse: bool = False,  # noqa: A002
-           return_counts: bool = False, axis: Axis = None, size: IntOrTuple | None = None, fill_value: float | None = None) -> Array:
+def unique(x: TensorLike, sorted: bool = True,  # noqa: A002
+           return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False, axis: Axis = None, size: int | None = None,
+           fill_value: float | None = None) -> Array | tuple[Array, ...]:
     """The unique entries of ``x`` (needs ``size`` under ``jit``).
 
     Args:
