@@ -2,6 +2,9 @@
 configs and files, float32 statistics in the normalizations, and frozen weights that keep
 their exact float32 bits under every policy (the audit)."""
 
+import json
+import zipfile
+
 import keras
 import numpy as np
 import pytest
@@ -38,12 +41,19 @@ def test_per_layer_policy_in_configs_and_keras_files(tmp_path):
                   "config": {"name": "mixed_float16"}, "registered_name": None}
     assert thawnet.layers.Dense.from_config(
         {"units": 2, "dtype": keras_form}).dtype_policy.name == "mixed_float16"
-    model = thawnet.Sequential([thawnet.Input((3,)), layer,
-                                thawnet.layers.Dense(1, dtype="mixed_float16")])
+    mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = thawnet.Sequential([thawnet.Input((3,)), layer,
+                                    thawnet.layers.Dense(1, dtype="mixed_float16")])
+    finally:
+        mixed_precision.set_global_policy(None)
     path = str(tmp_path / "m.keras")
     model.save(path)
     k_model = keras.saving.load_model(path)
     assert [l.dtype_policy.name for l in k_model.layers] == ["mixed_bfloat16", "mixed_float16"]
+    # The Sequential's own policy is written as Keras writes it (Keras's reader drops it).
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))["config"]
+    assert config["dtype"]["config"]["name"] == "mixed_float16"
     back = thawnet.saving.load_model(path)
     assert [l.dtype_policy.name for l in back.layers] == ["mixed_bfloat16", "mixed_float16"]
 

@@ -156,7 +156,7 @@ def _sequential(model) -> dict:
         layers.append(_input_entry(model._input.history[0]))
     layers.extend(_layer_entry(layer, graph) for layer in model.layers)
     config = {"name": model.name, "trainable": bool(model._trainable),
-              "dtype": dtype_policy(model.dtype.name), "layers": layers}
+              "dtype": dtype_policy(model.dtype_policy.name), "layers": layers}
     entry = keras_object("keras", "Sequential", config)
     if model._input is not None:
         shape = _shape(model._input.shape)
