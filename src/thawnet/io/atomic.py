@@ -30,20 +30,14 @@ parent folder and refuses a folder that holds anything besides the model's files
 from __future__ import annotations
 
 import os
-import re
-import secrets
 import shutil
 import stat
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import BinaryIO
 
 from thawnet.io import path_exchange
-
-_TMP, _OLD = "tmp", "old"
-_in_flight: set[str] = set()  # temporary paths of saves running in this process right now
-_in_flight_lock = threading.Lock()
-
+from thawnet.io.temp_names import (OLD, TMP, forget_temp, interrupted_backups, is_abandoned,
+                                    leftovers, new_temp_path)
 
 # -- files -------------------------------------------------------------------------------------
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object],
@@ -77,7 +71,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object],
             "name or remove the folder.")
     _refuse_existing(path, overwrite)
     remove_leftovers(path)
-    tmp = _temp_path(path, _TMP)
+    tmp = new_temp_path(path, TMP)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                      0o666)  # 0o666 minus the umask: what an ordinary new file gets
@@ -96,7 +90,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object],
         _remove_quietly(tmp)
         raise
     finally:
-        _done(tmp)
+        forget_temp(tmp)
     fsync_folder(folder)
     return path
 
@@ -145,7 +139,7 @@ def atomic_write_folder(path: str | os.PathLike, files: Mapping[str, bytes],
         raise NotADirectoryError(f"Cannot save the folder {shown!r}: a file of that name "
                                  "exists. Choose another name or remove the file.")
     remove_leftovers(real)
-    tmp = _temp_path(real, _TMP)
+    tmp = new_temp_path(real, TMP)
     swapped_out = None
     try:
         os.mkdir(tmp)
@@ -174,7 +168,7 @@ def atomic_write_folder(path: str | os.PathLike, files: Mapping[str, bytes],
             shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
-        _done(tmp)
+        forget_temp(tmp)
     # The old model, now under a temporary name; a crash here leaves it for remove_leftovers.
     shutil.rmtree(swapped_out, ignore_errors=True)
     return real
@@ -215,7 +209,7 @@ def _swap(new, target):
         return new
     except path_exchange.ExchangeUnavailable:
         pass
-    backup = _temp_path(target, _OLD)
+    backup = new_temp_path(target, OLD)
     os.rename(target, backup)
     try:
         os.rename(new, target)
@@ -223,7 +217,7 @@ def _swap(new, target):
         os.rename(backup, target)
         raise
     finally:
-        _done(backup)
+        forget_temp(backup)
     return backup
 
 
@@ -234,59 +228,7 @@ def _cwd_is(real):
         return False
 
 
-# -- temporary names and leftovers ------------------------------------------------------------
-def _temp_path(path, kind):
-    folder, base = os.path.split(path)
-    tmp = os.path.join(folder, f".{base}.thawnet-{kind}-{os.getpid()}-{secrets.token_hex(6)}")
-    with _in_flight_lock:
-        _in_flight.add(tmp)
-    return tmp
-
-
-def _done(tmp):
-    with _in_flight_lock:
-        _in_flight.discard(tmp)
-
-
-def _pattern(base):
-    return re.compile(rf"\.{re.escape(base)}\.thawnet-(tmp|old)-(\d+)-[0-9a-f]{{12}}")
-
-
-def leftovers(path: str | os.PathLike) -> list[str]:
-    """Temporary files and folders that saves to ``path`` left behind (killed or running).
-
-    Args:
-        path: the saved file or folder.
-
-    Returns:
-        Their full paths, sorted.
-    """
-    folder, base = os.path.split(os.path.abspath(os.fspath(path)))
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    pattern = _pattern(base)
-    return sorted(os.path.join(folder, n) for n in names if pattern.fullmatch(n))
-
-
-def interrupted_backups(path: str | os.PathLike) -> list[str]:
-    """Complete old folders that killed fallback swaps left beside ``path``.
-
-    Args:
-        path: the saved folder.
-
-    Returns:
-        Their full paths, oldest first (empty unless a save was killed between the two
-        renames of the fallback swap).
-    """
-    base = os.path.basename(os.path.abspath(os.fspath(path)))
-    found = [p for p in leftovers(path)
-             if _pattern(base).fullmatch(os.path.basename(p)).group(1) == _OLD
-             and _abandoned(p)]
-    return sorted(found, key=os.path.getmtime)
-
-
+# -- recovery from killed saves ---------------------------------------------------------------
 def restore_interrupted(path: str | os.PathLike) -> bool:
     """Put back the old folder when a save was killed between the two renames of the
     fallback swap (``path`` missing, its backup complete beside it).
@@ -327,7 +269,7 @@ def remove_leftovers(path: str | os.PathLike) -> list[str]:
     restore_interrupted(path)
     removed = []
     for p in leftovers(path):
-        if not _abandoned(p):
+        if not is_abandoned(p):
             continue
         if os.path.isdir(p) and not os.path.islink(p):
             shutil.rmtree(p, ignore_errors=True)
@@ -336,23 +278,6 @@ def remove_leftovers(path: str | os.PathLike) -> list[str]:
         if not os.path.lexists(p):
             removed.append(p)
     return removed
-
-
-def _abandoned(tmp):
-    """True when the save that created ``tmp`` is no longer running."""
-    pid = int(os.path.basename(tmp).rsplit("-", 2)[1])
-    if pid == os.getpid():
-        with _in_flight_lock:
-            return tmp not in _in_flight
-    if os.name == "nt":  # os.kill(pid, 0) would signal the process there; keep it
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # PermissionError: alive, another user's
-        return False
-    return False
 
 
 # -- helpers -----------------------------------------------------------------------------------
