@@ -81,6 +81,7 @@ CASES = {  # class name -> (factory, sample shape(s), input dtype)
         lambda kind=kind, d=d: getattr(L, f"Adaptive{kind}Pooling{d}D")((2,) * d),
         (4,) * d + (1,), "float32") for kind in ("Average", "Max") for d in (1, 2, 3)},
     "TimeDistributed": (lambda: L.TimeDistributed(L.Dense(2)), (3, 4), "float32"),
+    "Wrapper": (lambda: L.Wrapper(L.Dense(2)), (3,), "float32"),
     "Identity": (lambda: L.Identity(), (3,), "float32"),
     "ActivityRegularization": (lambda: L.ActivityRegularization(l1=0.1), (3,), "float32"),
     "Lambda": (lambda: L.Lambda(_halve), (3,), "float32"),
