@@ -12,7 +12,7 @@ They are plain ``typing`` aliases: nothing here is checked at run time.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Protocol, Sequence, Union
 
 import jax
 from jax.typing import ArrayLike, DTypeLike
@@ -41,13 +41,21 @@ Config = dict[str, Any]
 Logs = Union[dict[str, Any], None]
 # What a namespace's get() resolves: a name, a config dict, an object or a callable.
 Identifier = Union[str, dict[str, Any], Callable[..., Any], None]
-# A random seed: an int, a JAX key, or a thawnet.random.SeedGenerator.
-SeedLike = Union[int, jax.Array, "SeedGenerator", None]
+
+
+class SeedSource(Protocol):
+    """What :class:`thawnet.random.SeedGenerator` offers a random op: a fresh key per draw."""
+
+    def key(self) -> jax.Array: ...
+
+
+# A random seed: an int, a JAX key, or a SeedGenerator (None: drawn from the global seed).
+SeedLike = Union[int, jax.Array, SeedSource, None]
 # A nest of arrays (optimizer states, weight maps): JAX's pytrees.
 PyTree = Any
 # A file-system path.
 PathLike = Union[str, os.PathLike]
 
 __all__ = ["Array", "ArrayLike", "Axis", "Config", "DTypeLike", "Identifier", "IntOrTuple",
-           "Logs", "PathLike", "PyTree", "SeedLike", "Shape", "ShapeLike", "Tensor",
+           "Logs", "PathLike", "PyTree", "SeedLike", "SeedSource", "Shape", "ShapeLike", "Tensor",
            "TensorLike", "TensorTree"]
