@@ -26,8 +26,8 @@ from thawnet.training import AuditError, audit, freeze, unfreeze
 from thawnet.trainability.lr_multipliers import set_learning_rate_multiplier
 from thawnet.models.lora_model import enable_lora, merge_lora, unmerge_lora
 from thawnet.variables import PARAMETER, STATISTIC, Variable, is_effectively_trainable
+from thawnet.version import __version__
 
-__version__ = "0.1.0"
 
 # Submodules loaded on first use: attribute name -> module.
 _LAZY = {

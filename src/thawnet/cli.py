@@ -18,17 +18,18 @@ import importlib.util
 import os
 import sys
 
+from thawnet import applications, demo, examples
+from thawnet.distribute import launch
+from thawnet.io.file_summary import summarize_file
+
 
 def _load_target(target: str):
     """A model from a built-in name, ``file.py[:function]`` or ``module:function``."""
-    from thawnet import examples
-
     if target in examples.MODELS:
         return examples.MODELS[target]()
     try:
-        from thawnet import applications  # the model zoo, when installed
         builder = applications.by_name(target)
-    except (ImportError, AttributeError, KeyError):
+    except (AttributeError, KeyError):
         builder = None
     if builder is not None:
         return builder()
@@ -68,7 +69,6 @@ _FILE_SUFFIXES = (".thawnet", ".safetensors", ".keras", ".h5", ".hdf5")
 def _summary(args):
     if os.path.exists(args.target) and (os.path.isdir(args.target)
                                         or args.target.lower().endswith(_FILE_SUFFIXES)):
-        from thawnet.io.file_summary import summarize_file
         try:
             summarize_file(args.target, explain=args.explain or True,
                            show_trainable=args.show_trainable)
@@ -82,7 +82,6 @@ def _summary(args):
 
 
 def _demo(args):
-    from thawnet import demo
     epochs = (4, 2, 2) if args.fast else (args.epochs, 6, 8)
     result = demo.run(epochs_a=epochs[0], epochs_b=epochs[1], epochs_fine=epochs[2],
                       lora=args.lora, out=args.out, verbose=0 if args.quiet else 1)
@@ -90,7 +89,6 @@ def _demo(args):
 
 
 def _launch(args):
-    from thawnet.distribute import launch
     codes = launch(args.script, nproc=args.nproc, args=args.script_args, port=args.port,
                    local_device_count=args.local_devices)
     bad = [i for i, c in enumerate(codes) if c != 0]
@@ -103,7 +101,8 @@ def _launch(args):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["tune"]:
-        # The tuner has its own argument parser (run / worker / summary).
+        # The tuner has its own argument parser (run / worker / summary). Imported here:
+        # thawnet.tuning needs Optuna, an optional dependency (pip install thawnet[tuning]).
         from thawnet.tuning import cli_tune
         sys.exit(cli_tune.main(argv[1:]))
     parser = argparse.ArgumentParser(prog="thawnet", description=__doc__.splitlines()[0])

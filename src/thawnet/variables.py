@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from thawnet import initializers
 from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.backend import random as random_lib
@@ -323,9 +324,7 @@ Variable.__int__ = lambda self: int(self.value)
 
 
 def _initializer_by_name(name):
-    # Imported here: initializers sit above variables (they build Variables' values), and a
-    # Keras-style Variable("zeros", shape=...) is the one place that needs a name resolved.
-    from thawnet import initializers
+    # A Keras-style Variable("zeros", shape=...) is the one place that needs a name resolved.
     return initializers.get(name)
 
 

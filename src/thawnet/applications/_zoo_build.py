@@ -10,6 +10,7 @@ import os
 
 from thawnet import activations
 from thawnet.applications.imagenet_utils import imagenet_weights_path
+from thawnet.layers import Input
 from thawnet.layers.node import SymbolicTensor
 
 
@@ -115,7 +116,6 @@ def model_inputs(input_tensor, input_shape, model_name):
     Raises:
         ValueError: ``input_tensor`` is not a symbolic tensor.
     """
-    from thawnet.layers import Input
     if input_tensor is None:
         x = Input(shape=input_shape)
         return x, x

@@ -83,7 +83,6 @@ def DenseNet(blocks, include_top=True, weights=None, input_tensor=None, input_sh
             "imagenet" for a depth Keras publishes no weights for.
         FileNotFoundError: ``weights="imagenet"`` and Keras's file is not in ~/.keras/models.
     """
-    from thawnet.models import Model
     check_weights_argument(weights, include_top, classes, name)
     check_pooling(pooling, name)
     if weights == "imagenet" and weights_stem is None:

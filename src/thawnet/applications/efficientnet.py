@@ -145,8 +145,6 @@ def EfficientNet(width_coefficient: float, depth_coefficient: float, default_siz
         FileNotFoundError: ``weights="imagenet"`` and ``{name}[_notop].h5`` is not in
             ``~/.keras/models/``.
     """
-    from thawnet.models import Model
-
     blocks_args = DEFAULT_BLOCKS_ARGS if blocks_args == "default" else blocks_args
     zb.check_weights_argument(weights, include_top, classes, name)
     zb.check_pooling(pooling, name)

@@ -171,7 +171,6 @@ def InceptionV3(include_top: bool = True, weights: str | None = None,
         ValueError: invalid ``weights``, ``classes``, ``pooling`` or ``input_shape``.
         FileNotFoundError: ``weights="imagenet"`` and Keras's file is not in ~/.keras/models.
     """
-    from thawnet.models import Model
     check_weights_argument(weights, include_top, classes, "InceptionV3")
     check_pooling(pooling, "InceptionV3")
     if include_top:

@@ -137,8 +137,6 @@ def MobileNetV2(input_shape: ShapeLike | None = None, alpha: float = 1.0, includ
             than 32x32 or of the wrong rank.
         FileNotFoundError: ``weights="imagenet"`` and Keras's file is not in the cache folder.
     """
-    from thawnet.models import Model
-
     who = name or "MobileNetV2"
     zb.check_weights_argument(weights, include_top, classes, who)
     zb.check_pooling(pooling, who)

@@ -89,8 +89,6 @@ def residual_stack(x, filters, blocks, stride1=2, name=None):
 
 def _resnet(blocks_per_stack, stem, include_top, weights, input_tensor, input_shape, pooling,
             classes, classifier_activation, name):
-    from thawnet.models import Model
-
     zb.check_weights_argument(weights, include_top, classes, name)
     zb.check_pooling(pooling, name)
     input_shape = imagenet_utils.obtain_input_shape(

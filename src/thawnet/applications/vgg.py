@@ -36,8 +36,6 @@ _DOC_ARGS = """
 
 def _vgg(convs_per_block, stem, include_top, weights, input_tensor, input_shape, pooling,
          classes, classifier_activation, name):
-    from thawnet.models import Model
-
     zb.check_weights_argument(weights, include_top, classes, name)
     zb.check_pooling(pooling, name)
     input_shape = imagenet_utils.obtain_input_shape(

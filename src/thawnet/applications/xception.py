@@ -66,8 +66,6 @@ def Xception(include_top: bool = True, weights: str | None = None,
     Returns:
         A functional :class:`thawnet.models.Model` (weights are not materialised yet).
     """
-    from thawnet.models import Model
-
     zb.check_weights_argument(weights, include_top, classes, name)
     zb.check_pooling(pooling, name)
     input_shape = imagenet_utils.obtain_input_shape(

@@ -17,6 +17,7 @@ import zipfile
 from thawnet.io.atomic import interrupted_backups
 from thawnet.io.errors import FileFormatError
 from thawnet.io.zip_checks import check_member
+from thawnet.version import __version__
 
 FORMAT_VERSION = 1
 MANIFEST, CONFIG, WEIGHTS = "manifest.json", "config.json", "model.safetensors"
@@ -41,8 +42,6 @@ def check_version(version, source):
 
 def manifest_for(members):
     """The manifest bytes for ``{name: bytes}``."""
-    from thawnet import __version__
-
     entries = {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
                for name, data in members.items()}
     return json.dumps({"format": "thawnet", "format_version": FORMAT_VERSION,

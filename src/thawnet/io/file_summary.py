@@ -14,14 +14,16 @@ import os
 import h5py
 import numpy as np
 
+from thawnet.io import archive as archive_lib
+from thawnet.io import model_config
 from thawnet.io.errors import FileFormatError
 from thawnet.io.h5_guard import open_h5
 from thawnet.io.keras_config import build_from_config
 from thawnet.io.keras_files import read_archive_config
+from thawnet.io.native import _checked_config, describe
 
 
 def _weight_rows_native(path):
-    from thawnet.io.native import describe
     return [(w.path, w.role or "?", "?" if w.trainable is None else ("Y" if w.trainable else "N"),
              w.shape, w.dtype, w.size) for w in describe(path)]
 
@@ -39,9 +41,6 @@ def _weight_rows_h5(path):
 
 
 def _model_native(path):
-    from thawnet.io import archive as archive_lib
-    from thawnet.io import model_config
-    from thawnet.io.native import _checked_config
     with archive_lib.Archive(path) as arc:
         config = _checked_config(arc)
     model = model_config.build_model(config.get("model"), None, f"{path} config.json")

@@ -27,6 +27,8 @@ from thawnet.io import safetensors_io as st
 from thawnet.io.atomic import (atomic_write, atomic_write_bytes, atomic_write_folder,
                                restore_interrupted)
 from thawnet.io.errors import FileFormatError
+from thawnet.variables import PARAMETER, ROLES, materialize_all
+from thawnet.version import __version__
 
 FORMAT_VERSION = archive_lib.FORMAT_VERSION
 WeightInfo = namedtuple("WeightInfo", "path role trainable shape dtype size")
@@ -108,7 +110,6 @@ def weight_table(model):
 
 def _weights_bytes(model):
     import jax
-    from thawnet.variables import materialize_all
 
     by_path = model.variables_by_path()
     materialize_all(list(by_path.values()))
@@ -120,7 +121,6 @@ def _weights_bytes(model):
 
 
 def _version():
-    from thawnet import __version__
     return __version__
 
 
@@ -147,7 +147,6 @@ def load_model(path, custom_objects=None, compile=True):
     Returns:
         The model, with the saved layer and weight trainable flags.
     """
-    from thawnet.variables import PARAMETER
 
     config, arrays, table, source = _read_archive(path)
     model = model_config.build_model(config.get("model"), custom_objects, f"{source} config.json")
@@ -251,7 +250,6 @@ def _metadata(header, source):
 
 def _parse_table(value, source):
     """Validate a weight table (a list of dicts) read from a file."""
-    from thawnet.variables import ROLES
 
     if not isinstance(value, list):
         raise FileFormatError(f"{source}: the weight table must be a list; found "

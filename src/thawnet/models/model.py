@@ -17,11 +17,13 @@ import jax.numpy as jnp
 from thawnet.backend import naming
 from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
+from thawnet.backend.shapes import specs_from_shapes
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.node import flatten, is_symbolic
 from thawnet.models import architecture
 from thawnet.models.graph import Graph
 from thawnet.models.model_files import ModelFiles
+from thawnet.models.summary import print_summary
 from thawnet.training.trainer import Trainer
 from thawnet.variables import STATISTIC, materialize_all
 
@@ -147,7 +149,6 @@ class Model(Trainer, ModelFiles, Layer):
         if self._graph is not None:
             return
         # A subclassed model: trace call() abstractly; sublayers create their (lazy) weights.
-        from thawnet.backend.shapes import specs_from_shapes
         specs = specs_from_shapes(input_shape)
         self.built = True
         self.compute_output_spec(specs)
@@ -284,7 +285,6 @@ class Model(Trainer, ModelFiles, Layer):
             explain: add a section accounting for every non-trainable parameter.
             show_bytes: add the memory size of each count.
         """
-        from thawnet.models.summary import print_summary
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
                       explain=explain, show_bytes=show_bytes)

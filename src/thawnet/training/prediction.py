@@ -11,7 +11,6 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from thawnet.callbacks import CallbackList
 from thawnet.training import stream_loop
 from thawnet.training.custom_step_functions import make_custom_predict_function, overrides
 from thawnet.training.data import ArrayDataset, gather_rows
@@ -27,6 +26,8 @@ class Prediction:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` in inference mode, as NumPy arrays, batch by batch."""
+        # Imported here: thawnet.callbacks loads on first use (import thawnet stays light).
+        from thawnet.callbacks import CallbackList
 
         verbose = 1 if verbose == "auto" else verbose
         if (verbose == 0 and not callbacks and steps is None and self.built

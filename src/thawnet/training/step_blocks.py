@@ -12,13 +12,13 @@ import time
 import jax
 import numpy as np
 
-from thawnet.callbacks import History, ProgbarLogger
-
 
 class BatchLogPolicy:
     """Per-batch logs cost a device sync: compute them only when someone reads them."""
 
     def __init__(self, callbacks, verbose):
+        # Imported here: thawnet.callbacks loads on first use (import thawnet stays light).
+        from thawnet.callbacks import History, ProgbarLogger
         others = [cb for cb in callbacks.callbacks
                   if not isinstance(cb, (History, ProgbarLogger))]
         self.every_step = any(getattr(cb, "needs_batch_logs", False) for cb in others)

@@ -18,7 +18,6 @@ import jax
 import numpy as np
 
 from thawnet import optimizers as optimizers_lib
-from thawnet.callbacks import CallbackList, History, TerminateOnNaN
 from thawnet.io import training_checkpoint as checkpoint_lib
 from thawnet.training import freeze_warning
 from thawnet.training import nonfinite_guard
@@ -112,6 +111,9 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         weights, optimizer state, RNG, callback states, History and the running epoch's
         metric accumulators are restored.
         """
+        # Imported here: thawnet.callbacks loads on first use (import thawnet stays light).
+        from thawnet.callbacks import CallbackList, History, TerminateOnNaN
+
         self._require_compiled("fit")
         check_fit_arguments(
             self, x, y, sample_weight, epochs=epochs, batch_size=batch_size,
@@ -310,6 +312,9 @@ class Trainer(KerasSteps, Prediction, TrainerState):
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics in inference mode: a float, a list (loss first) or a dict."""
+        # Imported here: thawnet.callbacks loads on first use (import thawnet stays light).
+        from thawnet.callbacks import CallbackList
+
         self._require_compiled("evaluate")
         check_evaluate_arguments(x, y, sample_weight, batch_size=batch_size, steps=steps)
         verbose = 1 if verbose == "auto" else verbose

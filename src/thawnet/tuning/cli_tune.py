@@ -15,7 +15,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from thawnet.tuning.storage import DEFAULT_STUDY_NAME
+import optuna
+
+from thawnet.tuning.storage import DEFAULT_STUDY_NAME, make_storage
+from thawnet.tuning.tuner import Tuner
+from thawnet.tuning.worker import load_build_fn, load_data, run_worker
 
 
 def _common(p, worker):
@@ -52,9 +56,6 @@ def _compile_cache(args):
 
 
 def _run(args):
-    from thawnet.tuning.worker import load_build_fn, load_data
-    from thawnet.tuning.tuner import Tuner
-
     build_fn = load_build_fn(args.spec)
     x, y, validation = load_data(args.data)
     tuner = Tuner(build_fn, objective=args.objective, max_trials=args.trials,
@@ -70,8 +71,6 @@ def _run(args):
 
 
 def _worker(args):
-    from thawnet.tuning.worker import run_worker
-
     ran = run_worker(args.spec, args.storage, args.study, args.data, args.trials,
                      objective=args.objective, epochs=args.epochs, batch_size=args.batch_size,
                      direction=args.direction, sampler=args.sampler,
@@ -84,11 +83,6 @@ def _worker(args):
 
 
 def _summary(args):
-    import optuna
-
-    from thawnet.tuning.storage import make_storage
-    from thawnet.tuning.tuner import Tuner
-
     storage = make_storage(args.storage, ".", args.study)
     study = optuna.load_study(study_name=args.study, storage=storage)
     objective = args.objective or study.user_attrs.get("objective", "objective")

@@ -12,6 +12,7 @@ import thawnet
 from thawnet.tuning import reporting, storage as storage_lib, weights_io
 from thawnet.tuning.grid import enumerate_grid
 from thawnet.tuning.hyperparameters import HyperParameters
+from thawnet.tuning.plotting import plot_study
 from thawnet.tuning.trial_runner import TrialFailed, TrialObjective
 from thawnet.backend.types import PathLike, SeedLike, TensorLike
 
@@ -311,5 +312,4 @@ class Tuner:
 
     def plot(self, path: PathLike) -> Any:
         """Write a PNG of the objective by trial and by each hyperparameter to ``path``."""
-        from thawnet.tuning.plotting import plot_study
         return plot_study(self, path)
