@@ -103,3 +103,21 @@ def test_frozen_weights_keep_exact_bits(policy):
     assert report["dense_2/kernel"].verdict == "parameter trained"
     assert report["batch_normalization_1/moving_mean"].verdict == "statistic updated"
     assert not report.violations
+
+
+def test_summary_bytes_lists_each_weight_dtype():
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = thawnet.Sequential([thawnet.Input((3,)), thawnet.layers.Dense(4),
+                                    thawnet.layers.Dense(2, dtype="float32")])
+    finally:
+        mixed_precision.set_global_policy(None)
+    lines = []
+    model.summary(show_bytes=True, print_fn=lines.append)
+    rows = {line.split()[0]: line.split()[1:] for line in lines if "/" in line}
+    assert rows["dense_1/kernel"] == ["float32", "(3,", "4)", "48", "B", "mixed_bfloat16"]
+    assert rows["dense_2/bias"] == ["float32", "(2,)", "8", "B"]  # float32 policy: no note
+    assert "float32 params: 26 (104 B)" in lines
+    plain = []
+    model.summary(print_fn=plain.append)
+    assert not any("/" in line for line in plain)  # only with show_bytes
