@@ -91,7 +91,7 @@ def test_state_saved_and_restored_with_learning_rate(data, tmp_path):
     model = _mixed_model()
     model.compile(thawnet.optimizers.Adam(0.01), "mse")
     model.fit(x, y, batch_size=4, epochs=2, verbose=0)
-    assert int(model._opt_state.step_counter) == 4
+    assert model.optimizer.step_counter == int(model._opt_state.step_counter) == 4
     model.optimizer.learning_rate = 0.05  # forwarded to the inner optimizer's state
     assert float(get_learning_rate(model._opt_state)) == pytest.approx(0.05)
     path = str(tmp_path / "m.thawnet")

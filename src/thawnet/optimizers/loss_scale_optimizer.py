@@ -60,13 +60,9 @@ class LossScaleState(NamedTuple):
     dynamic_scale: jax.Array
 
 
-def current_loss_scale(opt_state: Any) -> jax.Array | None:
-    """The loss scale held in ``opt_state`` (anywhere in it), or None without one.
-
-    The training step multiplies the loss by it before differentiating.
-    """
+def _find_state(opt_state: Any) -> LossScaleState | None:
     if isinstance(opt_state, LossScaleState):
-        return opt_state.dynamic_scale
+        return opt_state
     if isinstance(opt_state, (tuple, list)):
         children = opt_state
     elif isinstance(opt_state, dict):
@@ -74,10 +70,19 @@ def current_loss_scale(opt_state: Any) -> jax.Array | None:
     else:
         return None
     for child in children:
-        found = current_loss_scale(child)
+        found = _find_state(child)
         if found is not None:
             return found
     return None
+
+
+def current_loss_scale(opt_state: Any) -> jax.Array | None:
+    """The loss scale held in ``opt_state`` (anywhere in it), or None without one.
+
+    The training step multiplies the loss by it before differentiating.
+    """
+    found = _find_state(opt_state)
+    return None if found is None else found.dynamic_scale
 
 
 def _checked(name: str, value, minimum, kind=numbers.Real):
@@ -196,6 +201,13 @@ class LossScaleOptimizer(Optimizer):
         state = self._live_state()
         scale = current_loss_scale(state) if state is not None else None
         return self.initial_scale if scale is None else float(jax.device_get(scale))
+
+    @property
+    def step_counter(self) -> int:
+        """Finite steps since the scale last changed (from the attached model's state)."""
+        state = self._live_state()
+        found = _find_state(state) if state is not None else None
+        return 0 if found is None else int(jax.device_get(found.step_counter))
 
     # -- config ------------------------------------------------------------------------------
     def get_config(self) -> dict:
