@@ -78,11 +78,9 @@ def _kind(x) -> str:
 
 def _known_infinite(x) -> bool:
     """Sources known to never end: ``itertools.count``/``cycle``/``repeat`` (no times)."""
-    if type(x).__module__ != "itertools":
-        return False
-    if type(x).__name__ in ("count", "cycle"):
+    if isinstance(x, (itertools.count, itertools.cycle)):
         return True
-    if type(x).__name__ == "repeat":
+    if isinstance(x, itertools.repeat):
         try:
             x.__length_hint__()  # repeat(obj, times) has one; repeat(obj) raises
         except TypeError:
