@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 import warnings
+from typing import Any
 
+from thawnet.backend.types import Logs
 from thawnet.callbacks.base import Callback
 from thawnet.callbacks.history import History
 from thawnet.io.atomic import atomic_write, atomic_write_bytes
@@ -54,8 +56,9 @@ class BackupAndRestore(Callback):
         keep: number of thawnet checkpoints kept.
     """
 
-    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
-                 delete_checkpoint=True, keep=2):
+    def __init__(self, backup_dir: Any, save_freq: str | int = "epoch",
+                 double_checkpoint: bool = False, delete_checkpoint: bool = True, keep: int = 2
+            ) -> None:
         super().__init__()
         if backup_dir is None or os.fspath(backup_dir) == "":
             raise ValueError("BackupAndRestore: empty backup_dir argument passed (received "
@@ -78,7 +81,7 @@ class BackupAndRestore(Callback):
         self._pending_epoch = None  # an epoch boundary not backed up yet
 
     @property
-    def needs_batch_logs(self):
+    def needs_batch_logs(self) -> bool:
         return self.save_freq != "epoch"
 
     def _callbacks(self):
@@ -131,7 +134,7 @@ class BackupAndRestore(Callback):
                 epoch = int(json.load(f).get("epoch", 0))
         self.model._resume_point = checkpoint_lib.Checkpoint(epoch, 0, {}, None, None)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         self._batches_seen = 0
         self._pending_epoch = None
         if checkpoint_lib.latest_checkpoint(self.backup_dir) is None:
@@ -142,13 +145,13 @@ class BackupAndRestore(Callback):
         self.model._resume_point = checkpoint_lib.resume_training(
             self.model, self.backup_dir, self._callbacks())
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         if self._pending_epoch == epoch:
             self._save(epoch, 0)
         self._pending_epoch = None
         self._current_epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         if self.save_freq == "epoch":
             return
         self._last_batch_seen = batch
@@ -157,7 +160,7 @@ class BackupAndRestore(Callback):
             self._save(self._current_epoch, batch + 1)
             self._save_keras_files(self._current_epoch, batch)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
         if self.save_freq == "epoch":
@@ -165,7 +168,7 @@ class BackupAndRestore(Callback):
             if not self.model.stop_training:
                 self._pending_epoch = epoch + 1
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Logs = None) -> None:
         if self.delete_checkpoint:
             if os.path.isdir(self.backup_dir):
                 shutil.rmtree(self.backup_dir, ignore_errors=True)

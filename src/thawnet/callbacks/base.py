@@ -22,6 +22,9 @@ Per-batch logs cost a device sync, so a trainer only computes them when
 
 from __future__ import annotations
 
+from typing import Any
+
+from thawnet.backend.types import Config, Logs, PyTree
 from thawnet.utils import io_utils
 
 BATCH_HOOKS = (
@@ -70,26 +73,26 @@ class Callback:
             it with a class attribute or a property.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.params = None
         self._model = None
 
-    def set_params(self, params):
+    def set_params(self, params: PyTree) -> None:
         self.params = params
 
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         self._model = model
 
     @property
-    def model(self):
+    def model(self) -> Any:
         return self._model
 
     @model.setter
-    def model(self, model):
+    def model(self, model: Any) -> None:
         self._model = model
 
     @property
-    def needs_batch_logs(self):
+    def needs_batch_logs(self) -> bool:
         own = self.__dict__
         cls = type(self)
         for name in BATCH_HOOKS:
@@ -98,63 +101,63 @@ class Callback:
         return False
 
     # -- state for checkpoint resume ----------------------------------------------------------
-    def get_state(self):
+    def get_state(self) -> Config:
         """This callback's resumable state, as a dict (empty for stateless callbacks)."""
         return {}
 
-    def set_state(self, state):
+    def set_state(self, state: PyTree) -> None:
         """Restore what :meth:`get_state` returned."""
         if state:
             raise ValueError(f"{type(self).__name__} has no state to restore; got keys "
                              f"{sorted(state)}.")
 
     # -- hooks --------------------------------------------------------------------------------
-    def on_batch_begin(self, batch, logs=None):
+    def on_batch_begin(self, batch: int, logs: Logs = None) -> None:
         """Alias of :meth:`on_train_batch_begin` kept for Keras 2 style callbacks."""
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: Logs = None) -> None:
         """Alias of :meth:`on_train_batch_end` kept for Keras 2 style callbacks."""
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         """Called at the start of epoch ``epoch`` (0-based) during training."""
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         """Called at the end of an epoch with the epoch's logs (training and ``val_`` metrics)."""
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None:
         """Called before training step ``batch`` (0-based within the epoch)."""
         self.on_batch_begin(batch, logs=logs)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         """Called after a training step with the running-mean logs of the epoch so far."""
         self.on_batch_end(batch, logs=logs)
 
-    def on_test_batch_begin(self, batch, logs=None):
+    def on_test_batch_begin(self, batch: int, logs: Logs = None) -> None:
         """Called before an evaluation step (in ``evaluate`` and in ``fit``'s validation)."""
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_end(self, batch: int, logs: Logs = None) -> None:
         """Called after an evaluation step with the running-mean logs so far."""
 
-    def on_predict_batch_begin(self, batch, logs=None):
+    def on_predict_batch_begin(self, batch: int, logs: Logs = None) -> None:
         """Called before a prediction step."""
 
-    def on_predict_batch_end(self, batch, logs=None):
+    def on_predict_batch_end(self, batch: int, logs: Logs = None) -> None:
         """Called after a prediction step."""
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         """Called at the start of training."""
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Logs = None) -> None:
         """Called at the end of training (also after an early stop)."""
 
-    def on_test_begin(self, logs=None):
+    def on_test_begin(self, logs: Logs = None) -> None:
         """Called at the start of an evaluation."""
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Logs = None) -> None:
         """Called at the end of an evaluation with its final logs."""
 
-    def on_predict_begin(self, logs=None):
+    def on_predict_begin(self, logs: Logs = None) -> None:
         """Called at the start of a prediction."""
 
-    def on_predict_end(self, logs=None):
+    def on_predict_end(self, logs: Logs = None) -> None:
         """Called at the end of a prediction."""

@@ -6,6 +6,9 @@ only the base class (the trainer imports this list).
 
 from __future__ import annotations
 
+from typing import Any
+
+from thawnet.backend.types import Logs, PyTree
 from thawnet.callbacks.base import Callback, _pythonify_logs
 from thawnet.callbacks.history import History
 from thawnet.callbacks.progbar_logger import ProgbarLogger
@@ -47,8 +50,9 @@ class CallbackList(Callback):
     (``History`` and ``ProgbarLogger`` are added last, as in Keras).
     """
 
-    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
-                 verbose=1, epochs=1, steps=None):
+    def __init__(self, callbacks: list | None = None, add_history: bool = False,
+                 add_progbar: bool = False, model: Any = None, verbose: int | str = 1,
+                 epochs: int = 1, steps: int | None = None) -> None:
         super().__init__()
         self.callbacks = _flatten(callbacks)
         self._add_default_callbacks(add_history, add_progbar)
@@ -66,12 +70,12 @@ class CallbackList(Callback):
             self.callbacks.append(self._progbar)
 
     @property
-    def history(self):
+    def history(self) -> Any:
         """The History callback of this list (None if there is none)."""
         return self._history
 
     @property
-    def progbar(self):
+    def progbar(self) -> Any:
         """The ProgbarLogger of this list (None if there is none)."""
         return self._progbar
 
@@ -81,13 +85,13 @@ class CallbackList(Callback):
     def __len__(self):
         return len(self.callbacks)
 
-    def set_params(self, params):
+    def set_params(self, params: PyTree) -> None:
         self.params = params
         if params:
             for callback in self.callbacks:
                 callback.set_params(params)
 
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         if model is None:
             return
         super().set_model(model)
@@ -100,7 +104,7 @@ class CallbackList(Callback):
             callback.set_model(model)
 
     @property
-    def needs_batch_logs(self):
+    def needs_batch_logs(self) -> bool:
         return any(callback.needs_batch_logs for callback in self.callbacks)
 
     # -- fan-out ------------------------------------------------------------------------------
@@ -114,50 +118,50 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             getattr(callback, name)(logs)
 
-    def on_batch_begin(self, batch, logs=None):
+    def on_batch_begin(self, batch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_batch_begin", batch, logs)
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_batch_end", batch, logs)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_epoch_begin", epoch, logs)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_epoch_end", epoch, logs)
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_train_batch_begin", batch, logs)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_train_batch_end", batch, logs)
 
-    def on_test_batch_begin(self, batch, logs=None):
+    def on_test_batch_begin(self, batch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_test_batch_begin", batch, logs)
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_test_batch_end", batch, logs)
 
-    def on_predict_batch_begin(self, batch, logs=None):
+    def on_predict_batch_begin(self, batch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_predict_batch_begin", batch, logs)
 
-    def on_predict_batch_end(self, batch, logs=None):
+    def on_predict_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._call_batch_hook("on_predict_batch_end", batch, logs)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         self._call_hook("on_train_begin", logs)
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Logs = None) -> None:
         self._call_hook("on_train_end", logs)
 
-    def on_test_begin(self, logs=None):
+    def on_test_begin(self, logs: Logs = None) -> None:
         self._call_hook("on_test_begin", logs)
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Logs = None) -> None:
         self._call_hook("on_test_end", logs)
 
-    def on_predict_begin(self, logs=None):
+    def on_predict_begin(self, logs: Logs = None) -> None:
         self._call_hook("on_predict_begin", logs)
 
-    def on_predict_end(self, logs=None):
+    def on_predict_end(self, logs: Logs = None) -> None:
         self._call_hook("on_predict_end", logs)

@@ -13,6 +13,7 @@ stay trainable keep their optimizer state, newly thawed ones start with fresh st
 
 from __future__ import annotations
 
+from thawnet.backend.types import Config, Logs, PyTree
 from thawnet.callbacks.base import Callback
 from thawnet.trainability.freeze import unfreeze
 from thawnet.trainability.lr_multipliers import check_multiplier, set_learning_rate_multiplier
@@ -80,7 +81,7 @@ class GradualUnfreezing(Callback):
     """
 
     def __init__(self, schedule: dict | None = None, *, up_to: dict | None = None,
-                 lr_multiplier: float | None = None, verbose: int = 0):
+                 lr_multiplier: float | None = None, verbose: int = 0) -> None:
         super().__init__()
         self.schedule = _normalise(schedule, up_to)
         self.lr_multiplier = (None if lr_multiplier is None else
@@ -113,12 +114,12 @@ class GradualUnfreezing(Callback):
             self._apply(epoch)
         return self.model.trainable_split()[0] != before
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         self._first_epoch = True
         self._reapply_thawed()  # e.g. restored by resume_from before this hook
         self._apply_through(0)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         if not self._first_epoch:
             return
         self._first_epoch = False
@@ -137,13 +138,13 @@ class GradualUnfreezing(Callback):
                 "calling fit (thawnet.unfreeze(model, ...)), or schedule them after "
                 "initial_epoch.")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._apply_through(epoch + 1)  # read by the trainer when epoch + 1 starts
 
-    def get_state(self):
+    def get_state(self) -> Config:
         return {"thawed": {str(k): list(v) for k, v in self.thawed.items()}}
 
-    def set_state(self, state):
+    def set_state(self, state: PyTree) -> None:
         self.thawed = {int(k): list(v) for k, v in (state or {}).get("thawed", {}).items()}
 
 

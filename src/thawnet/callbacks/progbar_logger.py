@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
+from thawnet.backend.types import Logs, PyTree
 from thawnet.callbacks.base import Callback
 from thawnet.utils.progbar import Progbar, is_dynamic_stream
 
@@ -26,7 +28,7 @@ class ProgbarLogger(Callback):
     ``needs_batch_logs`` is false otherwise and the trainer can skip the per-step sync.
     """
 
-    def __init__(self, stream=None, dynamic=None, interval=0.05):
+    def __init__(self, stream: Any = None, dynamic: Any = None, interval: float = 0.05) -> None:
         super().__init__()
         self._stream = stream
         self._dynamic = dynamic
@@ -39,20 +41,20 @@ class ProgbarLogger(Callback):
         self._called_in_fit = False
 
     @property
-    def stream(self):
+    def stream(self) -> Any:
         return self._stream if self._stream is not None else sys.stdout
 
     @property
-    def dynamic(self):
+    def dynamic(self) -> Any:
         if self._dynamic is not None:
             return bool(self._dynamic)
         return is_dynamic_stream(self.stream)
 
     @property
-    def needs_batch_logs(self):
+    def needs_batch_logs(self) -> bool:
         return self.verbose == 1 and self.dynamic
 
-    def set_params(self, params):
+    def set_params(self, params: PyTree) -> None:
         super().set_params(params)
         verbose = params.get("verbose", 1)
         self.verbose = 1 if verbose == "auto" else verbose
@@ -60,22 +62,22 @@ class ProgbarLogger(Callback):
         self.target = params.get("steps")
 
     # -- hooks --------------------------------------------------------------------------------
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         self._called_in_fit = True  # validation inside fit is silent
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Logs = None) -> None:
         self._called_in_fit = False
 
-    def on_test_begin(self, logs=None):
+    def on_test_begin(self, logs: Logs = None) -> None:
         if not self._called_in_fit:
             self._reset_progbar()
             self._maybe_init_progbar()
 
-    def on_predict_begin(self, logs=None):
+    def on_predict_begin(self, logs: Logs = None) -> None:
         self._reset_progbar()
         self._maybe_init_progbar()
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         self._reset_progbar()
         self._maybe_init_progbar()
         if self.verbose and self.epochs > 1:
@@ -83,24 +85,24 @@ class ProgbarLogger(Callback):
             stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
             stream.flush()
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._update_progbar(batch, logs)
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_end(self, batch: int, logs: Logs = None) -> None:
         if not self._called_in_fit:
             self._update_progbar(batch, logs)
 
-    def on_predict_batch_end(self, batch, logs=None):
+    def on_predict_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._update_progbar(batch, None)  # predictions are not shown
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._finalize_progbar(logs)
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Logs = None) -> None:
         if not self._called_in_fit:
             self._finalize_progbar(logs)
 
-    def on_predict_end(self, logs=None):
+    def on_predict_end(self, logs: Logs = None) -> None:
         self._finalize_progbar(None)
 
     # -- internals ----------------------------------------------------------------------------
