@@ -10,6 +10,7 @@ device call rather than one per layer.
 from __future__ import annotations
 
 import json
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +19,7 @@ from thawnet.backend import naming
 from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.backend.shapes import specs_from_shapes
+from thawnet.backend.types import Array, ShapeLike, Tensor, TensorLike, TensorTree
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.node import flatten, is_symbolic
 from thawnet.models import architecture
@@ -45,7 +47,8 @@ class Model(Trainer, ModelFiles, Layer):
     8
     """
 
-    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+    def __init__(self, inputs: TensorTree | None = None, outputs: TensorTree | None = None,
+                 name: str | None = None, trainable: bool = True, **kwargs) -> None:
         if name is None:
             base = "model" if type(self) in (Model,) else naming.to_snake_case(type(self).__name__)
             name = naming.unique_name(base)
@@ -84,7 +87,7 @@ class Model(Trainer, ModelFiles, Layer):
         return self._graph is None
 
     @property
-    def layers(self):
+    def layers(self) -> list:
         """The model's layers: for functional models in Keras's order, InputLayers included."""
         if self._graph is not None:
             return list(self._graph.layers)
@@ -100,35 +103,35 @@ class Model(Trainer, ModelFiles, Layer):
         return ""
 
     @property
-    def inputs(self):
+    def inputs(self) -> list[Tensor] | None:
         return self._graph.input_tensors if self._graph else None
 
     @property
-    def outputs(self):
+    def outputs(self) -> list[Tensor] | None:
         return self._graph.output_tensors if self._graph else None
 
     @property
-    def input(self):
+    def input(self) -> TensorTree:
         """The model's input tensor (a list for several), as in Keras."""
         tensors = self._graph.input_tensors if self._graph else super().input
         return tensors[0] if isinstance(tensors, list) and len(tensors) == 1 else tensors
 
     @property
-    def output(self):
+    def output(self) -> TensorTree:
         tensors = self._graph.output_tensors if self._graph else super().output
         return tensors[0] if isinstance(tensors, list) and len(tensors) == 1 else tensors
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> ShapeLike:
         shapes = [t.shape for t in self._graph.input_tensors]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> ShapeLike:
         shapes = [t.shape for t in self._graph.output_tensors]
         return shapes[0] if len(shapes) == 1 else shapes
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by ``name`` or by position ``index`` in ``model.layers``."""
         layers = self.layers
         if index is not None:
@@ -145,7 +148,7 @@ class Model(Trainer, ModelFiles, Layer):
                          f"{[layer.name for layer in layers]}.")
 
     # -- building ----------------------------------------------------------------------------
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         if self._graph is not None:
             return
         # A subclassed model: trace call() abstractly; sublayers create their (lazy) weights.
@@ -153,7 +156,7 @@ class Model(Trainer, ModelFiles, Layer):
         self.built = True
         self.compute_output_spec(specs)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         if self._graph is not None:
             declared = [t.shape for t in self._graph.input_tensors]
             given = input_shape if isinstance(input_shape, list) else [input_shape]
@@ -162,7 +165,7 @@ class Model(Trainer, ModelFiles, Layer):
                 return shapes[0] if len(shapes) == 1 else shapes
         return super().compute_output_shape(input_shape)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if self._graph is None:
             raise NotImplementedError(
                 f'Model "{self.name}" has no graph and no call(): pass inputs and outputs, or '
@@ -193,7 +196,8 @@ class Model(Trainer, ModelFiles, Layer):
         return out
 
     # -- eager calls -------------------------------------------------------------------------
-    def __call__(self, inputs, *args, training=None, **kwargs):
+    def __call__(self, inputs: TensorTree, *args, training: bool | None = None, **kwargs
+                 ) -> TensorTree:
         leaves = flatten(inputs)
         eager = (not any(is_symbolic(t) for t in leaves) and scope_lib.current() is None
                  and not any(isinstance(t, jax.core.Tracer) for t in leaves)
@@ -268,12 +272,14 @@ class Model(Trainer, ModelFiles, Layer):
         self._all_layers_cache = out
         return out
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: TensorLike) -> Array:
         return jax.device_get(self(x, training=False))
 
     # -- summary -----------------------------------------------------------------------------
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, explain=False, show_bytes=False):
+    def summary(self, line_length: int | None = None, positions: Sequence[float] | None = None,
+                print_fn: Callable[..., None] | None = None,
+                expand_nested: bool = False, show_trainable: bool = False, explain: bool = False,
+                show_bytes: bool = False) -> None:
         """Print the layers, their output shapes and parameter counts (never runs the model).
 
         Args:
