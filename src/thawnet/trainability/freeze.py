@@ -15,6 +15,7 @@ Changes apply at the next training step; no recompile is needed.
 from __future__ import annotations
 
 import fnmatch
+from typing import Any, Sequence
 
 
 def _walk_layers(model, owners=()):
@@ -76,12 +77,14 @@ def _set(model, pattern, up_to, value):
             _thaw_chain(owners)
         layer.trainable = value
     return [layer.name for layer, _ in chosen]
-def freeze(model, pattern=None, *, up_to=None):
+def freeze(model: Any, pattern: str | Sequence[str] | None = None, *,
+           up_to: str | int | None = None) -> list[str]:
     """Set ``trainable=False`` on the matching layers; returns their names."""
     return _set(model, pattern, up_to, False)
 
 
-def unfreeze(model, pattern=None, *, up_to=None):
+def unfreeze(model: Any, pattern: str | Sequence[str] | None = None, *,
+             up_to: str | int | None = None) -> list[str]:
     """Set ``trainable=True`` on the matching layers and on every model or layer that owns
     them (so that they are effectively trainable); the owners' other sublayers keep their
     flags. Returns the names of the matched layers."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import numbers
+from typing import Any
 
 import jax.numpy as jnp
 import optax
@@ -103,7 +104,7 @@ def _walk_layers(model):
             yield from _walk_layers(layer)
 
 
-def set_learning_rate_multiplier(model, pattern: str | None, multiplier: float, *,
+def set_learning_rate_multiplier(model: Any, pattern: str | None, multiplier: float, *,
                                  up_to: str | None = None) -> list[str]:
     """Set ``lr_multiplier`` on the layers of ``model`` matching ``pattern``.
 
