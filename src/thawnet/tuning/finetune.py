@@ -37,8 +37,10 @@ After ``search`` the base holds its pretrained weights again, fully trainable as
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import thawnet
+from thawnet.backend.types import Identifier, PathLike, SeedLike
 from thawnet.models.summary import count_split
 from thawnet.training.freeze_warning import FrozenSinceCompileWarning
 from thawnet.tuning import finetune_space as space
@@ -84,13 +86,17 @@ class FineTuneSearch(Tuner):
             BatchNormalization layers stay in inference mode while fine-tuned).
     """
 
-    def __init__(self, base_model, head_fn, objective="val_accuracy", max_trials=10,
-                 unfreeze_top=(0, 1, 2), blocks="auto", learning_rates=(1e-3, 1e-4),
-                 lr_multipliers=(1.0,), block_lr_decay=(1.0,), lora_ranks=(0,),
-                 optimizer="adam", loss="sparse_categorical_crossentropy",
-                 metrics=("accuracy",), base_training=False, direction=None, sampler="tpe",
-                 pruner=None, storage=None, study_name="finetune", seed=None, directory=".",
-                 compile_cache=False):
+    def __init__(self, base_model: Any, head_fn: Any, objective: str | Any = "val_accuracy",
+                 max_trials: int = 10, unfreeze_top: tuple[int, ...] = (0, 1, 2),
+                 blocks: str = "auto", learning_rates: tuple[float, ...] = (1e-3, 1e-4),
+                 lr_multipliers: tuple[float, ...] = (1.0,),
+                 block_lr_decay: tuple[float, ...] = (1.0,), lora_ranks: tuple[int, ...] = (0,),
+                 optimizer: Identifier = "adam",
+                 loss: Identifier = "sparse_categorical_crossentropy",
+                 metrics: list | None = ("accuracy",), base_training: bool = False,
+                 direction: Any = None, sampler: str = "tpe", pruner: Any = None,
+                 storage: Any = None, study_name: str | None = "finetune", seed: SeedLike = None,
+                 directory: PathLike = ".", compile_cache: bool = False) -> None:
         if not getattr(base_model, "built", False) or not hasattr(base_model, "layers"):
             raise ValueError(f"FineTuneSearch: base_model must be a built model with its "
                              f"pretrained weights; received {base_model!r}.")
@@ -209,7 +215,7 @@ class FineTuneSearch(Tuner):
         return history
 
     # -- after the search -----------------------------------------------------------------------
-    def search(self, *args, **kwargs):
+    def search(self, *args, **kwargs) -> Any:
         """As :meth:`Tuner.search`; afterwards the base holds its pretrained weights again,
         with every layer trainable and multipliers at 1."""
         try:
@@ -217,12 +223,12 @@ class FineTuneSearch(Tuner):
         finally:
             self.restore_base()
 
-    def restore_base(self):
+    def restore_base(self) -> None:
         """Put the pretrained weights back into the base, bit-exact, all layers trainable."""
         space.restore(self.base, self.pretrained)
         space.apply_split(self.base, self.blocks, len(self.blocks))
 
-    def trial_model(self, trial):
+    def trial_model(self, trial: Any) -> Any:
         """A finished trial's model: the cached model of its head, with the trial's split
         and its saved weights (this changes the shared base; ``restore_base()`` undoes it)."""
         values = self.trial_values(trial)
@@ -230,7 +236,7 @@ class FineTuneSearch(Tuner):
         weights_io.load_weights(model, trial.user_attrs["weights_path"])
         return model
 
-    def results_summary(self, num_trials=10):
+    def results_summary(self, num_trials: int = 10) -> None:
         """Print the results table with the trainable / non-trainable counts of each trial."""
         print(reporting.summary_text(self, num_trials,
                                      extra=("trainable_params", "non_trainable_params")))
