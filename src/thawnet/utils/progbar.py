@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
+
+from thawnet.backend.types import TensorLike
 
 _BOLD = "\x1b[1m"
 _GREEN = "\x1b[32m"
@@ -94,9 +97,11 @@ class Progbar:
         clock: a ``time.perf_counter``-like function (injectable for tests).
     """
 
-    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
-                 stateless_metrics=None, unit_name="step", stream=None, dynamic=None,
-                 clock=time.perf_counter):
+    def __init__(self, target: int | None, width: int = 20, verbose: int | str = 1,
+                 interval: float = 0.05, stateful_metrics: Sequence[str] | None = None,
+                 stateless_metrics: Sequence[str] | None = None, unit_name: str = "step",
+                 stream: TextIO | None = None, dynamic: bool | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         if stateful_metrics is not None and stateless_metrics is not None:
             raise ValueError("Progbar: pass stateful_metrics (averaged unless listed) or "
                              "stateless_metrics (only these averaged), not both.")
@@ -119,11 +124,12 @@ class Progbar:
         self._prev_width = 0
 
     @property
-    def stream(self):
+    def stream(self) -> TextIO:
         return self._stream if self._stream is not None else sys.stdout
 
     # -- public API ---------------------------------------------------------------------------
-    def update(self, current, values=None, finalize=None):
+    def update(self, current: int, values: Sequence[tuple[str, Any]] | None = None,
+               finalize: bool | None = None) -> None:
         """Record step ``current`` (1-based count of steps done) and its ``values``.
 
         Args:
@@ -180,13 +186,13 @@ class Progbar:
         total = self._sums[key]
         return total[0] / max(1, total[1])
 
-    def mark(self, current):
+    def mark(self, current: int) -> None:
         """Record that ``current`` steps are done without rendering (keeps the timing exact when
         only the final line is printed)."""
         self._seen_so_far = current
         self._estimate_step_duration(current, self._clock())
 
-    def add(self, n, values=None):
+    def add(self, n: int, values: TensorLike | None = None) -> None:
         """Advance by ``n`` steps."""
         self.update(self._seen_so_far + n, values)
 
