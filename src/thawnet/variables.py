@@ -152,7 +152,7 @@ class Variable:
                 f'Variable "{name}": role must be one of {ROLES}; received role={role!r}.')
         self.name = name
         self.shape = tuple(int(d) for d in shape)
-        self.dtype = jnp.dtype(dtype)
+        self._dtype = jnp.dtype(dtype)
         self.initializer = initializer
         self.role = role
         self.own_trainable = bool(trainable) and role == PARAMETER
@@ -174,6 +174,20 @@ class Variable:
             self._value = self._checked(value)
         elif initializer is None:
             raise ValueError(f'Variable "{self.path}" needs an initializer or a value.')
+
+    @property
+    def dtype(self):
+        """The storage dtype; while a mixed-precision layer runs, an autocast float weight
+        reports the compute dtype it is read in (as Keras's variables do)."""
+        cast = dtype_policy_lib.autocast_dtype()
+        if cast is not None and getattr(self, "autocast", True) and \
+                jnp.issubdtype(self._dtype, jnp.floating):
+            return cast
+        return self._dtype
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        self._dtype = jnp.dtype(value)
 
     # -- values ---------------------------------------------------------------------------
     @property
@@ -200,7 +214,7 @@ class Variable:
             if self._value is None:
                 if scope.abstract:
                     # Shape inference only: a placeholder, never stored, never allocated.
-                    return jnp.zeros(self.shape, self.dtype)
+                    return jnp.zeros(self.shape, self._dtype)
                 # Created while tracing (a subclassed model built inside jit): initialise
                 # concretely, outside the trace, so no tracer is ever stored.
                 with jax.ensure_compile_time_eval():
@@ -214,11 +228,11 @@ class Variable:
         if self._value is None:
             host = _host_sample(self) if key is None else None
             if host is not None:
-                self._value = jnp.asarray(host, self.dtype)
+                self._value = jnp.asarray(host, self._dtype)
             else:
                 key = self.init_key() if key is None else key
-                self._value = jnp.asarray(self.initializer(key, self.shape, self.dtype),
-                                          self.dtype)
+                self._value = jnp.asarray(self.initializer(key, self.shape, self._dtype),
+                                          self._dtype)
         return self._value
 
     def init_key(self) -> Array:
@@ -229,7 +243,7 @@ class Variable:
         """Set the value; inside a stateless scope the new value is recorded, not stored."""
         scope = scope_lib.current()
         if scope is not None and scope.binds(self):
-            scope.write(self, jnp.asarray(value, self.dtype))
+            scope.write(self, jnp.asarray(value, self._dtype))
             return
         self._value = self._checked(value)
 
@@ -239,13 +253,13 @@ class Variable:
             raise ValueError(
                 f'Variable "{self.path}" has shape {self.shape}; received a value of shape '
                 f'{tuple(arr.shape)}.')
-        return arr.astype(self.dtype)
+        return arr.astype(self._dtype)
 
     def assign_add(self, delta: float) -> None:
-        self.assign(self.value + jnp.asarray(delta, self.dtype))
+        self.assign(self.value + jnp.asarray(delta, self._dtype))
 
     def assign_sub(self, delta: float) -> None:
-        self.assign(self.value - jnp.asarray(delta, self.dtype))
+        self.assign(self.value - jnp.asarray(delta, self._dtype))
 
     def numpy(self) -> Array:
         return np.asarray(self.value)
@@ -286,14 +300,14 @@ class Variable:
 
     @property
     def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
+        return self.size * self._dtype.itemsize
 
     def abstract(self) -> Array:
-        return jax.ShapeDtypeStruct(self.shape, self.dtype)
+        return jax.ShapeDtypeStruct(self.shape, self._dtype)
 
     def __repr__(self):
         state = "" if self.is_materialized else ", unmaterialized"
-        return (f"<Variable path={self.path} shape={self.shape} dtype={self.dtype.name} "
+        return (f"<Variable path={self.path} shape={self.shape} dtype={self._dtype.name} "
                 f"role={self.role} trainable={self.trainable}{state}>")
 
 

@@ -72,7 +72,9 @@ def test_missing_or_unknown_paths_are_named(model):
 
 def test_dropout_under_jit_draws_a_new_mask_for_each_rng():
     model = Sequential([Dropout(0.5, input_shape=(64,))])
-    f = jax.jit(lambda x, key: model.stateless_call({}, {}, x, training=True, rng=key)[0])
+    t, n = _split(model)  # Dropout's seed-generator state, as in Keras (no weights)
+    assert list(n) == ["dropout_1/seed_generator/seed_generator_state"] and model.weights == []
+    f = jax.jit(lambda x, key: model.stateless_call(t, n, x, training=True, rng=key)[0])
     x = jnp.ones((2, 64))
     a, b = f(x, jax.random.PRNGKey(1)), f(x, jax.random.PRNGKey(2))
     assert not np.array_equal(np.asarray(a), np.asarray(b))
@@ -81,8 +83,9 @@ def test_dropout_under_jit_draws_a_new_mask_for_each_rng():
 
 def test_dropout_under_jit_without_rng_says_what_to_pass():
     model = Sequential([Dropout(0.5, input_shape=(4,))])
+    t, n = _split(model)
     with pytest.raises(ValueError, match="no rng was given to stateless_call"):
-        jax.jit(lambda x: model.stateless_call({}, {}, x, training=True)[0])(jnp.ones((2, 4)))
+        jax.jit(lambda x: model.stateless_call(t, n, x, training=True)[0])(jnp.ones((2, 4)))
 
 
 def test_regularization_losses_are_returned_for_trainable_weights_only():

@@ -20,6 +20,7 @@ from thawnet.layers.reshaping import *  # noqa: F401,F403
 from thawnet.layers.reshaping_3d import *  # noqa: F401,F403
 from thawnet.layers.adaptive_pooling import *  # noqa: F401,F403
 from thawnet.layers.prelu import PReLU
+from thawnet.layers.remat import RematScope  # Keras 3's rematerialization scope
 from thawnet.layers.identity import Identity
 from thawnet.layers.time_distributed import TimeDistributed
 from thawnet.layers.einsum_dense import EinsumDense

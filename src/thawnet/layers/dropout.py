@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.layer import Layer, register
+from thawnet.layers.seed_generator import seed_holder
 
 
 def _check_noise_shape(who, noise_shape):
@@ -56,6 +57,8 @@ class Dropout(Layer):
             raise ValueError(f"{who}: seed must be an integer or None; received seed={seed!r}.")
         self.rate, self.seed = rate, seed
         self.noise_shape = _check_noise_shape(who, noise_shape)
+        if rate > 0:  # as Keras's (a seed holder here: masks come from the step's key)
+            self.seed_generator = seed_holder(seed)
 
     def compute_output_shape(self, input_shape):
         return input_shape
