@@ -35,14 +35,15 @@ def test_every_compiled_function_lives_in_the_one_registry_and_compiles_once():
     _run_everything(model)
     registry = model._functions
     assert isinstance(registry, FunctionRegistry)
-    assert sorted({kind for kind, _, _ in registry}) == ["eager", "predict", "results",
-                                                         "test", "train"]
+    assert sorted({kind for kind, _, _ in registry}) == [
+        "audit_compare", "audit_copy", "eager", "predict", "results", "test", "train"]
     # No other cache of compiled functions on the model.
     assert not {"_eager_fns", "_predict_cache", "_fn_cache"} & set(model.__dict__)
     # One program per (kind, split, shapes): train/test/predict each see the batch shape 8.
     counts = {kind: registry.programs(kind) for kind in
-              ("train", "test", "predict", "eager", "results")}
-    assert counts == {"train": 1, "test": 1, "predict": 1, "eager": 1, "results": 1}
+              ("train", "test", "predict", "eager", "results", "audit_copy", "audit_compare")}
+    assert counts == {"train": 1, "test": 1, "predict": 1, "eager": 1, "results": 1,
+                      "audit_copy": 1, "audit_compare": 1}
     _run_everything(model)  # the same calls again: nothing new is compiled
     assert {kind: registry.programs(kind) for kind in counts} == counts
 

@@ -39,7 +39,7 @@ def _compiled_metrics(model) -> list:
     """The loss tracker, the compiled metrics (one ``CompileMetrics`` container) and the
     per-output loss trackers, in the order Keras lists them (empty before ``compile()``)."""
     metric_set = model.__dict__.get("_metric_set")
-    if metric_set is None or not model.__dict__.get("compiled", False):
+    if metric_set is None or not getattr(model, "compiled", False):
         return []
     container = getattr(metric_set, "compile_metrics", None)
     return ([metric_set.loss_tracker] + ([container] if container is not None else [])
