@@ -6,7 +6,7 @@ variables may be a tuple/list (unpacked into the body's arguments) or a single t
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -35,7 +35,7 @@ def cast(x: TensorLike, dtype: DTypeLike | None) -> Array:
 
 
 def convert_to_tensor(x: TensorLike, dtype: DTypeLike | None = None, sparse: bool | None = None,
-                      ragged: Any = None) -> Array:
+                      ragged: bool | None = None) -> Array:
     """A JAX array holding ``x`` (a Variable's value, a NumPy array, a Python number...).
 
     Python floats become float32 and ints int32, as in Keras. A symbolic tensor is returned as
@@ -135,7 +135,7 @@ def is_tensor(x: TensorLike) -> bool:
 
 
 @op
-def stop_gradient(variable: Any) -> Array:
+def stop_gradient(variable: TensorLike) -> Array:
     """``variable``'s value, with no gradient flowing through it.
 
     Args:
@@ -187,7 +187,8 @@ def scatter_update(inputs: TensorTree, indices: TensorLike, updates: PyTree,
 
 
 @op
-def slice(inputs: TensorTree, start_indices: Any, shape: ShapeLike) -> Array:  # noqa: A001
+def slice(inputs: TensorLike, start_indices: Sequence[int] | TensorLike,  # noqa: A001
+          shape: ShapeLike) -> Array:
     """The block of ``shape`` starting at ``start_indices`` (-1 in shape: to the end).
 
     Args:
@@ -205,7 +206,8 @@ def slice(inputs: TensorTree, start_indices: Any, shape: ShapeLike) -> Array:  #
 
 
 @op
-def slice_update(inputs: TensorTree, start_indices: Any, updates: PyTree) -> Array:
+def slice_update(inputs: TensorLike, start_indices: Sequence[int] | TensorLike,
+                 updates: TensorLike) -> Array:
     """``inputs`` with the block at ``start_indices`` replaced by ``updates``.
 
     Args:
@@ -222,7 +224,8 @@ def slice_update(inputs: TensorTree, start_indices: Any, updates: PyTree) -> Arr
 
 
 @op
-def cond(pred: Any, true_fn: Any, false_fn: Any) -> Array:
+def cond(pred: TensorLike, true_fn: Callable[[], PyTree], false_fn: Callable[[], PyTree]
+         ) -> PyTree:
     """``true_fn()`` if ``pred`` else ``false_fn()``, compiled as one branch (``lax.cond``).
 
     Args:
@@ -237,7 +240,8 @@ def cond(pred: Any, true_fn: Any, false_fn: Any) -> Array:
 
 
 @op
-def switch(index: Any, branches: Any, *operands) -> Array:
+def switch(index: TensorLike, branches: Sequence[Callable[..., PyTree]], *operands: PyTree
+           ) -> PyTree:
     """``branches[index](*operands)`` (index clamped to the range).
 
     Args:
@@ -251,8 +255,8 @@ def switch(index: Any, branches: Any, *operands) -> Array:
     return jax.lax.switch(index, list(branches), *operands)
 
 
-def while_loop(cond: Callable, body: Callable, loop_vars: Any, maximum_iterations: Any = None
-        ) -> Array:
+def while_loop(cond: Callable, body: Callable, loop_vars: PyTree,
+               maximum_iterations: int | None = None) -> PyTree:
     """Run ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)`` (``lax.while_loop``).
 
     Args:
@@ -282,7 +286,8 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, maximum_iteration
     return final if as_tuple else final[0]
 
 
-def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any) -> Array:
+def fori_loop(lower: int | TensorLike, upper: int | TensorLike, body_fun: Callable,
+              init_val: PyTree) -> PyTree:
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (``lax.fori_loop``).
 
     Args:
@@ -297,8 +302,8 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any) -> Arra
     return jax.lax.fori_loop(lower, upper, body_fun, init_val)
 
 
-def scan(f: Callable, init: Any, xs: Sequence[TensorLike] | None = None, length: Any = None,
-         reverse: bool = False, unroll: bool = 1) -> Array:
+def scan(f: Callable, init: PyTree, xs: PyTree = None, length: int | None = None,
+         reverse: bool = False, unroll: int | bool = 1) -> tuple[PyTree, PyTree]:
     """``carry, y = f(carry, x)`` over the leading axis of ``xs``, stacking the ``y``
     (``lax.scan``).
 
@@ -316,7 +321,7 @@ def scan(f: Callable, init: Any, xs: Sequence[TensorLike] | None = None, length:
     return jax.lax.scan(f, init, xs=xs, length=length, reverse=reverse, unroll=unroll)
 
 
-def associative_scan(f: Callable, elems: Any, reverse: bool = False, axis: Axis = 0) -> Array:
+def associative_scan(f: Callable, elems: PyTree, reverse: bool = False, axis: int = 0) -> PyTree:
     """Prefix reduction with an associative ``f`` in parallel (``lax.associative_scan``).
 
     Args:
@@ -345,7 +350,7 @@ def map(f: Callable, xs: Sequence[TensorLike]) -> Array:  # noqa: A001
     return jax.lax.map(f, xs)
 
 
-def vectorized_map(function: Callable, elements: Any) -> Array:
+def vectorized_map(function: Callable, elements: PyTree) -> PyTree:
     """``function`` applied to each slice of ``elements`` along the leading axis, vectorised
     (``jax.vmap``).
 

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from thawnet.ops.dispatch import elementwise, op
-from thawnet.backend.types import Array, Axis, TensorLike
+from thawnet.backend.types import Array, Axis, PyTree, TensorLike
 
 det = elementwise(jnp.linalg.det, "det", doc="Determinant of each square matrix")
 eig = elementwise(jnp.linalg.eig, "eig", doc="Eigenvalues and eigenvectors (CPU only)")
@@ -54,7 +54,7 @@ def cholesky_inverse(x: TensorLike, upper: bool = False) -> Array:
 
 
 @op
-def lstsq(a: TensorLike, b: TensorLike, rcond: Any = None) -> Array:
+def lstsq(a: TensorLike, b: TensorLike, rcond: float | None = None) -> Array:
     """Least-squares solution of ``a @ x = b``.
 
     Args:
@@ -82,7 +82,7 @@ def lu_factor(x: TensorLike) -> Array:
 
 
 @op
-def matrix_rank(x: TensorLike, tol: Any = None) -> Array:
+def matrix_rank(x: TensorLike, tol: float | None = None) -> Array:
     """Numerical rank of each matrix.
 
     Args:
@@ -117,7 +117,7 @@ def norm(x: TensorLike, ord: int | str | None = None,  # noqa: A002
 
 
 @op
-def pinv(x: TensorLike, rcond: Any = None) -> Array:
+def pinv(x: TensorLike, rcond: float | None = None) -> Array:
     """Moore-Penrose pseudo-inverse.
 
     Args:
@@ -190,7 +190,8 @@ def svd(x: TensorLike, full_matrices: bool = True, compute_uv: bool = True) -> A
     return jnp.linalg.svd(x, full_matrices=full_matrices, compute_uv=compute_uv)
 
 
-def jvp(fun: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> Array:
+def jvp(fun: Callable, primals: Sequence[PyTree], tangents: Sequence[PyTree],
+        has_aux: bool = False) -> tuple[PyTree, ...]:
     """Forward-mode derivative: ``fun(*primals)`` and its directional derivative along
     ``tangents``.
 

@@ -6,7 +6,6 @@ FFT ops take and return ``(real, imag)`` pairs of float tensors, as in Keras.
 from __future__ import annotations
 
 import math as pymath
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -55,7 +54,7 @@ def top_k(x: TensorLike, k: int, sorted: bool = True) -> Array:  # noqa: A002
 
 
 @op
-def in_top_k(targets: Any, predictions: Any, k: int) -> bool:
+def in_top_k(targets: TensorLike, predictions: TensorLike, k: int) -> Array:
     """Whether each target class is among the ``k`` highest predictions of its row.
 
     Args:
@@ -108,7 +107,7 @@ def cdist(x: TensorLike, y: TensorLike) -> Array:
 
 
 @op
-def extract_sequences(x: TensorLike, sequence_length: Any, sequence_stride: Any) -> Array:
+def extract_sequences(x: TensorLike, sequence_length: int, sequence_stride: int) -> Array:
     """Frames of ``sequence_length`` samples every ``sequence_stride`` along the last axis.
 
     Args:
@@ -181,7 +180,7 @@ def ifft2(x: TensorLike) -> Array:
 
 
 @op
-def rfft(x: TensorLike, fft_length: Any = None) -> Array:
+def rfft(x: TensorLike, fft_length: int | None = None) -> tuple[Array, Array]:
     """FFT of a real signal along the last axis (non-negative frequencies).
 
     Args:
@@ -195,7 +194,7 @@ def rfft(x: TensorLike, fft_length: Any = None) -> Array:
 
 
 @op
-def irfft(x: TensorLike, fft_length: Any = None) -> Array:
+def irfft(x: TensorLike | tuple[TensorLike, TensorLike], fft_length: int | None = None) -> Array:
     """Inverse of :func:`rfft`.
 
     Args:
@@ -229,7 +228,7 @@ def _window_of(window, sequence_length, dtype):
 
 
 @op
-def stft(x: TensorLike, sequence_length: Any, sequence_stride: Any, fft_length: Any,
+def stft(x: TensorLike, sequence_length: int, sequence_stride: int, fft_length: int,
          window: str = "hann", center: bool = True) -> Array:
     """Short-time Fourier transform along the last axis.
 
@@ -259,8 +258,9 @@ def stft(x: TensorLike, sequence_length: Any, sequence_stride: Any, fft_length: 
 
 
 @op
-def istft(x: TensorLike, sequence_length: Any, sequence_stride: Any, fft_length: Any,
-          length: Any = None, window: str = "hann", center: bool = True) -> Array:
+def istft(x: TensorLike | tuple[TensorLike, TensorLike], sequence_length: int,
+          sequence_stride: int, fft_length: int, length: int | None = None,
+          window: str = "hann", center: bool = True) -> Array:
     """Inverse of :func:`stft`: overlap-add of the inverse FFTs, normalised by the summed
     squared windows.
 

@@ -226,7 +226,8 @@ def identity(n: int, dtype: DTypeLike | None = None) -> Array:
 
 
 @op
-def tri(N: int, M: int | None = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:  # noqa: N803
+def tri(N: int, M: int | None = None, k: int = 0,  # noqa: N803
+        dtype: DTypeLike | None = None) -> Array:
     """Ones at and below the ``k``-th diagonal.
 
     Args:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Callable, Sequence
 
 import jax.numpy as jnp
 
@@ -186,7 +186,8 @@ def unravel_index(indices: TensorLike, shape: ShapeLike) -> Array:
 
 
 @op
-def select(condlist: Any, choicelist: Any, default: Any = 0) -> Array:
+def select(condlist: Sequence[TensorLike], choicelist: Sequence[TensorLike],
+           default: TensorLike = 0) -> Array:
     """Entries of ``choicelist[i]`` where ``condlist[i]`` first holds, else ``default``.
 
     Args:
@@ -200,7 +201,8 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Array:
     return jnp.select(list(condlist), list(choicelist), default)
 
 
-def vectorize(pyfunc: Any, *, excluded: Any = None, signature: Any = None) -> Array:
+def vectorize(pyfunc: Callable, *, excluded: set[int | str] | None = None,
+              signature: str | None = None) -> Callable:
     """A function that maps ``pyfunc`` over the entries of its arguments (``jax.numpy``'s
     ``vectorize``).
 

@@ -214,7 +214,8 @@ def argpartition(x: TensorLike, kth: int, axis: Axis = -1) -> Array:
 
 
 @op
-def bincount(x: TensorLike, weights: TensorLike | None = None, minlength: int = 0, sparse: bool = False) -> Array:
+def bincount(x: TensorLike, weights: TensorLike | None = None, minlength: int = 0,
+             sparse: bool = False) -> Array:
     """Count the occurrences of each non-negative int in ``x`` (per row for 2-D ``x``).
 
     Args:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +12,7 @@ from thawnet.backend.types import Array, Axis, DTypeLike, ShapeLike, TensorLike
 
 
 @op
-def reshape(x: TensorLike, newshape: Any) -> Array:
+def reshape(x: TensorLike, newshape: int | Sequence[int]) -> Array:
     """``x`` with a new shape (one entry may be -1; None counts as -1, as in Keras).
 
     Args:
@@ -110,7 +110,7 @@ def flipud(x: TensorLike) -> Array:
 
 
 @op
-def roll(x: TensorLike, shift: Any, axis: Axis = None) -> Array:
+def roll(x: TensorLike, shift: int | Sequence[int], axis: Axis = None) -> Array:
     """Shift entries cyclically.
 
     Args:
@@ -125,7 +125,7 @@ def roll(x: TensorLike, shift: Any, axis: Axis = None) -> Array:
 
 
 @op
-def rot90(array: Any, k: int = 1, axes: Axis = (0, 1)) -> Array:
+def rot90(array: TensorLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Array:
     """Rotate by 90 degrees ``k`` times in the plane of ``axes``.
 
     Args:
@@ -140,7 +140,8 @@ def rot90(array: Any, k: int = 1, axes: Axis = (0, 1)) -> Array:
 
 
 @op
-def moveaxis(x: TensorLike, source: Any, destination: Any) -> Array:
+def moveaxis(x: TensorLike, source: int | Sequence[int], destination: int | Sequence[int]
+             ) -> Array:
     """Move axes to new positions.
 
     Args:
@@ -155,7 +156,7 @@ def moveaxis(x: TensorLike, source: Any, destination: Any) -> Array:
 
 
 @op
-def swapaxes(x: TensorLike, axis1: Any, axis2: Any) -> Array:
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Array:
     """Exchange two axes.
 
     Args:
@@ -196,8 +197,8 @@ def broadcast_to(x: TensorLike, shape: ShapeLike) -> Array:
 
 
 @op
-def pad(x: TensorLike, pad_width: Any, mode: str = "constant", constant_values: Any = None
-        ) -> Array:
+def pad(x: TensorLike, pad_width: int | Sequence[int] | Sequence[Sequence[int]],
+        mode: str = "constant", constant_values: float | None = None) -> Array:
     """Pad with ``pad_width`` entries before/after each axis.
 
     Args:
