@@ -96,3 +96,41 @@ def test_one_fit_step_loss_matches_keras(pair):
         np.testing.assert_allclose(np.asarray(tv.value) - before, k_move, err_msg=tv.path,
                                    atol=TOLERANCE[policy] * largest)
     assert str(t_model.weights[0].value.dtype) == "float32"
+
+
+LAYERS = {
+    "Conv2D": (lambda L: L.Conv2D(3, 3), (2, 5, 5, 2)),
+    "Embedding": (lambda L: L.Embedding(10, 4), (2, 5)),
+    "Normalization": (lambda L: L.Normalization(mean=1.0, variance=4.0), (2, 6)),
+    "MultiHeadAttention": (lambda L: L.MultiHeadAttention(2, 4), (2, 5, 8)),
+    "GRU": (lambda L: L.GRU(4), (2, 5, 3)),
+}
+
+
+# Eager MultiHeadAttention and GRU calls cost ~10 s here: long variants (THAWNET_FULL=1).
+SLOW_LAYERS = ("GRU", "MultiHeadAttention")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_LAYERS
+                                  else n for n in sorted(LAYERS)])
+def test_layer_outputs_under_mixed_float16_match_keras(name):
+    make, shape = LAYERS[name]
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    thawnet.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        k_layer, t_layer = make(keras.layers), make(thawnet.layers)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+        thawnet.mixed_precision.set_global_policy(None)
+    rs = np.random.RandomState(0)
+    x = (rs.randint(0, 10, shape).astype("int32") if name == "Embedding"
+         else rs.randn(*shape).astype("float32"))
+    args = (x, x) if name == "MultiHeadAttention" else (x,)
+    k_layer(*args)
+    t_layer(*args)
+    for kv, tv in zip(k_layer.weights, t_layer.weights):
+        tv.assign(np.asarray(kv.numpy()))
+    expected, got = np.asarray(k_layer(*args)), np.asarray(t_layer(*args))
+    assert got.dtype == expected.dtype == np.float16
+    assert [str(v.dtype) for v in t_layer.weights] == [v.dtype for v in k_layer.weights]
+    np.testing.assert_allclose(got.astype("float32"), expected.astype("float32"), atol=2e-3)

@@ -232,7 +232,9 @@ class Normalization(Layer):
             mean = self.adapt_mean.value.reshape(self._bshape)
             variance = self.adapt_variance.value.reshape(self._bshape)
         else:
-            mean, variance = self._const_mean, self._const_variance
+            # Given constants, in the compute dtype as Keras holds them (mixed policies).
+            mean = self._const_mean.astype(x.dtype)
+            variance = self._const_variance.astype(x.dtype)
         std = jnp.maximum(jnp.sqrt(variance), _STD_FLOOR)
         if self.invert:
             return mean + x * std
