@@ -130,3 +130,15 @@ def test_function_configs_and_custom_objects_in_deserialize():
     assert reg.get_config() == {"l2": 0.25}
     cons = constraints.deserialize({"class_name": "MaxNorm", "config": {"max_value": 3.0}})
     assert cons.get_config()["max_value"] == 3.0
+
+
+def test_learning_rate_schedules_deserialize_through_the_same_resolver():
+    schedules = optimizers.schedules
+    config = schedules.serialize(schedules.ExponentialDecay(0.1, 10, 0.9))
+    assert schedules.deserialize(config).get_config() == config["config"]
+    with pytest.raises(ValueError, match=r"unknown learning rate schedule class 'Nope'; known: "
+                                         r"\['CosineDecay'"):
+        schedules.deserialize({"class_name": "Nope", "config": {}})
+    custom = schedules.deserialize({"class_name": "Mine", "config": config["config"]},
+                                   custom_objects={"Mine": schedules.ExponentialDecay})
+    assert type(custom).__name__ == "ExponentialDecay"

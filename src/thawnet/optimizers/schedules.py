@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 
 import jax.numpy as jnp
 
+from thawnet.backend.identifiers import IdentifierKind
 from thawnet.backend.types import Array, Config, TensorLike
 
 
@@ -272,16 +273,17 @@ def serialize(schedule: Callable[[int], float]) -> dict[str, Any]:
             "config": schedule.get_config()}
 
 
-def deserialize(config: Config) -> Any:
-    """Inverse of :func:`serialize`.
+def deserialize(config: Config, custom_objects: dict[str, Any] | None = None
+                ) -> LearningRateSchedule:
+    """Inverse of :func:`serialize`, through the one identifier resolver (registered and
+    ``custom_objects`` schedules by class name too).
 
     Raises:
-        ValueError: for an unknown ``class_name``.
+        ValueError: for an unknown ``class_name`` (the message lists the known ones).
     """
-    cls = _SCHEDULES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(
-            f"Unknown schedule {config.get('class_name')!r}. "
-            f"Valid names: {', '.join(sorted(_SCHEDULES))}."
-        )
-    return cls.from_config(config["config"])
+    return _KIND.deserialize(config, custom_objects=custom_objects)
+
+
+_KIND = IdentifierKind("learning rate schedule", by_name=lambda name: None,
+                       class_named=_SCHEDULES.get, known=lambda: _SCHEDULES,
+                       base=(LearningRateSchedule,))
