@@ -124,7 +124,7 @@ def fused_attention(query, key, value, mask, scale: float, is_causal: bool,
         scale=scale, is_causal=is_causal, implementation=implementation)
 
 
-def fused_kernel_pays(flash_attention, mask) -> bool:
+def fused_kernel_pays(flash_attention: bool | None, mask) -> bool:
     """Whether to call ``jax.nn.dot_product_attention`` rather than the explicit einsum and
     softmax. On accelerators, yes (JAX's fused kernels). On the CPU JAX has none: its XLA
     implementation materialises extra ``(B, N, T, S)`` broadcasts and copies, and the

@@ -7,6 +7,8 @@ Per step, with ``z = x @ kernel + h @ recurrent_kernel + bias`` split into four 
 
 from __future__ import annotations
 
+from typing import Callable
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -113,7 +115,7 @@ class LSTMCell(RNNCellBase):
 
         return project, step
 
-    def sequence_runner(self, batch_size, training, dtypes):
+    def sequence_runner(self, batch_size: int, training: bool, dtypes: list) -> Callable | None:
         """The whole loop of one call with a hand-written gradient (:mod:`lstm_scan`), or
         None where it does not apply: other activations, recurrent dropout in training, or
         ``dtypes`` (of the sequences and states) other than the compute dtype. It draws the

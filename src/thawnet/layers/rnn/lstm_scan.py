@@ -113,8 +113,10 @@ def _loop_bwd(flags, residuals, cotangents):
 _loop.defvjp(_loop_fwd, _loop_bwd)
 
 
-def run(sequences, kernel, recurrent, bias, h0, c0, mask=None, *, return_sequences: bool,
-        zero_output_for_mask: bool = False, unroll: bool = False, hoist: bool = False):
+def run(sequences: jax.Array, kernel: jax.Array, recurrent: jax.Array, bias: jax.Array | None,
+        h0: jax.Array, c0: jax.Array, mask: jax.Array | None = None, *,
+        return_sequences: bool, zero_output_for_mask: bool = False, unroll: bool = False,
+        hoist: bool = False) -> tuple[jax.Array, list[jax.Array]]:
     """The LSTM over ``sequences (batch, time, features)`` (already in loop order, input
     dropout applied); ``bias`` may be None. Returns ``(outputs_or_last_output, [h, c])``, as
     :func:`thawnet.layers.rnn.scan_loop.run`.
