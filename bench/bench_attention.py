@@ -7,6 +7,7 @@ same shapes and weights). Default: batch 32, sequence 128, 8 heads, key_dim 32, 
     python bench/bench_attention.py [--batch 32 --seq 128 --heads 8 --key-dim 32 --rounds 3]
     python bench/bench_attention.py --causal          # use_causal_mask=True
     python bench/bench_attention.py --scores          # explicit-softmax path (scores returned)
+    python bench/bench_attention.py --compare-paths --rounds 8 --steps 3   # thawnet only
 
 On the CPU thawnet runs unmasked attention as an explicit einsum and softmax (JAX has no fused
 CPU kernel; its XLA implementation is slower there), on accelerators the fused kernel.
@@ -70,6 +71,59 @@ def measure(lib: str, args) -> dict:
             "loss": float(value)}
 
 
+def compare_paths(args) -> None:
+    """thawnet alone, in one process: the CPU's explicit softmax path against the fused
+    kernel (``jax.nn.dot_product_attention``), the same weights, rounds interleaved."""
+    import statistics as stats
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import thawnet
+    from thawnet.layers import _attention_common as common
+
+    dim = args.heads * args.key_dim
+    q_in, v_in = thawnet.Input((args.seq, dim)), thawnet.Input((args.seq, dim))
+    model = thawnet.Model([q_in, v_in], thawnet.layers.MultiHeadAttention(
+        args.heads, args.key_dim)(q_in, v_in, use_causal_mask=args.causal))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(scale=0.05, size=w.shape).astype("float32")
+                       for w in model.weights])
+    x = [jnp.asarray(rng.normal(size=(args.batch, args.seq, dim)).astype("float32"))
+         for _ in range(2)]
+    tv = [jnp.asarray(v.value) for v in model.trainable_variables]
+    real = common.fused_kernel_pays
+
+    def step_for(fused):
+        def loss(tv, inputs):
+            common.fused_kernel_pays = (lambda *a: True) if fused else real
+            try:  # the choice is made while tracing, once
+                y, _ = model.stateless_call(tv, [], inputs)
+            finally:
+                common.fused_kernel_pays = real
+            return jnp.sum(jnp.square(y))
+        step = jax.jit(jax.value_and_grad(loss))
+        jax.block_until_ready(step(tv, x))
+        return step
+
+    steps = {"fused kernel": step_for(True), "explicit": step_for(False)}
+    times = {name: [] for name in steps}
+    for r in range(args.rounds):
+        order = list(steps) if r % 2 == 0 else list(steps)[::-1]
+        for name in order:
+            t0 = time.perf_counter()
+            for _ in range(args.steps):
+                out = steps[name](tv, x)
+            jax.block_until_ready(out)
+            times[name].append((time.perf_counter() - t0) / args.steps * 1e3)
+    for name, ts in times.items():
+        print(f"  {name:12s} median {stats.median(ts):8.1f} ms/step")
+    ratios = [a / b for a, b in zip(times["fused kernel"], times["explicit"])]
+    print(f"  explicit / fused kernel speed: median of rounds {stats.median(ratios):.3f}x "
+          f"({', '.join(f'{r:.2f}' for r in ratios)}) on {jax.devices()[0].platform}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
@@ -82,7 +136,11 @@ def main():
     parser.add_argument("--causal", action="store_true")
     parser.add_argument("--scores", action="store_true")
     parser.add_argument("--child", choices=["thawnet", "keras"])
+    parser.add_argument("--compare-paths", action="store_true")
     args = parser.parse_args()
+    if args.compare_paths:
+        compare_paths(args)
+        return
     if args.child:
         print(json.dumps(measure(args.child, args)))
         return
