@@ -1,9 +1,11 @@
 """In-memory datasets for fit/evaluate/predict.
 
-The whole data set is put on the device once per call; each epoch draws a permutation (sent to
-the device once) and a small compiled gather takes each step's rows by index, so no NumPy slice
-crosses to the device per step. The gather is its own program, so the training step is compiled
-for the batch shape only, never for the size of the data set: fitting, evaluating or
+On an accelerator the whole data set is put on the device once per call; each epoch draws a
+permutation (sent to the device once) and a small compiled gather takes each step's rows by
+index, so no NumPy slice crosses to the device per step. On the CPU backend the device is the
+host: ``fit`` takes each step's rows from the NumPy arrays and passes them to the step (one
+device call per step, no copy of the whole data set per call). Either way the training step is
+compiled for the batch shape only, never for the size of the data set: fitting, evaluating or
 predicting on data of another length compiles nothing new but a gather.
 Batches have one fixed shape; a last partial batch runs with its own (second) compiled shape
 instead of being padded, so BatchNormalization and Dropout see exactly the samples given.
@@ -11,6 +13,7 @@ instead of being padded, so BatchNormalization and Dropout see exactly the sampl
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -89,7 +92,12 @@ class ArrayDataset:
         self.batch_size = min(batch_size, self.n)
         self.shuffle, self.seed = shuffle, seed
         self.steps = math.ceil(self.n / self.batch_size)
-        self.device_data = jax.device_put((self.x, self.y, self.sample_weight))
+
+    @functools.cached_property
+    def device_data(self):
+        """``(x, y, sample_weight)`` on the device, put there on first use: fit on the CPU
+        backend takes its batches from the host arrays and never copies the whole data set."""
+        return jax.device_put((self.x, self.y, self.sample_weight))
 
     def order(self, epoch):
         if not self.shuffle:

@@ -3,8 +3,9 @@
 JAX does not raise on NaN inputs or on out-of-range gather indices (it clamps, or fills), so a
 label 10 for a 10-class output would train on class 9 without a word, and a token id past an
 Embedding's vocabulary would read a NaN row. These checks run once per ``fit``/``evaluate``/
-``train_on_batch`` call on the host, vectorised (a min and a max per array; the position of a
-bad value is searched for only once one is known to exist), before anything is compiled.
+``train_on_batch`` call on the host, vectorised (one sum per array; the position of a bad
+value is searched for only once one is known to exist), before anything is compiled. An array
+found finite is not scanned again when the same object comes back (``fit`` after ``fit``).
 
 What is checked: NaN/infinity in x, y and sample_weight; the shape of each target against its
 loss (:mod:`thawnet.training.target_checks`); sparse labels in ``[0, classes)``; and indices
@@ -13,6 +14,8 @@ another layer's output cannot be checked here (its indices exist only inside com
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
@@ -29,19 +32,49 @@ def _leaves_with_names(structure, what):
     return [(what, structure)]
 
 
+# Arrays already found finite, by id (with a weak reference, so a new array that reuses the
+# id is scanned again): the same data set given to fit after fit is scanned once.
+_KNOWN_FINITE: dict = {}
+
+
+def _known_finite(arr) -> bool:
+    ref = _KNOWN_FINITE.get(id(arr))
+    return ref is not None and ref() is arr
+
+
+def _remember_finite(arr) -> None:
+    try:
+        ref = weakref.ref(arr)
+    except TypeError:  # not weak-referenceable: scanned every time
+        return
+    if len(_KNOWN_FINITE) > 256:
+        for key in [k for k, r in _KNOWN_FINITE.items() if r() is None]:
+            del _KNOWN_FINITE[key]
+    _KNOWN_FINITE[id(arr)] = ref
+
+
 def check_finite(structure, what):
-    """Raise if a floating array holds NaN or infinity, naming the first bad sample."""
+    """Raise if a floating array holds NaN or infinity, naming the first bad sample.
+
+    One pass over each array (its sum is NaN or infinite when a value is; a sum that merely
+    overflows is checked value by value), once per array object: a data set given to ``fit``
+    again is not scanned again (change it in place and the check does not see it).
+    """
     if structure is None:
         return
     for name, arr in _leaves_with_names(structure, what):
-        # min/max propagate NaN and reach +-inf: two passes without a temporary array.
-        if np.issubdtype(arr.dtype, np.floating) and arr.size and not (
-                np.isfinite(arr.min()) and np.isfinite(arr.max())):
-            bad = np.argwhere(~np.isfinite(arr))[0]
-            raise ValueError(
-                f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in bad)}: "
-                f"{arr[tuple(bad)]}). Clean or impute the data before training; NaN inputs make "
-                "every weight they touch NaN.")
+        if (not np.issubdtype(arr.dtype, np.floating) or not arr.size
+                or _known_finite(arr)):
+            continue
+        if not np.isfinite(arr.sum(dtype=np.float64 if arr.dtype.itemsize > 4 else None)):
+            found = np.argwhere(~np.isfinite(arr))
+            if found.size:
+                bad = found[0]
+                raise ValueError(
+                    f"{name} contains NaN or infinity (first at index "
+                    f"{tuple(int(i) for i in bad)}: {arr[tuple(bad)]}). Clean or impute the data "
+                    "before training; NaN inputs make every weight they touch NaN.")
+        _remember_finite(arr)
 
 
 def _per_output(structure, names):

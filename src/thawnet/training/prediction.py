@@ -1,9 +1,9 @@
 """``predict``: outputs batch by batch in inference mode, mixed into the trainer.
 
-One batch with nothing to report goes through the compiled ``model(x)``; arrays are gathered
-by index from the device; streams go through :mod:`thawnet.training.stream_loop`. The
-compiled function is in the model's registry, per trainable flags and weight structure (LoRA
-enabled or merged after a first call is seen).
+One batch with nothing to report goes through the compiled ``model(x)``; arrays are read batch
+by batch (:class:`~thawnet.training.step_blocks.BatchSource`); streams go through
+:mod:`thawnet.training.stream_loop`. The compiled function is in the model's registry, per
+trainable flags and weight structure (LoRA enabled or merged after a first call is seen).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 
 from thawnet.training import stream_loop
 from thawnet.training.custom_step_functions import make_custom_predict_function, overrides
-from thawnet.training.data import ArrayDataset, gather_rows
+from thawnet.training.data import ArrayDataset
 from thawnet.training.data_sources import is_stream
-from thawnet.training.step_blocks import fits_one_batch
+from thawnet.training.step_blocks import BatchSource, fits_one_batch
 from thawnet.training.steps import make_predict_function
 from thawnet.training.stream_dataset import make_stream
 from thawnet.variables import materialize_all
@@ -52,10 +52,11 @@ class Prediction:
         self.stop_predicting = False
         cbs.on_predict_begin()
         chunks = []
+        source = BatchSource(dataset, place=None, distributed=False)
         for first, idx in dataset.index_batches(0, steps):
             for i in range(idx.shape[0]):
                 cbs.on_predict_batch_begin(first + i)  # numbered 0..n-1 over all chunks
-                x_batch = gather_rows(dataset.device_data, idx, np.int32(i), 1)[0]
+                x_batch = source.rows(idx, i, 1)[0]
                 chunks.append(self._predict_batch(fn, values, x_batch, carries))
                 cbs.on_predict_batch_end(first + i, {"outputs": chunks[-1]})
                 if self.stop_predicting:

@@ -11,6 +11,7 @@ import time
 
 import jax
 import numpy as np
+from thawnet.training.data import gather_rows
 
 
 class BatchLogPolicy:
@@ -68,3 +69,34 @@ def blocks(idx, k):
         yield start, idx[start:start + k]
     for start in range(full, n):
         yield start, idx[start:start + 1]
+
+
+class BatchSource:
+    """Where the steps of an in-memory data set read their batches.
+
+    On the CPU backend the device memory is the host's: copying the whole data set per
+    ``fit`` and gathering each batch in a program of its own costs more than the steps save,
+    so the rows of each block are taken from the NumPy arrays and handed to the step as its
+    arguments, one device call per step. On an accelerator (or data-parallel) the data set is
+    on the device and a compiled gather takes the rows by index there.
+    """
+
+    def __init__(self, dataset, place, distributed: bool):
+        self.on_host = not distributed and jax.default_backend() == "cpu"
+        self.data = ((dataset.x, dataset.y, dataset.sample_weight) if self.on_host
+                     else dataset.device_data)
+        self.place = place or (lambda value: value)
+
+    def table(self, idx: np.ndarray):
+        """The index table of a chunk of steps, where the batches will be read."""
+        return idx if self.on_host else self.place(idx)
+
+    def rows(self, table, start: int, size: int):
+        """``size`` batches from row ``start`` of ``table`` (unstacked when ``size == 1``)."""
+        if not self.on_host:
+            return gather_rows(self.data, table, np.int32(start), size)
+        rows = table[start] if size == 1 else table[start:start + size]
+        # Put as a streamed batch is (the jit call would copy NumPy arguments the same way):
+        # both paths then run the very same compiled programs.
+        return jax.device_put(jax.tree_util.tree_map(lambda a: np.take(a, rows, axis=0),
+                                                     self.data))

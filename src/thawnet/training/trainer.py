@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 
 import jax
-import numpy as np
 
 from thawnet import optimizers as optimizers_lib
 from thawnet.io import training_checkpoint as checkpoint_lib
@@ -25,7 +24,7 @@ from thawnet.training import weight_audit as audit_lib
 from thawnet.training.compile_utils import (CompiledLoss, MetricSet, check_loss_source,
                                             resolve_output_names)
 from thawnet.training.data import (ArrayDataset, class_weights_to_sample_weights,
-                                   gather_rows, split_validation, to_arrays)
+                                   split_validation, to_arrays)
 from thawnet.training.argument_checks import check_evaluate_arguments, check_fit_arguments
 from thawnet.training.data_checks import check_training_data
 from thawnet.training.custom_step_functions import overrides
@@ -36,7 +35,8 @@ from thawnet.training.training_state import TrainingState
 from thawnet.training import stream_loop
 from thawnet.training.data_sources import is_stream
 from thawnet.training.stream_dataset import StreamDataset, make_stream
-from thawnet.training.step_blocks import (BatchLogPolicy as _BatchLogPolicy, blocks as _blocks,
+from thawnet.training.step_blocks import (BatchLogPolicy as _BatchLogPolicy,
+                                          BatchSource as _BatchSource, blocks as _blocks,
                                           resumed_blocks as _resumed_blocks)
 
 
@@ -221,16 +221,19 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         hooks = cbs.needs_batch_logs  # no batch-level callback: skip the per-batch Python
         total = steps or train.steps
         clock = {"calls": 0, "start": None}
+        source = _BatchSource(train, self._place, self._distribute is not None)
+        fns = {}  # by block size: at most two (k and 1), looked up once per epoch
         for first, idx in train.index_batches(epoch, steps):
-            idx_device = self._place(idx)
-            n = idx.shape[0]
-            for start, size in _resumed_blocks(n, k, skip - first):
+            table = source.table(idx)
+            for start, size in _resumed_blocks(idx.shape[0], k, skip - first):
                 step = first + start + size - 1
                 if hooks:
                     cbs.on_train_batch_begin(step)
-                fn = self._function("train", key, guard_nan=bool(guard_nan), steps=size)
-                batches = gather_rows(train.device_data, idx_device, np.int32(start), size)
-                holder["state"] = fn(holder["state"], batches)
+                fn = fns.get(size)
+                if fn is None:
+                    fn = fns[size] = self._function("train", key, guard_nan=bool(guard_nan),
+                                                    steps=size)
+                holder["state"] = fn(holder["state"], source.rows(table, start, size))
                 if guard_nan:
                     stop = nonfinite_guard.take_report(holder["state"], epoch, first + start)
                     if stop is not None:
@@ -298,10 +301,11 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         weights = {"trainable": state["trainable"], "non_trainable": state["non_trainable"]}
         fn = self._function("test", key)
         holder = {"metrics": state["metrics"]}
+        source = _BatchSource(dataset, self._place, self._distribute is not None)
 
         def run_block(block):
-            batch = gather_rows(dataset.device_data, block, np.int32(0), 1)
-            holder["metrics"] = fn(weights, holder["metrics"], batch)
+            holder["metrics"] = fn(weights, holder["metrics"],
+                                   source.rows(source.table(block), 0, 1))
 
         on_begin = callbacks.on_test_batch_begin if callbacks else (lambda *a: None)
         on_end = callbacks.on_test_batch_end if callbacks else (lambda *a: None)
@@ -360,8 +364,8 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         state = self._start_state(key, with_optimizer=True)
         self._place_data(dataset)
         fn = self._function("train", key, guard_nan=False, steps=1)
-        batch = gather_rows(dataset.device_data, self._place(dataset.index_batches(0)[0][1]),
-                            np.int32(0), 1)
+        source = _BatchSource(dataset, self._place, self._distribute is not None)
+        batch = source.rows(source.table(dataset.index_batches(0)[0][1]), 0, 1)
         state = fn(state, batch)
         self._write_back(state)
         return self._format_logs(self._results(state["metrics"]), return_dict)

@@ -157,9 +157,11 @@ def compare(model, before, trained_paths):
 def _audit_function(model, kind, fn):
     """The compiled ``fn`` from the model's registry (cleared with its structure)."""
     registry = getattr(model, "_functions", None)
+    # A closure of its own: jax.jit of the shared module function would share one cache of
+    # programs among all models, kept alive past this model's registry.
     if registry is None:
-        return jax.jit(fn)
-    return registry.get(kind, None, (), lambda: jax.jit(fn))
+        return jax.jit(lambda values: fn(values))
+    return registry.get(kind, None, (), lambda: jax.jit(lambda values: fn(values)))
 
 
 def _copy_values(values):
