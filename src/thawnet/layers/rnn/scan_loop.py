@@ -79,7 +79,25 @@ def run(step: Callable, projected, initial_states: list, mask=None, *,
         return jnp.swapaxes(outputs, 0, 1), final
 
     first = jax.tree_util.tree_map(lambda a: a[0], xs)
-    out_spec = jax.eval_shape(lambda p, s: cell_step(s, p)[0], first, states0)
+    is_state = []
+
+    def probe(p, s):
+        out, new = step(p, s)
+        state = _previous_output(as_lists(new))
+        is_state.append(out is state and out.dtype == _previous_output(s).dtype)
+        return out
+
+    out_spec = jax.eval_shape(probe, first, states0)
+    if is_state[0] and not zero_output_for_mask:
+        # The built-in cells output their (first) state: the last output is then the last
+        # state (masked steps keep both), so the loop need not carry the output as well.
+        def body_states(states, x):
+            p_t, m_t = x
+            return masked(*cell_step(states, p_t), states, m_t)[1], None
+
+        final, _ = jax.lax.scan(body_states, states0, (xs, masks),
+                                unroll=steps if unroll else 1)
+        return _previous_output(final), final
 
     def body_last(carry, x):
         states, _ = carry
