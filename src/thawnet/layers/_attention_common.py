@@ -124,14 +124,16 @@ def fused_attention(query, key, value, mask, scale: float, is_causal: bool,
         scale=scale, is_causal=is_causal, implementation=implementation)
 
 
-def fused_kernel_pays(flash_attention: bool | None, mask) -> bool:
+def fused_kernel_pays(flash_attention: bool | None, mask, dtype="float32") -> bool:
     """Whether to call ``jax.nn.dot_product_attention`` rather than the explicit einsum and
     softmax. On accelerators, yes (JAX's fused kernels). On the CPU JAX has none: its XLA
     implementation materialises extra ``(B, N, T, S)`` broadcasts and copies, and the
     explicit path was 1.1x-1.2x faster forward and backward (BENCHMARKS.md). Kept on the
     CPU when asked for (``flash_attention=True``) and with a mask, whose queries that see no
-    key get the kernel's values (as Keras) rather than the explicit path's zeros."""
-    return bool(flash_attention) or mask is not None or jax.default_backend() != "cpu"
+    key get the kernel's values (as Keras) rather than the explicit path's zeros; and below
+    float32, where the kernel takes its softmax in float32 and the explicit path would not."""
+    return (bool(flash_attention) or mask is not None or jax.default_backend() != "cpu"
+            or jnp.dtype(dtype) != jnp.float32)
 
 
 def check_flash(who: str, flash_attention, dropout_rate: float) -> None:

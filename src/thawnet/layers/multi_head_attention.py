@@ -304,7 +304,8 @@ class MultiHeadAttention(Layer):
                              "flash_attention=None (or False) to get the scores.")
         # jax.nn.dot_product_attention needs equal head sizes for keys and values.
         fused = query.ndim == 4 and value.shape[-1] == query.shape[-1]
-        fused = fused and common.fused_kernel_pays(self._flash_attention, attention_mask)
+        fused = fused and common.fused_kernel_pays(self._flash_attention, attention_mask,
+                                                   query.dtype)
         if fused and not (self._dropout > 0 or return_attention_scores):
             # The kernel ANDs its causal flag with the mask.
             out = common.fused_attention(query, key, value, attention_mask,
