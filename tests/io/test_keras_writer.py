@@ -93,9 +93,12 @@ def test_keras_loads_a_thawnet_keras_file_with_equal_outputs_and_flags(case, tmp
     assert _leaf_layers(again) == _leaf_layers(model)
     assert [l.name for l in again.layers] == [l.name for l in model.layers]
     assert again.trainable_split() == model.trainable_split()
+    # Seed generators' states are variables but not weights: Keras files hold none (as Keras).
+    weights = {id(v) for v in model.weights}
     for (p, v), (q, w) in zip(model.variables_by_path().items(),
                               again.variables_by_path().items()):
-        assert p == q and np.array_equal(np.asarray(v.value), np.asarray(w.value)), p
+        assert p == q, p
+        assert id(v) not in weights or np.array_equal(np.asarray(v.value), np.asarray(w.value)), p
     np.testing.assert_array_equal(np.asarray(again(x)), np.asarray(model(x)))
 
 
