@@ -10,6 +10,7 @@ the ratios are printed (the machine is shared; absolute figures drift).
     B=32 H=128 python bench/bench_train.py      # the small MLP
     python bench/bench_train.py cnn             # 3x(Conv+BN+ReLU) CNN, batch 64
     python bench/bench_train.py audit           # the audit's share of a 100-step fit
+    CLOCK=cpu python bench/bench_train.py       # time by CPU seconds (a busy, shared machine)
 """
 
 import os
@@ -101,17 +102,29 @@ def audit_share(rounds):
     return cost / (fit + cost), fit, cost
 
 
+# CLOCK=cpu times every peer by its process's CPU time (all threads) instead of the wall
+# clock: on a machine shared by many jobs the wall clock mostly measures waiting.
+_CPU_CLOCK = ("import runpy, sys, time; time.perf_counter = time.process_time; "
+              "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+def _command(script, *args):
+    if os.environ.get("CLOCK") == "cpu":
+        return [sys.executable, "-c", _CPU_CLOCK, str(script), *args]
+    return [sys.executable, str(script), *args]
+
+
 def peer(script, which):
     if not (PEERS / script).exists():
         return None
-    out = subprocess.run([sys.executable, str(PEERS / script), *which.split()],
+    out = subprocess.run(_command(PEERS / script, *which.split()),
                          capture_output=True, text=True, env=dict(os.environ))
     m = re.search(r"([\d,]+) samples/s", out.stdout)
     return float(m.group(1).replace(",", "")) if m else None
 
 
 def own(task, k):
-    out = subprocess.run([sys.executable, __file__, task, "--thawnet-only", str(k)],
+    out = subprocess.run(_command(__file__, task, "--thawnet-only", str(k)),
                          capture_output=True, text=True)
     lines = out.stdout.strip().splitlines()
     return float(lines[-1]) if lines else None
@@ -146,7 +159,8 @@ def main():
             figures[name].append(run())
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"task={task} B={os.environ.get('B', 'default')} H={os.environ.get('H', 'default')} "
-          f"rounds={rounds} load average (1 min) at the end={load:.1f}")
+          f"rounds={rounds} clock={os.environ.get('CLOCK', 'wall')} "
+          f"load average (1 min) at the end={load:.1f}")
     keras = figures.get("keras")
     for name, values in figures.items():
         got = [v for v in values if v is not None]
