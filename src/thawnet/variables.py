@@ -22,7 +22,6 @@ lets ``summary()`` describe a model far larger than memory.
 from __future__ import annotations
 
 import math
-import zlib
 from typing import Any
 
 import jax
@@ -34,6 +33,8 @@ from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.backend import random as random_lib
 from thawnet.backend.types import Array, DTypeLike, PathLike, ShapeLike
+from thawnet.backend.initial_values import host_sample as _host_sample
+from thawnet.backend.initial_values import materialize_all, path_hash  # noqa: F401 (re-exported)
 
 PARAMETER = "parameter"
 STATISTIC = "statistic"
@@ -340,79 +341,3 @@ Variable.__int__ = lambda self: int(self.value)
 def _initializer_by_name(name):
     # A Keras-style Variable("zeros", shape=...) is the one place that needs a name resolved.
     return initializers.get(name)
-
-
-def path_hash(path: str) -> int:
-    """A stable 31-bit hash of a path (Python's hash() is salted per process)."""
-    return zlib.crc32(path.encode("utf-8")) & 0x7FFFFFFF
-
-
-_INIT_PROGRAMS: dict = {}
-
-
-def _initializer_signature(init):
-    """A hashable description of an initializer: equal for equally configured ones."""
-    get_config = getattr(init, "get_config", None)
-    if get_config is not None:
-        config = get_config()
-        try:
-            return (type(init).__name__, getattr(init, "keras_name", ""),
-                    tuple(sorted(config.items())))
-        except TypeError:  # an unhashable config value
-            return init
-    return init  # a plain callable: only the same object shares a program
-
-
-def _host_sample(variable):
-    """The initial value drawn on the host, for initializers that can (thawnet's own).
-
-    The generator is seeded by the global seed and a hash of the variable's path (or the
-    initializer's own seed), so a value does not depend on construction or materialisation
-    order.
-    """
-    sample = getattr(variable.initializer, "sample", None)
-    if sample is None:
-        return None
-    seed = getattr(variable.initializer, "seed", None)
-    rng = np.random.default_rng(
-        seed if seed is not None else [random_lib.current_seed(), path_hash(variable.path)])
-    return sample(rng, variable.shape, variable.dtype)
-
-
-def materialize_all(variables):
-    """Initialise every unmaterialised variable: thawnet's initializers on the host (NumPy,
-    no compilation), any other callables in one compiled call.
-
-    Each variable gets ``fold_in(base_key, hash(path))``, so values are the same as if each
-    were initialised on its own, but XLA sees a single program instead of one per weight. The
-    program depends only on the initializers, shapes and dtypes (the path hashes are an
-    argument), so building the same architecture again reuses it without compiling.
-    """
-    pending = [v for v in variables if not v.is_materialized]
-    host = [v for v in pending if hasattr(v.initializer, "sample")]
-    if host:
-        # NumPy on the host: no compilation at all (faster than any XLA program here).
-        values = jax.device_put([_host_sample(v) for v in host])
-        for v, val in zip(host, values):
-            v._value = jnp.asarray(val, v.dtype)
-        pending = [v for v in pending if not v.is_materialized]
-    if not pending:
-        return
-    if len(pending) == 1:
-        pending[0].materialize()
-        return
-    signature = tuple((_initializer_signature(v.initializer), v.shape, v.dtype.name)
-                      for v in pending)
-    program = _INIT_PROGRAMS.get(signature)
-    if program is None:
-        specs = [(v.initializer, v.shape, v.dtype) for v in pending]
-
-        def init_all(base, hashes):
-            return [jnp.asarray(init(jax.random.fold_in(base, hashes[i]), shape, dtype), dtype)
-                    for i, (init, shape, dtype) in enumerate(specs)]
-
-        program = _INIT_PROGRAMS[signature] = jax.jit(init_all)
-    hashes = np.array([path_hash(v.path) for v in pending], np.uint32)
-    values = program(random_lib.base_key(), hashes)
-    for v, val in zip(pending, values):
-        v._value = val
