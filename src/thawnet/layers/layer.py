@@ -104,7 +104,8 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         instance = super().__new__(cls)
         # Keras records plain constructor arguments for classes without a get_config
         # (auto_config.py); only those classes pay for the signature inspection.
-        if cls.get_config is Layer.get_config and cls is not Layer:
+        # (A class without its own __init__ passes its arguments to Layer: nothing to record.)
+        if cls.get_config is Layer.get_config and cls.__init__ is not Layer.__init__:
             object.__setattr__(instance, "_auto_config", auto_config.record(cls, args, kwargs))
         return instance
 
