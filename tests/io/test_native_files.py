@@ -42,7 +42,8 @@ def summary_text(model):
 
 
 def values(model):
-    return {p: np.asarray(v.value) for p, v in model.variables_by_path().items()}
+    # what files hold: the weights (seed-generator states are not saved, as in Keras)
+    return {p: np.asarray(v.value) for p, v in model.weights_by_path().items()}
 
 
 def flags(model):

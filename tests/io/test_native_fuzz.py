@@ -59,7 +59,8 @@ def _model(seed):
 
 
 def _values(model):
-    return {p: np.asarray(v.value) for p, v in model.variables_by_path().items()}
+    # what files hold: the weights (seed-generator states are not saved, as in Keras)
+    return {p: np.asarray(v.value) for p, v in model.weights_by_path().items()}
 
 
 def members(path):

@@ -44,7 +44,7 @@ def _model_native(path):
     with archive_lib.Archive(path) as arc:
         config = _checked_config(arc)
     model = model_config.build_model(config.get("model"), None, f"{path} config.json")
-    by_path = model.variables_by_path()
+    by_path = model.weights_by_path()
     for entry in config.get("weights") or []:
         v = by_path.get(entry.get("path"))
         if v is not None:

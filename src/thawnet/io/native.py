@@ -105,13 +105,13 @@ def weight_table(model):
     train = set(train)
     return [{"path": p, "shape": list(v.shape), "dtype": v.dtype.name, "role": v.role,
              "trainable": p in train, "own_trainable": v.own_trainable}
-            for p, v in model.variables_by_path().items()]
+            for p, v in model.weights_by_path().items()]
 
 
 def _weights_bytes(model):
     import jax
 
-    by_path = model.variables_by_path()
+    by_path = model.weights_by_path()
     materialize_all(list(by_path.values()))
     values = jax.device_get([v.value for v in by_path.values()])
     arrays = {p: np.asarray(a) for p, a in zip(by_path, values)}
@@ -151,7 +151,7 @@ def load_model(path, custom_objects=None, compile=True):
     config, arrays, table, source = _read_archive(path)
     model = model_config.build_model(config.get("model"), custom_objects, f"{source} config.json")
     table = _assign(model, arrays, table, source)
-    by_path = model.variables_by_path()
+    by_path = model.weights_by_path()
     for entry in table:
         v = by_path[entry["path"]]
         v.trainable = entry["own_trainable"] and v.role == PARAMETER
@@ -299,7 +299,7 @@ def _assign(model, arrays, table, source):
     import jax.numpy as jnp
 
     _adopt_inner_layer_names(model, arrays, table)
-    by_path = model.variables_by_path()
+    by_path = model.weights_by_path()
     roles = {e["path"]: e["role"] for e in table} if table is not None else {}
     problems = []
     missing = [p for p in by_path if p not in arrays]

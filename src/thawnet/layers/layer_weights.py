@@ -121,6 +121,12 @@ class LayerWeights:
         """``{path: Variable}`` for all weights; paths are the keys of ``stateless_call``."""
         return {path: v for path, v, _ in self._walk(seed_states=True)}
 
+    def weights_by_path(self) -> dict[str, Any]:
+        """``{path: Variable}`` for the weights only: what files hold. Seed-generator states
+        are left out, as Keras's files leave them out (layers draw from the step's key), so
+        a file loads into the same architecture whatever automatic names its layers got."""
+        return {path: v for path, v, _ in self._walk()}
+
     def trainable_split(self):
         """``(trainable_paths, non_trainable_paths)`` as the model stands now."""
         train, frozen = [], []
