@@ -11,11 +11,13 @@ import jax
 import jax.numpy as jnp
 
 from thawnet import activations, constraints, initializers, regularizers
+from thawnet.backend.types import Axis, Config, Identifier, IntOrTuple, ShapeLike, TensorTree
 from thawnet.layers import _conv_utils as cu
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer
 from thawnet.layers.lora import LoraMixin
+from thawnet.variables import Variable
 
 
 class BaseConv(Layer):
@@ -27,9 +29,10 @@ class BaseConv(Layer):
 
     _paddings = ("valid", "same")
 
-    def __init__(self, rank, kernel_size, strides, padding, data_format, dilation_rate,
-                 activation, use_bias, bias_initializer, bias_regularizer, bias_constraint,
-                 **kwargs):
+    def __init__(self, rank: int, kernel_size: IntOrTuple, strides: IntOrTuple, padding: str,
+                 data_format: str | None, dilation_rate: IntOrTuple, activation: Identifier,
+                 use_bias: bool, bias_initializer: Identifier, bias_regularizer: Identifier,
+                 bias_constraint: Identifier, **kwargs) -> None:
         super().__init__(**kwargs)
         who = self._who()
         self.rank = rank
@@ -62,7 +65,7 @@ class BaseConv(Layer):
                 "Use one of them, or two layers.")
 
     # -- building ----------------------------------------------------------------------------
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_shape = tuple(input_shape)
         # Check the rank before anything indexes the shape (build runs before the input spec).
         input_spec_lib.check(self, InputSpec(ndim=self.rank + 2), input_shape)
@@ -92,7 +95,7 @@ class BaseConv(Layer):
         return [cu.conv_output_length(n, k, s, d, self.padding) for n, k, s, d in
                 zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         """Shape arithmetic only, so functional graphs and summaries never trace a conv."""
         out = list(input_shape)
         axes = cu.spatial_axes(self.data_format, self.rank)
@@ -102,17 +105,17 @@ class BaseConv(Layer):
         out[axis] = self._output_channels(input_shape[axis])
         return tuple(out)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return cu.rank_hint(type(self).__name__, self.data_format, self.rank)
 
-    def axis_hint(self, axis):
+    def axis_hint(self, axis: Axis) -> str:
         return (f"The layer was built for inputs with {self.input_spec.axes.get(axis)} channels "
                 "(the size of the channel axis is fixed once the layer is built). Use a new "
                 "layer for inputs with another number of channels, or check the previous "
                 "layer's output.")
 
     # -- calling -----------------------------------------------------------------------------
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         x = inputs if inputs.dtype == self.compute_dtype else inputs.astype(self.compute_dtype)
         out = self._convolve(x)
         if self.use_bias:
@@ -150,7 +153,7 @@ class BaseConv(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> BaseConv:
         return cls(**config)
 
 
@@ -163,11 +166,14 @@ class Conv(LoraMixin, BaseConv):
     ``(rank, filters)`` are trained; the convolution uses ``kernel + alpha / rank * a @ b``.
     """
 
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
+    def __init__(self, rank: int, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: IntOrTuple = 1, groups: int = 1, activation: Identifier = None,
+                 use_bias: bool = True, kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, kernel_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, lora_rank: int | None = None,
+                 lora_alpha: float | None = None, **kwargs) -> None:
         super().__init__(rank, kernel_size, strides, padding, data_format, dilation_rate,
                          activation, use_bias, bias_initializer, bias_regularizer,
                          bias_constraint, **kwargs)
@@ -183,12 +189,12 @@ class Conv(LoraMixin, BaseConv):
         self.kernel_constraint = self._constraint(kernel_constraint, "kernel_constraint")
         self._init_lora(lora_rank, lora_alpha)
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         super().build(input_shape)
         self._build_lora()  # after the bias: Keras's order is kernel, bias, lora_kernel_a/b
 
     @property
-    def kernel(self):
+    def kernel(self) -> Variable:
         """The kernel Variable; with LoRA enabled, the effective kernel (an array), as Keras."""
         return self._lora_base_property()
 
@@ -218,7 +224,7 @@ class Conv(LoraMixin, BaseConv):
             rhs_dilation=self.dilation_rate, dimension_numbers=self._dimension_numbers(),
             feature_group_count=self.groups)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**self._config(head={"filters": self.filters},
                                after_dilation={"groups": self.groups},
                                initializers_={"kernel_initializer": self.kernel_initializer},
@@ -234,11 +240,14 @@ class ConvTranspose(BaseConv):
     flipped kernel, padded as described in ``_conv_utils.transpose_padding``.
     """
 
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
-                 output_padding=None, data_format=None, dilation_rate=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+    def __init__(self, rank: int, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", output_padding: IntOrTuple | None = None,
+                 data_format: str | None = None, dilation_rate: IntOrTuple = 1,
+                 activation: Identifier = None, use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, kernel_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, **kwargs) -> None:
         super().__init__(rank, kernel_size, strides, padding, data_format, dilation_rate,
                          activation, use_bias, bias_initializer, bias_regularizer,
                          bias_constraint, **kwargs)
@@ -288,7 +297,7 @@ class ConvTranspose(BaseConv):
             x, flipped, window_strides=(1,) * self.rank, padding=self._pads(),
             lhs_dilation=self.strides, rhs_dilation=self.dilation_rate, dimension_numbers=dn)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return self._config(head={"filters": self.filters},
                             after_padding={"output_padding": self.output_padding},
                             initializers_={"kernel_initializer": self.kernel_initializer},

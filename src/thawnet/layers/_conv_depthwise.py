@@ -6,9 +6,11 @@ import jax
 import jax.numpy as jnp
 
 from thawnet import initializers, regularizers
+from thawnet.backend.types import Config, Identifier, IntOrTuple, ShapeLike
 from thawnet.layers import _conv_utils as cu
 from thawnet.layers._conv_base import BaseConv
 from thawnet.layers.lora import LoraMixin
+from thawnet.variables import Variable
 
 
 def depthwise_convolve(x, kernel, rank, strides, padding, dilation, dimension_numbers):
@@ -38,11 +40,14 @@ class DepthwiseConv(LoraMixin, BaseConv):
     _lora_constraint_name = "depthwise_constraint"
     _lora_regularizer_name = "depthwise_regularizer"
 
-    def __init__(self, rank, kernel_size, strides=1, padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
-                 bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
+    def __init__(self, rank: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", depth_multiplier: int = 1, data_format: str | None = None,
+                 dilation_rate: IntOrTuple = 1, activation: Identifier = None,
+                 use_bias: bool = True, depthwise_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", depthwise_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, depthwise_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, lora_rank: int | None = None,
+                 lora_alpha: float | None = None, **kwargs) -> None:
         super().__init__(rank, kernel_size, strides, padding, data_format, dilation_rate,
                          activation, use_bias, bias_initializer, bias_regularizer,
                          bias_constraint, **kwargs)
@@ -54,17 +59,17 @@ class DepthwiseConv(LoraMixin, BaseConv):
                                                      "depthwise_constraint")
         self._init_lora(lora_rank, lora_alpha)
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         super().build(input_shape)
         self._build_lora()  # after the bias: kernel, bias, lora_kernel_a/b (Conv's order)
 
     @property
-    def kernel(self):
+    def kernel(self) -> Variable:
         """The kernel Variable; with LoRA enabled, the effective kernel (an array)."""
         return self._lora_base_property()
 
     @property
-    def depthwise_kernel(self):
+    def depthwise_kernel(self) -> Variable:
         return self.kernel
 
     def _lora_factor_shapes(self, base_shape, rank):
@@ -88,7 +93,7 @@ class DepthwiseConv(LoraMixin, BaseConv):
                                   self.strides, self._lax_padding(), self.dilation_rate,
                                   self._dimension_numbers())
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**self._config(
             head={"depth_multiplier": self.depth_multiplier},
             initializers_={"depthwise_initializer": self.depthwise_initializer},
@@ -104,13 +109,16 @@ class SeparableConv(BaseConv):
     ``pointwise_kernel`` ``(1, ..., 1, in * depth_multiplier, filters)``, ``bias``.
     """
 
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, depth_multiplier=1, activation=None,
-                 use_bias=True, depthwise_initializer="glorot_uniform",
-                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
-                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, rank: int, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: IntOrTuple = 1, depth_multiplier: int = 1,
+                 activation: Identifier = None, use_bias: bool = True,
+                 depthwise_initializer: Identifier = "glorot_uniform",
+                 pointwise_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", depthwise_regularizer: Identifier = None,
+                 pointwise_regularizer: Identifier = None, bias_regularizer: Identifier = None,
+                 depthwise_constraint: Identifier = None, pointwise_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, **kwargs) -> None:
         super().__init__(rank, kernel_size, strides, padding, data_format, dilation_rate,
                          activation, use_bias, bias_initializer, bias_regularizer,
                          bias_constraint, **kwargs)
@@ -149,7 +157,7 @@ class SeparableConv(BaseConv):
             mid, self.pointwise_kernel.value, window_strides=(1,) * self.rank,
             padding="VALID", dimension_numbers=dn)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return self._config(
             head={"filters": self.filters},
             after_dilation={"depth_multiplier": self.depth_multiplier},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from thawnet import activations
+from thawnet.backend.types import Axis, Config, Identifier, ShapeLike, TensorTree
 from thawnet.layers.layer import Layer, register
 
 
@@ -13,7 +14,7 @@ class _ElementwiseLayer(Layer):
 
     supports_masking = True
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
 
@@ -21,14 +22,14 @@ class _ElementwiseLayer(Layer):
 class Activation(_ElementwiseLayer):
     """Applies a named activation: ``Activation("relu")``."""
 
-    def __init__(self, activation, **kwargs):
+    def __init__(self, activation: Identifier, **kwargs) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation, f'Activation "{self.name}"')
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         return self.activation(inputs)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
@@ -36,7 +37,8 @@ class Activation(_ElementwiseLayer):
 class ReLU(_ElementwiseLayer):
     """``relu`` with an optional cap, a leak below ``threshold`` and the threshold itself."""
 
-    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, **kwargs) -> None:
         super().__init__(**kwargs)
         if max_value is not None and max_value < 0:
             raise ValueError(f'ReLU "{self.name}": max_value must be >= 0; received '
@@ -49,10 +51,10 @@ class ReLU(_ElementwiseLayer):
                              f"threshold={threshold}.")
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         return activations.relu(inputs, self.negative_slope, self.max_value, self.threshold)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "max_value": self.max_value,
                 "negative_slope": self.negative_slope, "threshold": self.threshold}
 
@@ -61,7 +63,7 @@ class ReLU(_ElementwiseLayer):
 class LeakyReLU(_ElementwiseLayer):
     """``x`` for ``x >= 0``, ``negative_slope * x`` below (Keras 3 default 0.3)."""
 
-    def __init__(self, negative_slope=0.3, **kwargs):
+    def __init__(self, negative_slope: float = 0.3, **kwargs) -> None:
         alpha = kwargs.pop("alpha", None)  # Keras 2's name of the argument
         super().__init__(**kwargs)
         negative_slope = alpha if alpha is not None else negative_slope
@@ -70,20 +72,20 @@ class LeakyReLU(_ElementwiseLayer):
                              f"(the slope below zero); received negative_slope={negative_slope}.")
         self.negative_slope = negative_slope
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         return activations.leaky_relu(inputs, self.negative_slope)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "negative_slope": self.negative_slope}
 
 
 @register
 class Softmax(_ElementwiseLayer):
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis: Axis = -1, **kwargs) -> None:
         super().__init__(**kwargs)
         self.axis = axis
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs: TensorTree, mask: TensorTree | None = None) -> TensorTree:
         if mask is None:
             return activations.softmax(inputs, axis=self.axis)
         mask = jnp.asarray(mask)
@@ -100,18 +102,18 @@ class Softmax(_ElementwiseLayer):
         out = activations.softmax(jnp.where(keep, inputs, low), axis=self.axis)
         return jnp.where(keep, out, jnp.zeros((), out.dtype))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "axis": self.axis}
 
 
 @register
 class ELU(_ElementwiseLayer):
-    def __init__(self, alpha=1.0, **kwargs):
+    def __init__(self, alpha: float = 1.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.alpha = alpha
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         return activations.elu(inputs, self.alpha)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "alpha": self.alpha}

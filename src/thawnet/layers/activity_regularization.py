@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from thawnet import regularizers
+from thawnet.backend.types import ShapeLike, TensorTree
 from thawnet.layers.layer import Layer, register
 
 
@@ -17,7 +18,7 @@ class ActivityRegularization(Layer):
 
     supports_masking = True  # keeps the time axis: the mask passes through (Keras)
 
-    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs) -> None:
         for arg, value in (("l1", l1), ("l2", l2)):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"ActivityRegularization: {arg} must be a number >= 0; "
@@ -26,10 +27,10 @@ class ActivityRegularization(Layer):
         super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
         self.l1, self.l2 = l1, l2
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         return inputs
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
     def get_config(self) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from thawnet.backend.types import Config, IntOrTuple, ShapeLike, TensorTree
 from thawnet.layers import _conv_utils as cu
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
@@ -40,7 +41,7 @@ class _AdaptivePooling(Layer):
     mode = None
     _size_names = {1: "(length,)", 2: "(height, width)", 3: "(depth, height, width)"}
 
-    def __init__(self, output_size, data_format=None, **kwargs):
+    def __init__(self, output_size: IntOrTuple, data_format: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'{type(self).__name__} "{self.name}"'
         self.output_size = self._check_output_size(who, output_size)
@@ -60,10 +61,10 @@ class _AdaptivePooling(Layer):
                              f"output_size={value!r}.")
         return tuple(int(v) for v in sizes)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return cu.rank_hint(type(self).__name__, self.data_format, self.rank)
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         axes = cu.spatial_axes(self.data_format, self.rank)
         unknown = [a for a in axes if input_shape[a] is None]
         if unknown:
@@ -72,16 +73,16 @@ class _AdaptivePooling(Layer):
                 f"bins; axis {unknown[0]} of shape {tuple(input_shape)} is unknown. Give the "
                 "sizes in Input(shape=...).")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         out = list(input_shape)
         for axis, size in zip(cu.spatial_axes(self.data_format, self.rank), self.output_size):
             out[axis] = size
         return tuple(out)
 
-    def output_dtype(self, inputs):
+    def output_dtype(self, inputs: TensorTree) -> str:
         return inputs.dtype if self.mode == "max" else self.compute_dtype
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         x = inputs
         if self.mode == "average" and not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(self.compute_dtype)
@@ -89,7 +90,7 @@ class _AdaptivePooling(Layer):
             x = _reduce_axis(x, axis, size, self.mode)
         return x
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "output_size": self.output_size,
                 "data_format": self.data_format}
 

@@ -19,6 +19,7 @@ import numbers
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, SeedLike, ShapeLike, TensorTree
 from thawnet.layers import _attention_common as common
 from thawnet.layers.layer import Layer, register
 
@@ -45,7 +46,8 @@ class Attention(Layer):
     (1, 2, 3)
     """
 
-    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
+                 seed: SeedLike = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'{type(self).__name__} "{self.name}"'
         if score_mode not in ("dot", "concat"):
@@ -79,7 +81,7 @@ class Attention(Layer):
                 raise ValueError(f"{who} layer accepts mask list of length 2 or 3 "
                                  f"([query_mask, value_mask]). Received length: {len(mask)}.")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self._validate_inputs(input_shape)
         # Both scalars are parameters, trained by the optimizer.
         if self.use_scale:
@@ -88,7 +90,7 @@ class Attention(Layer):
             self.concat_score_weight = self.add_weight(name="concat_score_weight", shape=(),
                                                        initializer="ones")
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs: TensorTree, *args, **kwargs) -> TensorTree:
         self._validate_inputs(inputs, kwargs.get("mask"))
         return super().__call__(list(inputs), *args, **kwargs)
 
@@ -127,8 +129,9 @@ class Attention(Layer):
         weights = common.dropout(self, weights, self.dropout, bool(training))
         return jnp.matmul(weights, value), weights
 
-    def call(self, inputs, mask=None, training=False, return_attention_scores=False,
-             use_causal_mask=False):
+    def call(self, inputs: TensorTree, mask: TensorTree | None = None,
+             training: bool | None = False, return_attention_scores: bool = False,
+             use_causal_mask: bool = False) -> TensorTree:
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) > 2 else value
         query_mask = mask[0] if mask else None
@@ -141,18 +144,18 @@ class Attention(Layer):
                             jnp.zeros((), out.dtype))
         return (out, probs) if return_attention_scores else out
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: TensorTree, mask: TensorTree | None = None) -> Array | None:
         """The query's mask (the output has the query's steps), or None."""
         self._validate_inputs(inputs, mask)
         if mask is None or mask[0] is None:
             return None
         return jnp.asarray(mask[0])
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         query_shape, value_shape = input_shape[0], input_shape[1]
         return (*tuple(query_shape)[:-1], tuple(value_shape)[-1])
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "use_scale": self.use_scale,
                 "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}
 
@@ -168,10 +171,10 @@ class AdditiveAttention(Attention):
     Call arguments as :class:`Attention`.
     """
 
-    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+    def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kwargs) -> None:
         super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self._validate_inputs(input_shape)
         dim = tuple(input_shape[0])[-1]
         # A parameter, trained by the optimizer.
@@ -185,7 +188,7 @@ class AdditiveAttention(Attention):
             summed = self.scale.value * summed
         return jnp.sum(summed, axis=-1)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = super().get_config()
         del config["score_mode"]
         return config

@@ -21,6 +21,7 @@ Shared arguments:
 
 from __future__ import annotations
 
+from thawnet.backend.types import Identifier, IntOrTuple
 from thawnet.layers._conv_base import Conv, ConvTranspose
 from thawnet.layers._conv_depthwise import DepthwiseConv, SeparableConv
 from thawnet.layers.layer import register
@@ -44,11 +45,14 @@ class Conv1D(Conv):
 
     _paddings = ("valid", "same", "causal")
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: IntOrTuple = 1, groups: int = 1, activation: Identifier = None,
+                 use_bias: bool = True, kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, bias_constraint: Identifier = None, **kwargs
+            ) -> None:
         super().__init__(1, filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, kernel_constraint,
@@ -70,11 +74,14 @@ class Conv2D(Conv):
     (1, 4, 4, 8)
     """
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = (1, 1),
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: IntOrTuple = (1, 1), groups: int = 1, activation: Identifier = None,
+                 use_bias: bool = True, kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, bias_constraint: Identifier = None, **kwargs
+            ) -> None:
         super().__init__(2, filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, kernel_constraint,
@@ -91,11 +98,15 @@ class Conv3D(Conv):
     (1, 3, 3, 3, 2)
     """
 
-    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid",
-                 data_format=None, dilation_rate=(1, 1, 1), groups=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = (1, 1, 1),
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: IntOrTuple = (1, 1, 1), groups: int = 1,
+                 activation: Identifier = None, use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, bias_constraint: Identifier = None, **kwargs
+            ) -> None:
         super().__init__(3, filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, kernel_initializer, bias_initializer,
                          kernel_regularizer, bias_regularizer, kernel_constraint,
@@ -123,11 +134,15 @@ class Conv1DTranspose(ConvTranspose):
     (1, 10, 2)
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", output_padding: IntOrTuple | None = None,
+                 data_format: str | None = None, dilation_rate: IntOrTuple = 1,
+                 activation: Identifier = None, use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, bias_constraint: Identifier = None, **kwargs
+            ) -> None:
         super().__init__(1, filters, kernel_size, strides, padding, output_padding, data_format,
                          dilation_rate, activation, use_bias, kernel_initializer,
                          bias_initializer, kernel_regularizer, bias_regularizer,
@@ -145,11 +160,15 @@ class Conv2DTranspose(ConvTranspose):
     (1, 8, 8, 3)
     """
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
-                 output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = (1, 1),
+                 padding: str = "valid", output_padding: IntOrTuple | None = None,
+                 data_format: str | None = None, dilation_rate: IntOrTuple = (1, 1),
+                 activation: Identifier = None, use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, bias_constraint: Identifier = None, **kwargs
+            ) -> None:
         super().__init__(2, filters, kernel_size, strides, padding, output_padding, data_format,
                          dilation_rate, activation, use_bias, kernel_initializer,
                          bias_initializer, kernel_regularizer, bias_regularizer,
@@ -167,12 +186,15 @@ class Conv3DTranspose(ConvTranspose):
     (1, 6, 6, 6, 2)
     """
 
-    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid",
-                 output_padding=None, data_format=None, dilation_rate=(1, 1, 1),
-                 activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = (1, 1, 1),
+                 padding: str = "valid", output_padding: IntOrTuple | None = None,
+                 data_format: str | None = None, dilation_rate: IntOrTuple = (1, 1, 1),
+                 activation: Identifier = None, use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, bias_constraint: Identifier = None, **kwargs
+            ) -> None:
         super().__init__(3, filters, kernel_size, strides, padding, output_padding, data_format,
                          dilation_rate, activation, use_bias, kernel_initializer,
                          bias_initializer, kernel_regularizer, bias_regularizer,
@@ -202,11 +224,14 @@ class DepthwiseConv1D(DepthwiseConv):
     (1, 6, 8)
     """
 
-    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, kernel_size: IntOrTuple, strides: IntOrTuple = 1, padding: str = "valid",
+                 depth_multiplier: int = 1, data_format: str | None = None,
+                 dilation_rate: IntOrTuple = 1, activation: Identifier = None,
+                 use_bias: bool = True, depthwise_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", depthwise_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 depthwise_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 **kwargs) -> None:
         super().__init__(1, kernel_size, strides, padding, depth_multiplier, data_format,
                          dilation_rate, activation, use_bias, depthwise_initializer,
                          bias_initializer, depthwise_regularizer, bias_regularizer,
@@ -224,11 +249,14 @@ class DepthwiseConv2D(DepthwiseConv):
     (1, 6, 6, 6)
     """
 
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, kernel_size: IntOrTuple, strides: IntOrTuple = (1, 1),
+                 padding: str = "valid", depth_multiplier: int = 1, data_format: str | None = None,
+                 dilation_rate: IntOrTuple = (1, 1), activation: Identifier = None,
+                 use_bias: bool = True, depthwise_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", depthwise_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 depthwise_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 **kwargs) -> None:
         super().__init__(2, kernel_size, strides, padding, depth_multiplier, data_format,
                          dilation_rate, activation, use_bias, depthwise_initializer,
                          bias_initializer, depthwise_regularizer, bias_regularizer,
@@ -260,13 +288,17 @@ class SeparableConv1D(SeparableConv):
     (1, 8, 5)
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None,
-                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: IntOrTuple = 1, depth_multiplier: int = 1,
+                 activation: Identifier = None, use_bias: bool = True,
+                 depthwise_initializer: Identifier = "glorot_uniform",
+                 pointwise_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", depthwise_regularizer: Identifier = None,
+                 pointwise_regularizer: Identifier = None, bias_regularizer: Identifier = None,
+                 activity_regularizer: Identifier = None, depthwise_constraint: Identifier = None,
+                 pointwise_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 **kwargs) -> None:
         super().__init__(1, filters, kernel_size, strides, padding, data_format, dilation_rate,
                          depth_multiplier, activation, use_bias, depthwise_initializer,
                          pointwise_initializer, bias_initializer, depthwise_regularizer,
@@ -285,13 +317,17 @@ class SeparableConv2D(SeparableConv):
     (1, 4, 4, 8)
     """
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None,
-                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = (1, 1),
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: IntOrTuple = (1, 1), depth_multiplier: int = 1,
+                 activation: Identifier = None, use_bias: bool = True,
+                 depthwise_initializer: Identifier = "glorot_uniform",
+                 pointwise_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", depthwise_regularizer: Identifier = None,
+                 pointwise_regularizer: Identifier = None, bias_regularizer: Identifier = None,
+                 activity_regularizer: Identifier = None, depthwise_constraint: Identifier = None,
+                 pointwise_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 **kwargs) -> None:
         super().__init__(2, filters, kernel_size, strides, padding, data_format, dilation_rate,
                          depth_multiplier, activation, use_bias, depthwise_initializer,
                          pointwise_initializer, bias_initializer, depthwise_regularizer,

@@ -7,9 +7,11 @@ import numbers
 import jax.numpy as jnp
 
 from thawnet import activations, constraints, initializers, regularizers
+from thawnet.backend.types import Axis, Config, Identifier, ShapeLike, TensorTree
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.lora import LoraMixin
+from thawnet.variables import Variable
 
 
 @register
@@ -36,10 +38,12 @@ class Dense(LoraMixin, Layer):
 
     supports_masking = True  # keeps the time axis: the mask passes through (Keras)
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, lora_rank=None,
-                 lora_alpha=None, **kwargs):
+    def __init__(self, units: int, activation: Identifier = None, use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, kernel_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, lora_rank: int | None = None,
+                 lora_alpha: float | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'Dense "{self.name}"'
         if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
@@ -61,7 +65,7 @@ class Dense(LoraMixin, Layer):
         self.input_spec = InputSpec(min_ndim=2)
         self._init_lora(lora_rank, lora_alpha)
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         in_dim = input_shape[-1]
         if in_dim is None:
             raise ValueError(f'Dense "{self.name}" needs a known last input dimension; received '
@@ -78,28 +82,28 @@ class Dense(LoraMixin, Layer):
         self._build_lora()
 
     @property
-    def kernel(self):
+    def kernel(self) -> Variable:
         """The kernel Variable; with LoRA enabled, the effective kernel (an array), as Keras."""
         return self._lora_base_property()
 
-    def axis_hint(self, axis):
+    def axis_hint(self, axis: Axis) -> str:
         return "Check the previous layer's units or the input_shape."
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return ("Dense needs a batch axis and a feature axis, e.g. shape (batch, features); "
                 "add the batch axis or use Input(shape=(features,)).")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         out = jnp.matmul(inputs, self._lora_effective(self._kernel.value))
         if self.use_bias:
             out = out + self.bias.value
         # (Keras code sets layer.activation = None for a linear layer after construction.)
         return out if self.activation is None else self.activation(out)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
@@ -111,5 +115,5 @@ class Dense(LoraMixin, Layer):
                 **self._lora_config()}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> Dense:
         return cls(**config)

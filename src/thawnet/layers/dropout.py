@@ -7,6 +7,7 @@ import numbers
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.types import Config, SeedLike, ShapeLike, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.seed_generator import seed_holder
@@ -44,7 +45,8 @@ class Dropout(Layer):
 
     supports_masking = True  # keeps the time axis: the mask passes through (Keras)
 
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+    def __init__(self, rate: float, noise_shape: ShapeLike | None = None, seed: SeedLike = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'Dropout "{self.name}"'
         if not isinstance(rate, numbers.Real) or isinstance(rate, bool):
@@ -60,10 +62,10 @@ class Dropout(Layer):
         if rate > 0:  # as Keras's (a seed holder here: masks come from the step's key)
             self.seed_generator = seed_holder(seed)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if not training or self.rate == 0:
             return inputs
         shape = inputs.shape
@@ -72,6 +74,6 @@ class Dropout(Layer):
         keep = jax.random.bernoulli(self.next_rng(), 1.0 - self.rate, shape)
         return jnp.where(keep, inputs / (1.0 - self.rate), jnp.zeros_like(inputs))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
                 "seed": self.seed}

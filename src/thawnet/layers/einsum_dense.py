@@ -15,9 +15,11 @@ import re
 import jax.numpy as jnp
 
 from thawnet import activations, constraints, initializers, regularizers
+from thawnet.backend.types import Config, Identifier, ShapeLike, TensorTree
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.lora import LoraMixin
+from thawnet.variables import Variable
 
 _FORMS = (
     # (pattern, leading axes elided?)
@@ -157,10 +159,12 @@ class EinsumDense(LoraMixin, Layer):
     (None, None, 2, 4)
     """
 
-    def __init__(self, equation, output_shape, activation=None, bias_axes=None,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
+    def __init__(self, equation: str, output_shape: ShapeLike, activation: Identifier = None,
+                 bias_axes: str | None = None, kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, kernel_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, lora_rank: int | None = None,
+                 lora_alpha: float | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'EinsumDense "{self.name}"'
         if not isinstance(equation, str):
@@ -191,7 +195,7 @@ class EinsumDense(LoraMixin, Layer):
         return _analyze_einsum_string(self.equation, self.bias_axes, input_shape,
                                       self.partial_output_shape)
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         kernel_shape, bias_shape, _, input_axes, output_axes = self._shapes(input_shape)
         if any(d is None for d in kernel_shape):
             raise ValueError(
@@ -213,25 +217,25 @@ class EinsumDense(LoraMixin, Layer):
         self._build_lora()
 
     @property
-    def kernel(self):
+    def kernel(self) -> Variable:
         """The kernel Variable; with LoRA enabled, the effective kernel (an array), as Keras."""
         return self._lora_base_property()
 
     @property
-    def full_output_shape(self):
+    def full_output_shape(self) -> tuple:
         """The output shape computed at build (Keras's attribute)."""
         return tuple(self._shapes(self._build_input_shape)[2])
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return tuple(self._shapes(input_shape)[2])
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: TensorTree, training: bool | None = None) -> TensorTree:
         out = jnp.einsum(self.equation, inputs, self._lora_effective(self._kernel.value))
         if self.bias is not None:
             out = out + self.bias.value
         return out if self.activation is None else self.activation(out)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "output_shape": self.partial_output_shape,
                 "equation": self.equation,
                 "activation": activations.serialize(self.activation),

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import numbers
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from thawnet import initializers, regularizers
+from thawnet.backend.types import Array, ArrayLike, Config, Identifier, ShapeLike, TensorTree
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.lora import LoraMixin
+from thawnet.variables import Variable
 
 
 def _positive_int(value):
@@ -88,9 +91,12 @@ class Embedding(LoraMixin, Layer):
     _lora_constraint_name = "embeddings_constraint"
     _lora_regularizer_name = "embeddings_regularizer"
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 weights=None, input_length=None, lora_rank=None, lora_alpha=None, **kwargs):
+    def __init__(self, input_dim: int, output_dim: int,
+                 embeddings_initializer: Identifier = "uniform",
+                 embeddings_regularizer: Identifier = None,
+                 embeddings_constraint: Identifier = None, mask_zero: bool = False,
+                 weights: Sequence[ArrayLike] | None = None, input_length: int | None = None,
+                 lora_rank: int | None = None, lora_alpha: float | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'Embedding "{self.name}"'
         if not _positive_int(input_dim):
@@ -119,7 +125,7 @@ class Embedding(LoraMixin, Layer):
             self._maybe_build(None)
             self._embeddings.assign(jnp.asarray(weights, self.dtype))
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: ShapeLike | None = None) -> None:
         self._embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                            self.embeddings_initializer,
                                            regularizer=self.embeddings_regularizer,
@@ -127,14 +133,14 @@ class Embedding(LoraMixin, Layer):
         self._build_lora()
 
     @property
-    def embeddings(self):
+    def embeddings(self) -> Variable:
         """The matrix Variable (None before build); with LoRA enabled, the effective matrix
         (an array), as in Keras."""
         if self._embeddings is None:
             return None
         return self._lora_base_property()
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         if not jnp.issubdtype(inputs.dtype, jnp.integer):
             inputs = inputs.astype(jnp.int32)
         if not isinstance(inputs, jax.core.Tracer):  # concrete values: the check is possible
@@ -153,13 +159,13 @@ class Embedding(LoraMixin, Layer):
         if low < 0 or high >= self.input_dim:
             raise ValueError(out_of_range_message(self.name, self.input_dim, low, high))
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: TensorTree, mask: TensorTree | None = None) -> Array | None:
         """``inputs != 0`` when ``mask_zero``, else None."""
         if not self.mask_zero:
             return None
         return jnp.not_equal(jnp.asarray(inputs), 0)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = {**super().get_config(), "input_dim": self.input_dim,
                   "output_dim": self.output_dim,
                   "embeddings_initializer": initializers.serialize(self.embeddings_initializer),

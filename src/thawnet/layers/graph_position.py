@@ -4,6 +4,8 @@ Keras reads them from the layer's first call. Mixed into :class:`~thawnet.layers
 
 from __future__ import annotations
 
+from thawnet.backend.types import ShapeLike, TensorTree
+
 
 class GraphPosition:
     """``input``, ``output``, ``input_shape``, ``output_shape`` from the first inbound node."""
@@ -15,26 +17,26 @@ class GraphPosition:
         return self._inbound_nodes[0]
 
     @property
-    def input(self):
+    def input(self) -> TensorTree:
         """The symbolic input(s) of the layer's first call (a list when there are several)."""
         tensors = self._first_node("input").input_tensors
         return tensors[0] if len(tensors) == 1 else tensors
 
     @property
-    def output(self):
+    def output(self) -> TensorTree:
         """The symbolic output(s) of the layer's first call (a list when there are several)."""
         tensors = self._first_node("output").output_tensors
         return tensors[0] if len(tensors) == 1 else tensors
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> ShapeLike:
         """The shape(s) of :attr:`input`, batch axis included (``None``)."""
         tensors = self._first_node("input shape").input_tensors
         shapes_in = [t.shape for t in tensors]
         return shapes_in[0] if len(shapes_in) == 1 else shapes_in
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> ShapeLike:
         """The shape(s) of :attr:`output`, batch axis included (``None``)."""
         tensors = self._first_node("output shape").output_tensors
         shapes_out = [t.shape for t in tensors]

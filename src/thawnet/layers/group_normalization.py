@@ -14,6 +14,7 @@ import numbers
 import jax.numpy as jnp
 
 from thawnet import constraints, initializers, regularizers
+from thawnet.backend.types import Config, Identifier, ShapeLike, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
@@ -49,10 +50,11 @@ class GroupNormalization(Layer):
 
     supports_masking = True
 
-    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
-                 center: bool = True, scale: bool = True, beta_initializer="zeros",
-                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
-                 beta_constraint=None, gamma_constraint=None, **kwargs):
+    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer: Identifier = "zeros",
+                 gamma_initializer: Identifier = "ones", beta_regularizer: Identifier = None,
+                 gamma_regularizer: Identifier = None, beta_constraint: Identifier = None,
+                 gamma_constraint: Identifier = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'GroupNormalization "{self.name}"'
         if (not isinstance(groups, numbers.Integral) or isinstance(groups, bool)
@@ -75,7 +77,7 @@ class GroupNormalization(Layer):
         self.gamma_constraint = constraints.get(gamma_constraint, f"{who}: gamma_constraint: ")
         self.gamma = self.beta = None
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_shape = tuple(input_shape)
         rank = len(input_shape)
         who = f'GroupNormalization "{self.name}"'
@@ -106,10 +108,10 @@ class GroupNormalization(Layer):
         self._axis_pos = self.axis % rank
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: channels})
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         x = inputs.astype(jnp.result_type(inputs.dtype, jnp.float32))
         pos, channels = self._axis_pos, x.shape[self._axis_pos]
         # (..., C, ...) -> (..., groups, C // groups, ...): statistics over every axis of the
@@ -130,7 +132,7 @@ class GroupNormalization(Layer):
         out = (grouped * inv + shift).reshape(x.shape)
         return out.astype(self.compute_dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "groups": self.groups, "axis": self.axis,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 "beta_initializer": initializers.serialize(self.beta_initializer),

@@ -15,6 +15,7 @@ import math
 import jax.numpy as jnp
 
 from thawnet import constraints, initializers, regularizers
+from thawnet.backend.types import Config, Identifier, SeedLike, ShapeLike, TensorLike, TensorTree
 from thawnet.layers import _attention_common as common
 from thawnet.layers.layer import register
 from thawnet.layers.multi_head_attention import MultiHeadAttention, _positive_int
@@ -36,12 +37,14 @@ class GroupedQueryAttention(MultiHeadAttention):
     the returned scores are ``(B, num_query_heads, T, S)``.
     """
 
-    def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0,
-                 use_bias=True, sliding_window=None, flash_attention=None,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None,
-                 **kwargs):
+    def __init__(self, head_dim: int, num_query_heads: int, num_key_value_heads: int,
+                 dropout: float = 0.0, use_bias: bool = True, sliding_window: int | None = None,
+                 flash_attention: bool | None = None,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 use_gate: bool = False, seed: SeedLike = None, **kwargs) -> None:
         who = type(self).__name__
         num_query_heads = _positive_int(who, "num_query_heads", num_query_heads)
         num_key_value_heads = _positive_int(who, "num_key_value_heads", num_key_value_heads)
@@ -77,7 +80,8 @@ class GroupedQueryAttention(MultiHeadAttention):
     kernel_constraint = property(lambda self: self._kernel_constraint)
     bias_constraint = property(lambda self: self._bias_constraint)
 
-    def build(self, query_shape, value_shape=None, key_shape=None):
+    def build(self, query_shape: ShapeLike, value_shape: ShapeLike | None = None,
+              key_shape: ShapeLike | None = None) -> None:
         """Create the projections for ``(B, T, dim)`` queries and ``(B, S, dim)`` values."""
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
@@ -107,9 +111,11 @@ class GroupedQueryAttention(MultiHeadAttention):
             (None, self.feature_dim)))
         self._output_dense.build((None, None, heads, size))
 
-    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
-             attention_mask=None, return_attention_scores=False, training=None,
-             use_causal_mask=False):
+    def call(self, query: TensorLike, value: TensorLike, key: TensorLike | None = None,
+             query_mask: TensorLike | None = None, value_mask: TensorLike | None = None,
+             key_mask: TensorLike | None = None, attention_mask: TensorLike | None = None,
+             return_attention_scores: bool = False, training: bool | None = None,
+             use_causal_mask: bool = False) -> TensorTree:
         # Keras's GroupedQueryAttention reads this flag in _compute_attention (its override
         # point takes no return_attention_scores argument).
         self._return_attention_scores = return_attention_scores
@@ -165,7 +171,8 @@ class GroupedQueryAttention(MultiHeadAttention):
         dropped = common.dropout(self, probs, self._dropout, bool(training))
         return jnp.einsum(self._combine_equation, dropped, value), probs
 
-    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+    def compute_output_shape(self, query_shape: ShapeLike, value_shape: ShapeLike | None = None,
+                             key_shape: ShapeLike | None = None) -> ShapeLike:
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
         if query_shape[-1] != value_shape[-1]:
@@ -176,7 +183,7 @@ class GroupedQueryAttention(MultiHeadAttention):
                 f"value_shape={value_shape}")
         return super().compute_output_shape(query_shape, value_shape, key_shape)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         base = {k: v for k, v in super().get_config().items()
                 if k not in ("num_heads", "key_dim", "value_dim", "output_shape",
                              "attention_axes")}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from thawnet.backend import shapes
+from thawnet.backend.types import TensorTree
 from thawnet.layers import node as node_lib
 from thawnet.layers.layer import Layer, register
 
@@ -19,10 +22,10 @@ class Identity(Layer):
 
     supports_masking = True  # keeps the time axis: the mask passes through (Keras)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         return inputs
 
-    def compute_output_spec(self, inputs, *args, **kwargs):
+    def compute_output_spec(self, inputs: TensorTree, *args, **kwargs) -> Any:
         # Shapes and dtypes pass through (an int input stays int), with no tracing.
         return node_lib.tree_map(lambda t: shapes.TensorSpec(t.shape, t.dtype), inputs)
 

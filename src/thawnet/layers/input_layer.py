@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from thawnet.backend.types import Config, DTypeLike, ShapeLike, Tensor, TensorLike, TensorTree
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.node import Node, SymbolicTensor
 
@@ -20,9 +21,12 @@ class InputLayer(Layer):
         dtype: input dtype (default float32).
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
-                 input_shape=None, batch_input_shape=None, sparse=None, ragged=None,
-                 input_tensor=None, optional=False, **kwargs):
+    def __init__(self, shape: ShapeLike | None = None, batch_size: int | None = None,
+                 dtype: DTypeLike | None = None, name: str | None = None,
+                 batch_shape: ShapeLike | None = None, input_shape: ShapeLike | None = None,
+                 batch_input_shape: ShapeLike | None = None, sparse: bool | None = None,
+                 ragged: bool | None = None, input_tensor: Tensor | None = None,
+                 optional: bool = False, **kwargs) -> None:
         who = "InputLayer" if name is None else f'InputLayer "{name}"'
         if input_shape is not None:
             warnings.warn(f"{who}: input_shape= is the old name of shape=; use shape=.",
@@ -82,10 +86,10 @@ class InputLayer(Layer):
             self.batch_shape, self.dtype, name=self.name)
         Node(self, [], tensor, {})
 
-    def call(self, inputs=None):
+    def call(self, inputs: TensorTree | None = None) -> TensorTree:
         return inputs
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {"batch_shape": self.batch_shape, "dtype": self.dtype.name, "name": self.name}
 
 
@@ -96,8 +100,10 @@ def _dimension(d, name):
     return int(d)
 
 
-def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
-          tensor=None, optional=False):
+def Input(shape: ShapeLike | None = None, batch_size: int | None = None,
+          dtype: DTypeLike | None = None, sparse: bool | None = None,
+          batch_shape: ShapeLike | None = None, name: str | None = None,
+          tensor: TensorLike | None = None, optional: bool = False) -> Tensor:
     """A symbolic input tensor for the functional API: ``x = Input(shape=(784,))``
     (Keras 3's arguments and order)."""
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,

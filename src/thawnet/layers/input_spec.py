@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from thawnet.backend.types import Axis
+
 
 class InputSpec:
     """What a layer accepts.
@@ -12,7 +14,8 @@ class InputSpec:
         axes: ``{axis: size}`` sizes that must match (e.g. ``{-1: 100}`` after Dense is built).
     """
 
-    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None):
+    def __init__(self, ndim: int | None = None, min_ndim: int | None = None,
+                 max_ndim: int | None = None, axes: Axis = None) -> None:
         self.ndim, self.min_ndim, self.max_ndim = ndim, min_ndim, max_ndim
         self.axes = dict(axes or {})
 

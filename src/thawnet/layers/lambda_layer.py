@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from thawnet.backend import registry
+from thawnet.backend.types import ShapeLike, TensorTree
 from thawnet.layers.layer import Layer, register
 
 
@@ -23,8 +24,8 @@ class Lambda(Layer):
         arguments: extra keyword arguments for ``function``.
     """
 
-    def __init__(self, function: Callable | str, output_shape=None, mask=None,
-                 arguments: dict | None = None, **kwargs):
+    def __init__(self, function: Callable | str, output_shape: ShapeLike | None = None,
+                 mask: TensorTree | None = None, arguments: dict | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         if isinstance(function, str):
             resolved = registry.custom_lookup(function)
@@ -44,10 +45,10 @@ class Lambda(Layer):
         self.arguments = dict(arguments or {})
         self._output_shape = output_shape
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         return self.function(inputs, **self.arguments)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         declared = self._output_shape
         if declared is None:
             return super().compute_output_shape(input_shape)  # by abstract evaluation

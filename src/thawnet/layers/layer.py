@@ -14,6 +14,7 @@ stateless bridge (``stateless_bridge.py``).
 from __future__ import annotations
 
 import contextvars
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +30,8 @@ from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import remat as remat_lib
 from thawnet.layers import node as node_lib
 from thawnet.backend.registry import register, registered
+from thawnet.backend.types import (Array, Axis, Config, DTypeLike, Identifier, ShapeLike,
+                                   TensorLike, TensorTree)
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.call_inspection import accepts_argument, shapes_of
 from thawnet.layers.graph_position import GraphPosition
@@ -58,9 +61,11 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
 
     autocast = True  # cast floating inputs to the compute dtype, read weights in it (Keras)
 
-    def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None,
-                 batch_input_shape=None, batch_size=None, input_dim=None,
-                 activity_regularizer=None, **kwargs):
+    def __init__(self, *, name: str | None = None, trainable: bool = True,
+                 dtype: DTypeLike | None = None, input_shape: ShapeLike | None = None,
+                 batch_input_shape: ShapeLike | None = None, batch_size: int | None = None,
+                 input_dim: int | None = None, activity_regularizer: Identifier = None, **kwargs
+            ) -> None:
         who = type(self).__name__
         if kwargs:
             raise ArgumentTypeError(f"{who}: unexpected keyword argument(s) {sorted(kwargs)}. "
@@ -150,7 +155,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         return self._trainable
 
     @trainable.setter
-    def trainable(self, value):
+    def trainable(self, value: bool) -> None:
         if not isinstance(value, (bool, np.bool_, int)) or value not in (0, 1):
             raise ValueError(f'Layer "{self.name}": trainable must be True or False; received '
                              f"{value!r}.")
@@ -164,28 +169,28 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         return self._dtype_policy
 
     @dtype_policy.setter
-    def dtype_policy(self, value):
+    def dtype_policy(self, value: TensorLike) -> None:
         """Set from a policy, a name (``"mixed_float16"``) or a dtype; weights created later
         use its variable dtype."""
         self._dtype_policy = dtype_policy_lib.get(value)
 
     @property
-    def dtype(self):
+    def dtype(self) -> Array:
         """The dtype of the layer's weights (the policy's variable dtype, as in Keras)."""
         return jnp.dtype(self.dtype_policy.variable_dtype)
 
     @property
-    def variable_dtype(self):
+    def variable_dtype(self) -> Array:
         return jnp.dtype(self.dtype_policy.variable_dtype)
 
     @property
-    def compute_dtype(self):
+    def compute_dtype(self) -> Array:
         """The dtype ``call`` computes in: floating inputs are cast to it, float weights are
         read in it (``"mixed_float16"``: float16 compute, float32 weights)."""
         return jnp.dtype(self.dtype_policy.compute_dtype)
 
     # -- building ----------------------------------------------------------------------------
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         """Create weights for inputs of ``input_shape``; the default creates none."""
 
     def _maybe_build(self, input_shape):
@@ -193,17 +198,17 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
             self.build(input_shape)
             self.built = True
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return "Check the input_shape of the model and the output of the previous layer."
 
-    def axis_hint(self, axis):
+    def axis_hint(self, axis: Axis) -> str:
         return "Check the previous layer's output size or the input_shape."
 
     # -- calling -----------------------------------------------------------------------------
-    def call(self, inputs, *args, **kwargs):
+    def call(self, inputs: TensorTree, *args, **kwargs) -> TensorTree:
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args, **kwargs) -> TensorTree:
         inputs, args, kwargs = call_context.split_inputs(self, args, kwargs)
         token = call_context.enter(self, kwargs)  # call-context arguments handed down
         try:
@@ -298,7 +303,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         self._last_output_shape = shapes_of(outputs)
         return outputs
 
-    def compute_output_spec(self, inputs, *args, **kwargs):
+    def compute_output_spec(self, inputs: TensorTree, *args, **kwargs) -> Any:
         """Output TensorSpecs for symbolic ``inputs`` (and symbolic positional or keyword
         arguments): from ``compute_output_shape`` when the layer states one (Keras), else
         by abstract evaluation of ``call``; other arguments stay as they are."""
@@ -326,11 +331,11 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
 
         return shapes.infer(run, specs_in, abstract_values)
 
-    def output_dtype(self, inputs):
+    def output_dtype(self, inputs: TensorTree) -> str:
         """Dtype of outputs when ``compute_output_shape`` gives the shape (float layers)."""
         return self.compute_dtype
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         """Output shape(s) for ``input_shape``; by default by abstract evaluation of ``call``.
 
         Layers with a simple shape rule override this: symbolic calls (functional models,
@@ -341,7 +346,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         return shapes_of(out)
 
     # -- config ------------------------------------------------------------------------------
-    def get_config(self):
+    def get_config(self) -> Config:
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": self.dtype_policy.name}
         if self._batch_input_shape is not None:
@@ -353,7 +358,7 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         return config if recorded is None else {**recorded, **config}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Config) -> Layer:
         """The layer for ``config`` (``get_config``'s dict). A config the constructor refuses
         raises a TypeError naming the class (as in Keras; also a ValueError)."""
         try:

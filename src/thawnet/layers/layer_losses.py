@@ -8,9 +8,12 @@ until its next call, in ``losses``.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import jax.numpy as jnp
 
 from thawnet.backend import scope as scope_lib
+from thawnet.backend.types import Array, TensorLike
 from thawnet.variables import is_effectively_trainable
 
 
@@ -22,7 +25,7 @@ class LayerLosses:
         the trainer, as Keras's ``class M(Trainer, layers.Dense)``, walks each time)."""
         return _all_sublayers(self)
 
-    def add_loss(self, loss) -> None:
+    def add_loss(self, loss: TensorLike | Callable[[], TensorLike]) -> None:
         """Add a scalar loss computed in ``call``; ``fit`` adds it to the training loss.
 
         Inside ``fit`` (or any ``stateless_call(..., return_losses=True)``) it is collected by
@@ -59,7 +62,7 @@ class LayerLosses:
         for layer in _all_sublayers(self):
             layer._losses = []
 
-    def regularization_loss(self):
+    def regularization_loss(self) -> Array:
         """Sum of the weight regularizers of effectively trainable weights (Keras semantics)."""
         total = jnp.zeros((), jnp.float32)
         for _, v, owners in self._walk():

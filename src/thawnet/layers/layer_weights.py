@@ -8,12 +8,15 @@ moment it is asked for (:func:`~thawnet.variables.is_effectively_trainable`).
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import jax.numpy as jnp
 import numpy as np
 
 from thawnet import constraints as constraints_lib
 from thawnet import initializers as initializers_lib
 from thawnet import regularizers as regularizers_lib
+from thawnet.backend.types import ArrayLike
 from thawnet.layers.weight_arguments import weight_arguments
 from thawnet.variables import (PARAMETER, STATISTIC, Variable, is_effectively_trainable,
                                materialize_all)
@@ -117,7 +120,7 @@ class LayerWeights:
     def _path_prefix(self):
         return self.name + "/"
 
-    def variables_by_path(self):
+    def variables_by_path(self) -> dict[str, Any]:
         """``{path: Variable}`` for all weights; paths are the keys of ``stateless_call``."""
         return {path: v for path, v, _ in self._walk(seed_states=True)}
 
@@ -127,7 +130,7 @@ class LayerWeights:
         a file loads into the same architecture whatever automatic names its layers got."""
         return {path: v for path, v, _ in self._walk()}
 
-    def trainable_split(self):
+    def trainable_split(self) -> tuple:
         """``(trainable_paths, non_trainable_paths)`` as the model stands now."""
         train, frozen = [], []
         for path, v, owners in self._walk(seed_states=True):
@@ -135,28 +138,28 @@ class LayerWeights:
         return train, frozen
 
     @property
-    def weights(self):
+    def weights(self) -> list:
         return [v for _, v, _ in self._walk()]
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> list:
         return [v for _, v, owners in self._walk() if is_effectively_trainable(v, owners)]
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> list:
         return [v for _, v, owners in self._walk() if not is_effectively_trainable(v, owners)]
 
     # Keras's variables: the weights plus SeedGenerator states (see ``_walk``).
     @property
-    def variables(self):
+    def variables(self) -> list:
         return [v for _, v, _ in self._walk(seed_states=True)]
 
     @property
-    def trainable_variables(self):
+    def trainable_variables(self) -> list[Variable]:
         return self.trainable_weights  # a seed state is never trainable
 
     @property
-    def non_trainable_variables(self):
+    def non_trainable_variables(self) -> list:
         return [v for _, v, owners in self._walk(seed_states=True)
                 if not is_effectively_trainable(v, owners)]
 
@@ -166,12 +169,12 @@ class LayerWeights:
                              "Call it on an input or build it with an input shape first.")
         return int(sum(v.size for v in self.weights))
 
-    def get_weights(self):
+    def get_weights(self) -> list[Any]:
         """Values as NumPy arrays, in Keras's weight order."""
         materialize_all(self.weights)
         return [np.asarray(v.value) for v in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Set all weights at once (Keras order). Checks everything before writing anything."""
         own = self.weights
         weights = list(weights)

@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from thawnet import initializers
+from thawnet.backend.types import Identifier
 from thawnet.variables import Variable
 
 FROZEN_BY_LORA = "enable_lora"
@@ -113,7 +114,8 @@ class LoraMixin:
 
     # -- the public API -----------------------------------------------------------------------
     def enable_lora(self, rank: int, lora_alpha: float | None = None,
-                    a_initializer="he_uniform", b_initializer="zeros") -> None:
+                    a_initializer: Identifier = "he_uniform", b_initializer: Identifier = "zeros"
+            ) -> None:
         """Freeze the base matrix and train two low-rank factors instead (Keras 3's API).
 
         Args:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from thawnet.backend.masking import set_keras_mask
+from thawnet.backend.types import ShapeLike, TensorTree
 from thawnet.layers.layer import Layer, register
 
 
@@ -29,7 +30,7 @@ class Masking(Layer):
 
     supports_masking = True
 
-    def __init__(self, mask_value=0.0, **kwargs):
+    def __init__(self, mask_value: float = 0.0, **kwargs) -> None:
         super().__init__(**kwargs)
         if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)):
             raise ValueError(f'Masking "{self.name}": mask_value must be a number (the padding '
@@ -40,16 +41,16 @@ class Masking(Layer):
         """True where a timestep has at least one feature other than ``mask_value``."""
         return jnp.any(jnp.not_equal(inputs, self.mask_value), axis=-1)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         keep = self._keep(inputs)
         outputs = jnp.where(keep[..., None], inputs, jnp.zeros((), inputs.dtype))
         set_keras_mask(outputs, keep)  # computed once here, rather than again in compute_mask
         return outputs
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: TensorTree, mask: TensorTree | None = None) -> TensorTree | None:
         return self._keep(inputs)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
     def get_config(self) -> dict:

@@ -25,6 +25,7 @@ import jax
 
 from thawnet.backend import shapes
 from thawnet.backend.masking import get_keras_mask, set_keras_mask
+from thawnet.backend.types import TensorTree
 from thawnet.layers.node import SymbolicTensor
 
 
@@ -39,7 +40,8 @@ class MaskingSupport:
         if "compute_mask" in cls.__dict__ and "supports_masking" not in cls.__dict__:
             cls.supports_masking = True
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs: TensorTree, previous_mask: TensorTree | None
+            ) -> TensorTree | None:
         """The mask of the outputs, given the inputs and their mask (default: the same mask).
 
         Args:

@@ -14,9 +14,13 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import jax.numpy as jnp
 
 from thawnet.backend.masking import get_keras_mask, set_keras_mask
+from thawnet.backend.types import Array, TensorLike, TensorTree
+from thawnet.layers.layer import Layer
 
 
 def _checked(layer, inputs, mask):
@@ -34,7 +38,7 @@ def _checked(layer, inputs, mask):
     return [None if m is None else getattr(m, "value", m) for m in mask]
 
 
-def or_of_masks(layer, inputs, mask=None):
+def or_of_masks(layer: Layer, inputs: TensorTree, mask: TensorTree | None = None) -> Array | None:
     """The elementwise merges' output mask: the OR of the inputs' masks (None if any is)."""
     if mask is None:
         return None
@@ -66,7 +70,7 @@ def concatenated_mask(layer, inputs, mask, axis):
     return jnp.any(jnp.concatenate(full, axis=axis), axis=-1)
 
 
-def masked_product(inputs, masks):
+def masked_product(inputs: TensorTree, masks: Sequence[TensorLike | None] | None) -> Array:
     """Multiply with masks: a masked entry counts as 1; when every input has a mask the
     output is 0 where all are masked and carries the OR of the masks (Keras 3)."""
     every = all(m is not None for m in masks)
@@ -84,11 +88,11 @@ def masked_product(inputs, masks):
     return out
 
 
-def masked_maximum(inputs, masks):
+def masked_maximum(inputs: TensorTree, masks: Sequence[TensorLike | None] | None) -> Array:
     return masked_extremum(jnp.maximum, inputs, masks)
 
 
-def masked_minimum(inputs, masks):
+def masked_minimum(inputs: TensorTree, masks: Sequence[TensorLike | None] | None) -> Array:
     return masked_extremum(jnp.minimum, inputs, masks)
 
 

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from thawnet.backend import scope as scope_lib
+from thawnet.backend.types import Config, SeedLike, ShapeLike, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.dropout import _check_noise_shape
 from thawnet.layers.layer import Layer, register
@@ -61,7 +62,7 @@ class _TrainingNoise(Layer):
 
     supports_masking = True  # no build(): built at construction, as Keras's
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
 
@@ -74,7 +75,7 @@ class GaussianNoise(_TrainingNoise):
         seed: optional int, fixes the noise of eager calls.
     """
 
-    def __init__(self, stddev: float, seed=None, **kwargs):
+    def __init__(self, stddev: float, seed: SeedLike = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'GaussianNoise "{self.name}"'
         self.stddev = _check_fraction(who, "stddev", stddev, "the noise's standard deviation")
@@ -82,13 +83,13 @@ class GaussianNoise(_TrainingNoise):
         if self.stddev > 0:
             self.seed_generator = seed_holder(self.seed)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if not training or self.stddev == 0:
             return inputs
         eps = jax.random.normal(draw_key(self), inputs.shape, inputs.dtype)
         return inputs + self.stddev * eps
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
 
@@ -104,7 +105,7 @@ class GaussianDropout(_TrainingNoise):
         seed: optional int, fixes the noise of eager calls.
     """
 
-    def __init__(self, rate: float, seed=None, **kwargs):
+    def __init__(self, rate: float, seed: SeedLike = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'GaussianDropout "{self.name}"'
         self.rate = _check_fraction(who, "rate", rate, "the equivalent drop probability")
@@ -112,14 +113,14 @@ class GaussianDropout(_TrainingNoise):
         if self.rate > 0:
             self.seed_generator = seed_holder(self.seed)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if not training or self.rate == 0:
             return inputs
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
         eps = jax.random.normal(draw_key(self), inputs.shape, inputs.dtype)
         return inputs * (1.0 + stddev * eps)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
@@ -138,7 +139,8 @@ class AlphaDropout(_TrainingNoise):
         seed: optional int, fixes the masks of eager calls.
     """
 
-    def __init__(self, rate: float, noise_shape=None, seed=None, **kwargs):
+    def __init__(self, rate: float, noise_shape: ShapeLike | None = None, seed: SeedLike = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'AlphaDropout "{self.name}"'
         self.rate = _check_fraction(who, "rate", rate, "the fraction of inputs to drop")
@@ -147,7 +149,7 @@ class AlphaDropout(_TrainingNoise):
         if self.rate > 0:
             self.seed_generator = seed_holder(self.seed)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if not training or self.rate == 0:
             return inputs
         shape = inputs.shape
@@ -160,7 +162,7 @@ class AlphaDropout(_TrainingNoise):
         dropped = jnp.where(keep, inputs, jnp.asarray(alpha_p, inputs.dtype))
         return (a * dropped + b).astype(inputs.dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed,
                 "noise_shape": self.noise_shape}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, IntOrTuple, ShapeLike, TensorTree
 from thawnet.layers import _conv_utils as cu
 from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers.input_spec import InputSpec
@@ -23,7 +24,8 @@ class _Pooling(Layer):
     rank = None
     mode = None
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'{type(self).__name__} "{self.name}"'
         self.pool_size = cu.int_tuple(pool_size, self.rank, "pool_size", who)
@@ -46,10 +48,10 @@ class _Pooling(Layer):
             out, f"pool_size={self.pool_size}, strides={self.strides} and "
                  f"padding='{self.padding}'")
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return cu.rank_hint(type(self).__name__, self.data_format, self.rank)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         self._check_windows(input_shape)
         out = list(input_shape)
         for axis, k, s in zip(cu.spatial_axes(self.data_format, self.rank), self.pool_size,
@@ -57,7 +59,7 @@ class _Pooling(Layer):
             out[axis] = cu.conv_output_length(input_shape[axis], k, s, 1, self.padding)
         return tuple(out)
 
-    def output_dtype(self, inputs):
+    def output_dtype(self, inputs: TensorTree) -> str:
         return inputs.dtype if self.mode == "max" else self.compute_dtype
 
     def _window(self, sizes):
@@ -66,7 +68,7 @@ class _Pooling(Layer):
             full[axis] = size
         return tuple(full)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         self._check_windows(inputs.shape)
         window, strides = self._window(self.pool_size), self._window(self.strides)
         padding = self.padding.upper()
@@ -91,7 +93,7 @@ class _Pooling(Layer):
                                        window, strides, padding)
         return total / counts
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
                 "strides": self.strides, "data_format": self.data_format}
 
@@ -125,8 +127,9 @@ class MaxPooling1D(_Pooling):
     """
     rank, mode = 1, "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
+    def __init__(self, pool_size: IntOrTuple = 2, strides: IntOrTuple | None = None,
+                 padding: str = "valid", data_format: str | None = None, name: str | None = None,
+                 **kwargs) -> None:
         super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
@@ -141,8 +144,9 @@ class MaxPooling2D(_Pooling):
     """
     rank, mode = 2, "max"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
-                 name=None, **kwargs):
+    def __init__(self, pool_size: IntOrTuple = (2, 2), strides: IntOrTuple | None = None,
+                 padding: str = "valid", data_format: str | None = None, name: str | None = None,
+                 **kwargs) -> None:
         super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
@@ -157,8 +161,9 @@ class MaxPooling3D(_Pooling):
     """
     rank, mode = 3, "max"
 
-    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None,
-                 name=None, **kwargs):
+    def __init__(self, pool_size: IntOrTuple = (2, 2, 2), strides: IntOrTuple | None = None,
+                 padding: str = "valid", data_format: str | None = None, name: str | None = None,
+                 **kwargs) -> None:
         super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
@@ -173,8 +178,9 @@ class AveragePooling1D(_Pooling):
     """
     rank, mode = 1, "average"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
+    def __init__(self, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
+                 padding: str = "valid", data_format: str | None = None, name: str | None = None,
+                 **kwargs) -> None:
         super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
@@ -189,8 +195,9 @@ class AveragePooling2D(_Pooling):
     """
     rank, mode = 2, "average"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
+    def __init__(self, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
+                 padding: str = "valid", data_format: str | None = None, name: str | None = None,
+                 **kwargs) -> None:
         super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
@@ -205,8 +212,9 @@ class AveragePooling3D(_Pooling):
     """
     rank, mode = 3, "average"
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
+    def __init__(self, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
+                 padding: str = "valid", data_format: str | None = None, name: str | None = None,
+                 **kwargs) -> None:
         super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
 
 
@@ -216,7 +224,7 @@ class _GlobalPooling(Layer):
     rank = None
     mode = None
 
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'{type(self).__name__} "{self.name}"'
         self.data_format = cu.data_format(data_format, who)
@@ -226,10 +234,10 @@ class _GlobalPooling(Layer):
         self.keepdims = keepdims
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return cu.rank_hint(type(self).__name__, self.data_format, self.rank)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         axes = cu.spatial_axes(self.data_format, self.rank)
         if self.keepdims:
             return tuple(1 if i in axes or i - len(input_shape) in axes else d
@@ -237,16 +245,16 @@ class _GlobalPooling(Layer):
         channel = input_shape[cu.channel_axis(self.data_format)]
         return (input_shape[0], channel)
 
-    def output_dtype(self, inputs):
+    def output_dtype(self, inputs: TensorTree) -> str:
         return inputs.dtype
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         axes = cu.spatial_axes(self.data_format, self.rank)
         if self.mode == "max":
             return jnp.max(inputs, axis=axes, keepdims=self.keepdims)
         return jnp.mean(inputs, axis=axes, keepdims=self.keepdims)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "data_format": self.data_format,
                 "keepdims": self.keepdims}
 
@@ -275,7 +283,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
     rank, mode = 1, "average"
     supports_masking = True  # it consumes the mask; its output has no steps left to mask
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs: TensorTree, mask: TensorTree | None = None) -> TensorTree:
         if mask is None:
             return super().call(inputs)
         axis = 1 if self.data_format == "channels_last" else 2
@@ -284,7 +292,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
         total = jnp.sum(jnp.where(keep, inputs, 0), axis=axis, keepdims=self.keepdims)
         return total / jnp.sum(keep.astype(inputs.dtype), axis=axis, keepdims=self.keepdims)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: TensorTree, mask: TensorTree | None = None) -> TensorTree | None:
         return None
 
 

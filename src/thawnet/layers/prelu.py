@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import jax
 
 from thawnet import constraints, initializers, regularizers
+from thawnet.backend.types import Array, Config, Identifier, ShapeLike, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
@@ -40,8 +43,9 @@ class PReLU(Layer):
 
     supports_masking = True  # keeps the time axis: the mask passes through (Keras)
 
-    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None,
-                 alpha_constraint=None, shared_axes=None, **kwargs):
+    def __init__(self, alpha_initializer: Identifier = "Zeros",
+                 alpha_regularizer: Identifier = None, alpha_constraint: Identifier = None,
+                 shared_axes: Sequence[int] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'PReLU "{self.name}"'
         self.alpha_initializer = initializers.get(alpha_initializer)
@@ -59,7 +63,7 @@ class PReLU(Layer):
                                  f"shared); received shared_axes={shared_axes!r}.")
             self.shared_axes = axes
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_shape = tuple(input_shape)
         rank = len(input_shape)
         shared = self.shared_axes or []
@@ -81,14 +85,14 @@ class PReLU(Layer):
         axes = {axis: input_shape[axis] for axis in range(1, rank) if axis not in shared}
         self.input_spec = InputSpec(ndim=rank, axes=axes)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         alpha = self.alpha.value.astype(inputs.dtype)
         return jax.nn.relu(inputs) - alpha * jax.nn.relu(-inputs)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(),
                 "alpha_initializer": initializers.serialize(self.alpha_initializer),
                 "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),

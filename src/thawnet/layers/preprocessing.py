@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +15,8 @@ from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
 from thawnet.variables import STATISTIC
 from thawnet.backend import global_config
+from thawnet.backend.types import Axis, Config, ShapeLike, TensorLike, TensorTree
+from thawnet.variables import Variable
 
 # Lower bound on the standard deviation Normalization divides by (Keras's backend epsilon).
 _STD_FLOOR = 1e-7
@@ -49,7 +52,8 @@ class Normalization(Layer):
 
     supports_masking = True  # keeps the time axis: the mask passes through (Keras)
 
-    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+    def __init__(self, axis: Axis = -1, mean: TensorLike | None = None,
+                 variance: TensorLike | None = None, invert: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'Normalization "{self.name}"'
         if axis is None:
@@ -78,7 +82,7 @@ class Normalization(Layer):
         self.invert = bool(invert)
         self.adapt_mean = self.adapt_variance = self.count = None
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_shape = tuple(input_shape)
         rank = len(input_shape)
         who = f'Normalization "{self.name}"'
@@ -115,12 +119,12 @@ class Normalization(Layer):
             arr = arr.reshape(expanded)
         return np.broadcast_to(arr, self._bshape).copy()
 
-    def axis_hint(self, axis):
+    def axis_hint(self, axis: Axis) -> str:
         return ("The statistics were computed for inputs of another size on this axis; adapt "
                 "the layer on data shaped like its inputs.")
 
     # -- adapt -------------------------------------------------------------------------------
-    def adapt(self, data, batch_size=None, steps=None):
+    def adapt(self, data: Any, batch_size: int | None = None, steps: int | None = None) -> None:
         """Compute ``mean``, ``variance`` and ``count`` from data (replacing earlier values).
 
         Args:
@@ -209,7 +213,7 @@ class Normalization(Layer):
                 f"{self._keep}); adapt received a batch of shape {tuple(shape)}.")
 
     @property
-    def mean(self):
+    def mean(self) -> Variable | None:
         """The mean broadcast against inputs (adapted or given), or None before build."""
         if not self.built:
             return None
@@ -218,7 +222,7 @@ class Normalization(Layer):
         return self._const_mean
 
     @property
-    def variance(self):
+    def variance(self) -> Variable | None:
         if not self.built:
             return None
         if self.input_mean is None:
@@ -226,7 +230,7 @@ class Normalization(Layer):
         return self._const_variance
 
     # -- call --------------------------------------------------------------------------------
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         x = inputs.astype(self.compute_dtype) if inputs.dtype != self.compute_dtype else inputs
         if self.input_mean is None:
             mean = self.adapt_mean.value.reshape(self._bshape)
@@ -240,7 +244,7 @@ class Normalization(Layer):
             return mean + x * std
         return (x - mean) / std
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "axis": self.axis, "invert": self.invert,
                 "mean": _to_config(self.input_mean), "variance": _to_config(self.input_variance)}
 
@@ -270,7 +274,7 @@ class Rescaling(Layer):
 
     supports_masking = True  # keeps the time axis: the mask passes through (Keras)
 
-    def __init__(self, scale, offset=0.0, **kwargs):
+    def __init__(self, scale: float, offset: float = 0.0, **kwargs) -> None:
         super().__init__(**kwargs)
         for arg, value in (("scale", scale), ("offset", offset)):
             try:
@@ -283,10 +287,10 @@ class Rescaling(Layer):
         self.scale = scale
         self.offset = offset
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         x = inputs.astype(self.compute_dtype)
         scale = jnp.asarray(self.scale, self.compute_dtype)
         if scale.ndim and global_config.image_data_format() == "channels_first":
@@ -295,7 +299,7 @@ class Rescaling(Layer):
         offset = jnp.asarray(self.offset, self.compute_dtype)
         return x * scale + offset
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "scale": _plain(self.scale),
                 "offset": _plain(self.offset)}
 

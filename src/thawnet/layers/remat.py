@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextvars
 import math
+from typing import Any
 
 import jax
+
+from thawnet.backend.types import TensorTree
 
 _MODES = (None, "full", "activations", "larger_than", "list_of_layers")
 _active: contextvars.ContextVar = contextvars.ContextVar("thawnet_remat", default=None)
@@ -67,7 +70,7 @@ def current_scope() -> RematScope | None:
 class Rematerialization:
     """Mixin of Layer: ``rematerialized_call``, Keras 3's hook."""
 
-    def rematerialized_call(self, layer_call, *args, **kwargs):
+    def rematerialized_call(self, layer_call: Any, *args, **kwargs) -> TensorTree:
         """``layer_call`` itself, or wrapped in ``jax.checkpoint`` when the RematScope this
         layer was created in selects it (``args``/``kwargs``: the call's inputs, which the
         ``"larger_than"`` mode measures)."""

@@ -5,10 +5,12 @@ UpSampling1D/2D. None has weights; all are pure index arithmetic on the inputs.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, IntOrTuple, ShapeLike, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers._reshaping_args import _data_format, _int_pair, _is_int, _pairs_2d
@@ -42,17 +44,17 @@ class Flatten(_Reshaping):
     (2, 12)
     """
 
-    def __init__(self, data_format=None, **kwargs):
+    def __init__(self, data_format: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.data_format = _data_format(self._who(), data_format)
         self.input_spec = InputSpec(min_ndim=1)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         if self.data_format == "channels_first" and inputs.ndim > 2:
             inputs = jnp.moveaxis(inputs, 1, -1)
         return jnp.reshape(inputs, (inputs.shape[0], -1))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "data_format": self.data_format}
 
 
@@ -70,7 +72,7 @@ class Reshape(_Reshaping):
     (2, 3, 4)
     """
 
-    def __init__(self, target_shape, **kwargs):
+    def __init__(self, target_shape: ShapeLike, **kwargs) -> None:
         super().__init__(**kwargs)
         if _is_int(target_shape):
             target_shape = (target_shape,)
@@ -101,10 +103,10 @@ class Reshape(_Reshaping):
                 f"values per sample) to target_shape {self.target_shape} ({known} values). The "
                 f"sizes must multiply to {size}; use -1 for one of them to have it inferred.")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self._check(input_shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         """The target shape after the batch axis; the -1 size is None while an input size is
         unknown (``Input(shape=(None, 3))``), as in Keras."""
         input_shape = tuple(input_shape)
@@ -116,11 +118,11 @@ class Reshape(_Reshaping):
             inferred = math.prod(sample) // known
         return (input_shape[0],) + tuple(inferred if d == -1 else d for d in self.target_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         self._check(inputs.shape)
         return jnp.reshape(inputs, (inputs.shape[0],) + self.target_shape)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "target_shape": self.target_shape}
 
 
@@ -137,7 +139,7 @@ class Permute(_Reshaping):
     (2, 4, 3)
     """
 
-    def __init__(self, dims, **kwargs):
+    def __init__(self, dims: Sequence[int], **kwargs) -> None:
         super().__init__(**kwargs)
         if not isinstance(dims, (list, tuple)) or sorted(dims) != list(range(1, len(dims) + 1)):
             raise ValueError(f"{self._who()}: dims must be a permutation of 1..n (1-based, the "
@@ -145,14 +147,14 @@ class Permute(_Reshaping):
         self.dims = tuple(dims)
         self.input_spec = InputSpec(ndim=len(self.dims) + 1)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return (f"dims={self.dims} permutes {len(self.dims)} axes, so inputs need "
                 f"{len(self.dims)} axes besides the batch; give one index per non-batch axis.")
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         return jnp.transpose(inputs, (0,) + self.dims)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "dims": self.dims}
 
 
@@ -166,7 +168,7 @@ class RepeatVector(_Reshaping):
     (2, 3, 4)
     """
 
-    def __init__(self, n, **kwargs):
+    def __init__(self, n: int, **kwargs) -> None:
         super().__init__(**kwargs)
         if not _is_int(n):
             raise ArgumentTypeError(f"{self._who()}: n must be a positive integer (an int); "
@@ -176,13 +178,13 @@ class RepeatVector(_Reshaping):
         self.n = n
         self.input_spec = InputSpec(ndim=2)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return "RepeatVector takes (batch, features); Flatten or Reshape the input first."
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         return jnp.repeat(inputs[:, None, :], self.n, axis=1)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "n": self.n}
 
 
@@ -200,18 +202,18 @@ class ZeroPadding1D(_Reshaping):
     (2, 8, 3)
     """
 
-    def __init__(self, padding=1, data_format=None, **kwargs):
+    def __init__(self, padding: int = 1, data_format: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.padding = _int_pair(self._who(), "padding", padding)
         self.data_format = _data_format(self._who(), data_format)
         self.input_spec = InputSpec(ndim=3)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         pads = [(0, 0)] * 3
         pads[self._spatial_axes(1)[0]] = self.padding
         return jnp.pad(inputs, pads)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
 
 
@@ -229,19 +231,19 @@ class ZeroPadding2D(_Reshaping):
     (2, 5, 8, 3)
     """
 
-    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+    def __init__(self, padding: str = (1, 1), data_format: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.padding = _pairs_2d(self._who(), "padding", padding)
         self.data_format = _data_format(self._who(), data_format)
         self.input_spec = InputSpec(ndim=4)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         pads = [(0, 0)] * 4
         for axis, pair in zip(self._spatial_axes(2), self.padding):
             pads[axis] = pair
         return jnp.pad(inputs, pads)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
 
 
@@ -256,10 +258,10 @@ class _Cropping(_Reshaping):
                     f"{shape[axis]} (received shape {shape}); at least one element must "
                     "remain. Reduce the cropping or crop a larger input.")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self._check(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         self._check(inputs.shape)
         index = [slice(None)] * inputs.ndim
         for axis, (a, b) in zip(self._spatial_axes(len(self.cropping_pairs)),
@@ -281,13 +283,13 @@ class Cropping1D(_Cropping):
     (2, 3, 3)
     """
 
-    def __init__(self, cropping=(1, 1), **kwargs):
+    def __init__(self, cropping: IntOrTuple = (1, 1), **kwargs) -> None:
         super().__init__(**kwargs)
         self.cropping = _int_pair(self._who(), "cropping", cropping)
         self.cropping_pairs = (self.cropping,)
         self.input_spec = InputSpec(ndim=3)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "cropping": self.cropping}
 
 
@@ -305,14 +307,15 @@ class Cropping2D(_Cropping):
     (2, 3, 4, 3)
     """
 
-    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+    def __init__(self, cropping: IntOrTuple = ((0, 0), (0, 0)), data_format: str | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.cropping = _pairs_2d(self._who(), "cropping", cropping)
         self.cropping_pairs = self.cropping
         self.data_format = _data_format(self._who(), data_format)
         self.input_spec = InputSpec(ndim=4)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "cropping": self.cropping,
                 "data_format": self.data_format}
 
@@ -327,7 +330,7 @@ class UpSampling1D(_Reshaping):
     [1.0, 1.0, 2.0, 2.0]
     """
 
-    def __init__(self, size=2, **kwargs):
+    def __init__(self, size: int = 2, **kwargs) -> None:
         super().__init__(**kwargs)
         if not _is_int(size):
             raise ArgumentTypeError(f"{self._who()}: size must be a positive integer (an int); "
@@ -338,10 +341,10 @@ class UpSampling1D(_Reshaping):
         self.size = size
         self.input_spec = InputSpec(ndim=3)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         return jnp.repeat(inputs, self.size, axis=1)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "size": self.size}
 
 
@@ -361,7 +364,8 @@ class UpSampling2D(_Reshaping):
     (1, 8, 12, 2)
     """
 
-    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+    def __init__(self, size: IntOrTuple = (2, 2), data_format: str | None = None,
+                 interpolation: str = "nearest", **kwargs) -> None:
         super().__init__(**kwargs)
         self.size = _int_pair(self._who(), "size", size, allow_zero=False)
         self.data_format = _data_format(self._who(), data_format)
@@ -373,7 +377,7 @@ class UpSampling2D(_Reshaping):
         self.interpolation = interpolation
         self.input_spec = InputSpec(ndim=4)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         h_axis, w_axis = self._spatial_axes(2)
         if self.interpolation == "nearest":
             out = jnp.repeat(inputs, self.size[0], axis=h_axis)
@@ -384,7 +388,7 @@ class UpSampling2D(_Reshaping):
         return jax.image.resize(inputs, tuple(shape), method=_INTERPOLATIONS[self.interpolation],
                                 antialias=False)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
                 "interpolation": self.interpolation}
 

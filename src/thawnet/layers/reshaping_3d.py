@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, IntOrTuple, ShapeLike, TensorTree
 from thawnet.layers._reshaping_args import _data_format, _int_tuple, _pairs_3d
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import register
@@ -30,28 +31,29 @@ class ZeroPadding3D(_Reshaping):
     (1, 3, 3, 8, 1)
     """
 
-    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+    def __init__(self, padding: str = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.padding = _pairs_3d(self._who(), "padding", padding)
         self.data_format = _data_format(self._who(), data_format)
         self.input_spec = InputSpec(ndim=5)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return "ZeroPadding3D takes volumes (batch, depth, height, width, channels)."
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         out = list(input_shape)
         for axis, (a, b) in zip(self._spatial_axes(3), self.padding):
             out[axis] = None if out[axis] is None else out[axis] + a + b
         return tuple(out)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> Array:
         pads = [(0, 0)] * 5
         for axis, pair in zip(self._spatial_axes(3), self.padding):
             pads[axis] = pair
         return jnp.pad(inputs, pads)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
 
 
@@ -70,24 +72,25 @@ class Cropping3D(_Cropping):
     (1, 2, 3, 2, 2)
     """
 
-    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+    def __init__(self, cropping: IntOrTuple = ((1, 1), (1, 1), (1, 1)),
+                 data_format: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.cropping = _pairs_3d(self._who(), "cropping", cropping)
         self.cropping_pairs = self.cropping
         self.data_format = _data_format(self._who(), data_format)
         self.input_spec = InputSpec(ndim=5)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return "Cropping3D takes volumes (batch, depth, height, width, channels)."
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         self._check(input_shape)
         out = list(input_shape)
         for axis, (a, b) in zip(self._spatial_axes(3), self.cropping):
             out[axis] = None if out[axis] is None else out[axis] - a - b
         return tuple(out)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "cropping": self.cropping,
                 "data_format": self.data_format}
 
@@ -106,28 +109,29 @@ class UpSampling3D(_Reshaping):
     (1, 2, 4, 6, 1)
     """
 
-    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+    def __init__(self, size: IntOrTuple = (2, 2, 2), data_format: str | None = None, **kwargs
+            ) -> None:
         super().__init__(**kwargs)
         self.size = _int_tuple(self._who(), "size", size, 3)
         self.data_format = _data_format(self._who(), data_format)
         self.input_spec = InputSpec(ndim=5)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return "UpSampling3D takes volumes (batch, depth, height, width, channels)."
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         out = list(input_shape)
         for axis, factor in zip(self._spatial_axes(3), self.size):
             out[axis] = None if out[axis] is None else out[axis] * factor
         return tuple(out)
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         out = inputs
         for axis, factor in zip(self._spatial_axes(3), self.size):
             out = jnp.repeat(out, factor, axis=axis)
         return out
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "size": self.size, "data_format": self.data_format}
 
 

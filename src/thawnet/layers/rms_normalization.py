@@ -13,6 +13,7 @@ import numbers
 
 import jax.numpy as jnp
 
+from thawnet.backend.types import Axis, Config, ShapeLike, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.layer import Layer, register
 
@@ -62,7 +63,7 @@ class RMSNormalization(Layer):
     [0.8485, 1.1314]
     """
 
-    def __init__(self, axis=-1, epsilon: float = 1e-6, **kwargs):
+    def __init__(self, axis: Axis = -1, epsilon: float = 1e-6, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'RMSNormalization "{self.name}"'
         self.axis = _check_axis(who, axis)
@@ -72,7 +73,7 @@ class RMSNormalization(Layer):
         self.epsilon = epsilon
         self.scale = None
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_shape = tuple(input_shape)
         who = f'RMSNormalization "{self.name}"'
         _positive_axes(who, self.axis, input_shape)
@@ -84,7 +85,7 @@ class RMSNormalization(Layer):
                              f"received shape {input_shape}.")
         self.scale = self.add_weight(name="scale", shape=shape, initializer="ones")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         _positive_axes(f'RMSNormalization "{self.name}"', self.axis, input_shape)
         return input_shape
 
@@ -103,14 +104,14 @@ class RMSNormalization(Layer):
             shape[axis_pos] = size
         return scale.reshape(shape), tuple(sorted(positions))
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         x = inputs.astype(jnp.result_type(inputs.dtype, jnp.float32))
         scale, axes = self._scale_for(x.ndim, x.dtype)
         inv_rms = 1.0 / jnp.sqrt(jnp.mean(jnp.square(x), axis=axes, keepdims=True)
                                  + self.epsilon)
         return (x * inv_rms * scale).astype(inputs.dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
 
 
@@ -129,15 +130,15 @@ class UnitNormalization(Layer):
 
     supports_masking = True
 
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis: Axis = -1, **kwargs) -> None:
         super().__init__(**kwargs)
         self.axis = _check_axis(f'UnitNormalization "{self.name}"', axis)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         _positive_axes(f'UnitNormalization "{self.name}"', self.axis, input_shape)
         return input_shape
 
-    def call(self, inputs):
+    def call(self, inputs: TensorTree) -> TensorTree:
         x = jnp.asarray(inputs)
         axes = _positive_axes(f'UnitNormalization "{self.name}"', self.axis, x.shape)
         # rsqrt of the squared norm, capped at 1/epsilon: an all-zero row stays zero.
@@ -145,7 +146,7 @@ class UnitNormalization(Layer):
                                1e12)
         return (x * inv_norm).astype(x.dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "axis": self.axis}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.types import Config, DTypeLike, SeedLike, TensorTree
 from thawnet.layers._conv_utils import data_format as _data_format
 from thawnet.layers.dropout import Dropout
 from thawnet.layers.input_spec import InputSpec
@@ -22,17 +23,18 @@ class _SpatialDropout(Dropout):
 
     _rank = 1
 
-    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+    def __init__(self, rate: float, data_format: str | None = None, seed: SeedLike = None,
+                 name: str | None = None, dtype: DTypeLike | None = None, **kwargs) -> None:
         super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
         who = f'{type(self).__name__} "{self.name}"'
         self.data_format = _data_format(data_format, who)
         self.input_spec = InputSpec(ndim=self._rank + 2)
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return (f"{type(self).__name__} takes (batch, {self._rank} spatial axes, channels) "
                 "inputs (or channels first).")
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if not training or self.rate == 0:
             return inputs
         ndim = inputs.ndim
@@ -41,7 +43,7 @@ class _SpatialDropout(Dropout):
         keep = jax.random.bernoulli(draw_key(self), 1.0 - self.rate, shape)
         return jnp.where(keep, inputs / (1.0 - self.rate), jnp.zeros_like(inputs))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         # Keras's keys exactly (its constructors take no trainable/noise_shape arguments).
         config = {"rate": self.rate, "seed": self.seed, "name": self.name,
                   "dtype": self.dtype_policy.name}
@@ -61,7 +63,8 @@ class SpatialDropout1D(_SpatialDropout):
 
     _rank = 1
 
-    def __init__(self, rate, seed=None, name=None, dtype=None, **kwargs):
+    def __init__(self, rate: float, seed: SeedLike = None, name: str | None = None,
+                 dtype: DTypeLike | None = None, **kwargs) -> None:
         super().__init__(rate, data_format="channels_last", seed=seed, name=name, dtype=dtype,
                          **kwargs)
 

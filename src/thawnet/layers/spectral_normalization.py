@@ -21,11 +21,13 @@ stays the optimizer's (un-normalised) value. Inference uses the stored kernel as
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from thawnet import initializers
+from thawnet.backend.types import Config, ShapeLike, TensorTree
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.time_distributed import _layer_config, _layer_from_config
@@ -57,7 +59,7 @@ class SpectralNormalization(Layer):
     (['kernel', 'vector_u', 'bias'], ['vector_u'])
     """
 
-    def __init__(self, layer, power_iterations: int = 1, **kwargs):
+    def __init__(self, layer: Layer, power_iterations: int = 1, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'SpectralNormalization "{self.name}"'
         if not isinstance(layer, Layer):
@@ -72,7 +74,7 @@ class SpectralNormalization(Layer):
         self.power_iterations = int(power_iterations)
         self.vector_u = None
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_shape = tuple(input_shape)
         self.layer._build_checked(input_shape)
         kernel = getattr(self.layer, "kernel", None)
@@ -110,7 +112,7 @@ class SpectralNormalization(Layer):
         # under the wrapped layer).
         return [self._kernel, self.vector_u]
 
-    def normalized_weights(self):
+    def normalized_weights(self) -> tuple:
         """``(new_u, kernel / sigma)`` after ``power_iterations`` steps from ``vector_u``."""
         kernel = self._kernel.value
         w = kernel.reshape(-1, kernel.shape[-1])
@@ -124,10 +126,10 @@ class SpectralNormalization(Layer):
         return u.astype(self.vector_u.dtype), (w / sigma).reshape(kernel.shape).astype(
             kernel.dtype)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return self.layer.compute_output_shape(input_shape)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if training and layer_trains_now(self):
             kernel, u = self._kernel.value, self.vector_u.value
             # An all-zero kernel has no direction to estimate: keep both as they are (a cond,
@@ -139,12 +141,13 @@ class SpectralNormalization(Layer):
         out = self.layer(inputs, training=training)
         return out.astype(inputs.dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "layer": _layer_config(self.layer),
                 "power_iterations": self.power_iterations}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Config, custom_objects: dict[str, Any] | None = None
+            ) -> SpectralNormalization:
         config = dict(config)
         layer = _layer_from_config(config.pop("layer"), custom_objects, "SpectralNormalization")
         return cls(layer, **config)

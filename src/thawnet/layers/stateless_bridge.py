@@ -7,10 +7,13 @@ not written: this is what ``jax.jit`` and ``jax.grad`` see (DESIGN.md section 2)
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 
 from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
+from thawnet.backend.types import Array, TensorTree
 from thawnet.layers.call_inspection import check_weight_maps
 from thawnet.variables import Variable, layer_trainability
 
@@ -18,8 +21,10 @@ from thawnet.variables import Variable, layer_trainability
 class StatelessBridge:
     """``stateless_call`` (path maps or Keras 3's lists) and the random keys layers draw."""
 
-    def stateless_call(self, trainable, non_trainable, inputs, training=False, rng=None,
-                       return_losses=False, **kwargs):
+    def stateless_call(self, trainable: dict[str, Array] | list[Array],
+                       non_trainable: dict[str, Array] | list[Array], inputs: TensorTree,
+                       training: bool | None = False, rng: Array | None = None,
+                       return_losses: bool = False, **kwargs) -> tuple:
         """Run as a pure function of explicit weight values.
 
         Args:
@@ -80,7 +85,7 @@ class StatelessBridge:
         new_nt = {p: scope.updates.get(by_path[p], v) for p, v in non_trainable.items()}
         return outputs, new_nt, reg, list(scope.losses), list(scope.loss_owners)
 
-    def next_rng(self):
+    def next_rng(self) -> Any:
         """A key for this layer's random draw (Dropout)."""
         scope = scope_lib.current()
         if scope is not None:

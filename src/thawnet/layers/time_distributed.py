@@ -10,8 +10,11 @@ all steps together (Keras 3 computes one set per step).
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, ShapeLike, TensorTree
 from thawnet.layers.call_inspection import accepts_argument
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.rnn import serialization
@@ -52,7 +55,7 @@ class TimeDistributed(Layer):
 
     supports_masking = True  # the output keeps the time axis, and with it the mask
 
-    def __init__(self, layer, **kwargs):
+    def __init__(self, layer: Layer, **kwargs) -> None:
         super().__init__(**kwargs)
         if not isinstance(layer, Layer):
             raise ValueError(f'TimeDistributed "{self.name}": layer must be a Layer instance '
@@ -68,14 +71,14 @@ class TimeDistributed(Layer):
                 f"{type(self.layer).__name__} directly.")
         return (input_shape[0],) + input_shape[2:]
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self.layer._build_checked(self._child_shape(input_shape))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         child = tuple(self.layer.compute_output_shape(self._child_shape(input_shape)))
         return (child[0], tuple(input_shape)[1]) + child[1:]
 
-    def output_dtype(self, inputs):
+    def output_dtype(self, inputs: TensorTree) -> str:
         return self.layer.output_dtype(inputs)
 
     def _check_mask(self, mask, shape):
@@ -85,7 +88,8 @@ class TimeDistributed(Layer):
                 f"inputs of shape {tuple(shape)} need a mask of shape ({shape[0]}, {shape[1]}, "
                 "...) (batch, time first).")
 
-    def call(self, inputs, training=False, mask=None):
+    def call(self, inputs: TensorTree, training: bool | None = False, mask: TensorTree | None = None
+            ) -> Array:
         batch, steps = inputs.shape[0], inputs.shape[1]
         folded = jnp.reshape(inputs, (batch * steps,) + tuple(inputs.shape[2:]))
         kwargs = {"training": training}
@@ -97,11 +101,12 @@ class TimeDistributed(Layer):
         out = self.layer(folded, **kwargs)
         return jnp.reshape(out, (batch, steps) + tuple(out.shape[1:]))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "layer": _layer_config(self.layer)}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Config, custom_objects: dict[str, Any] | None = None
+            ) -> TimeDistributed:
         config = dict(config)
         layer = _layer_from_config(config.pop("layer"), custom_objects)
         return cls(layer, **config)

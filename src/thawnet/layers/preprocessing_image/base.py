@@ -13,12 +13,14 @@ they count 0 params, never non-trainable ones.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from thawnet.backend import global_config
 from thawnet.backend import scope as scope_lib
+from thawnet.backend.types import Array, Config, SeedLike, ShapeLike, TensorLike, TensorTree
 from thawnet.layers import node as node_lib
 from thawnet.layers.layer import Layer, _training_context
 
@@ -80,7 +82,8 @@ class ImagePreprocessingLayer(Layer):
     # Colour layers leave bounding boxes as they are; geometric ones would have to move them.
     _keeps_boxes = False
 
-    def __init__(self, data_format=None, seed=None, bounding_box_format=None, **kwargs):
+    def __init__(self, data_format: str | None = None, seed: SeedLike = None,
+                 bounding_box_format: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'{type(self).__name__} "{self.name}"'
         self.bounding_box_format = bounding_box_format
@@ -88,7 +91,7 @@ class ImagePreprocessingLayer(Layer):
         self.seed = check_seed(who, seed)
         self._eager_draws = 0
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs: TensorTree, *args, **kwargs) -> TensorTree:
         # Keras's rule for these layers: a call outside any model or layer, without a
         # training argument, augments (call's default is training=True). Inside a model the
         # model's flag decides, as for every layer (fit: on; predict/evaluate: off).
@@ -128,28 +131,34 @@ class ImagePreprocessingLayer(Layer):
         return shape[axes[0]], shape[axes[1]]
 
     # -- Keras's protocol ----------------------------------------------------------------------
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         """The random parameters of one call (None for deterministic layers)."""
         return None
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         raise NotImplementedError
 
-    def transform_labels(self, labels, transformation=None, training=True):
+    def transform_labels(self, labels: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         return labels
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+    def transform_bounding_boxes(self, bounding_boxes: dict[str, Any],
+                                 transformation: dict[str, Any] | None = None,
+                                 training: bool | None = True) -> dict[str, Any]:
         raise NotImplementedError(f"{self._who}: bounding boxes are not supported by this "
                                   "layer.")
 
-    def transform_segmentation_masks(self, segmentation_masks, transformation=None,
-                                     training=True):
+    def transform_segmentation_masks(self, segmentation_masks: TensorLike,
+                                     transformation: dict[str, Any] | None = None,
+                                     training: bool | None = True) -> Array:
         return self.transform_images(segmentation_masks, transformation, training)
 
     def _images_of(self, data):
         return data["images"] if isinstance(data, dict) else data
 
-    def call(self, inputs, training=True):
+    def call(self, inputs: TensorTree, training: bool | None = True) -> TensorTree:
         images = self._images_of(inputs)
         if images.ndim not in (3, 4):
             raise ValueError(f"{self._who}: expected images of rank 3 (height, width, "
@@ -195,13 +204,13 @@ class ImagePreprocessingLayer(Layer):
     def _as_compute(self, images):
         return jnp.asarray(images).astype(self.compute_dtype)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
-    def output_dtype(self, inputs):
+    def output_dtype(self, inputs: TensorTree) -> str:
         return self.compute_dtype
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = {**super().get_config(), "data_format": self.data_format}
         if self.bounding_box_format is not None:
             config["bounding_box_format"] = self.bounding_box_format

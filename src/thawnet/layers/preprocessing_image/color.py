@@ -9,10 +9,12 @@ scaled images): results are clipped to it.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, SeedLike, TensorLike, TensorTree
 from thawnet.layers.layer import register
 from thawnet.layers.preprocessing_image.base import ImagePreprocessingLayer, factor_range
 
@@ -29,8 +31,9 @@ def _check_value_range(who, value_range):
 class _ColorLayer(ImagePreprocessingLayer):
     _keeps_boxes = True
 
-    def transform_segmentation_masks(self, segmentation_masks, transformation=None,
-                                     training=True):
+    def transform_segmentation_masks(self, segmentation_masks: TensorLike,
+                                     transformation: dict[str, Any] | None = None,
+                                     training: bool | None = True) -> Array:
         return segmentation_masks
 
 
@@ -45,12 +48,14 @@ class RandomContrast(_ColorLayer):
         seed: int for reproducible eager draws.
     """
 
-    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+    def __init__(self, factor: float | tuple[float, float], value_range: tuple[int, ...] = (0, 255),
+                 seed: SeedLike = None, **kwargs) -> None:
         super().__init__(seed=seed, **kwargs)
         self.factor = factor_range(self._who, "factor", factor, (0.0, 1.0))
         self.value_range = _check_value_range(self._who, value_range)
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         shape = (self._batch_size(data), 1, 1, 1)
         if not training:
             return {"contrast_factor": jnp.zeros(shape)}
@@ -58,7 +63,8 @@ class RandomContrast(_ColorLayer):
                                     minval=1.0 - self.factor[0], maxval=1.0 + self.factor[1])
         return {"contrast_factor": factor}
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         images = self._as_compute(images)
         if not training or transformation is None:
             return images
@@ -67,7 +73,7 @@ class RandomContrast(_ColorLayer):
         out = (images - mean) * transformation["contrast_factor"] + mean
         return jnp.clip(out, self.value_range[0], self.value_range[1])
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range,
                 "seed": self.seed}
 
@@ -83,12 +89,14 @@ class RandomBrightness(_ColorLayer):
         seed: int for reproducible eager draws.
     """
 
-    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+    def __init__(self, factor: float | tuple[float, float], value_range: tuple[int, ...] = (0, 255),
+                 seed: SeedLike = None, **kwargs) -> None:
         super().__init__(seed=seed, **kwargs)
         self.factor = factor_range(self._who, "factor", factor)
         self.value_range = sorted(_check_value_range(self._who, value_range))  # Keras: a list
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         shape = (self._batch_size(data), 1, 1, 1)
         if not training:
             return {"rgb_delta": jnp.zeros(shape)}
@@ -96,7 +104,8 @@ class RandomBrightness(_ColorLayer):
                                    maxval=self.factor[1])
         return {"rgb_delta": delta * (self.value_range[1] - self.value_range[0])}
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         # Keras keeps the input's dtype here (uint8 images stay uint8).
         images = jnp.asarray(images)
         if not training or transformation is None:
@@ -104,10 +113,10 @@ class RandomBrightness(_ColorLayer):
         images = images + jnp.asarray(transformation["rgb_delta"]).astype(images.dtype)
         return jnp.clip(images, self.value_range[0], self.value_range[1]).astype(images.dtype)
 
-    def output_dtype(self, inputs):
+    def output_dtype(self, inputs: TensorTree) -> str:
         return getattr(inputs, "dtype", None) or self.compute_dtype
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range,
                 "seed": self.seed}
 
@@ -123,20 +132,23 @@ class RandomGrayscale(_ColorLayer):
         seed: int for reproducible eager draws.
     """
 
-    def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
+    def __init__(self, factor: float | tuple[float, float] = 0.5, data_format: str | None = None,
+                 seed: SeedLike = None, **kwargs) -> None:
         super().__init__(data_format=data_format, seed=seed, **kwargs)
         if not isinstance(factor, numbers.Real) or not 0 <= factor <= 1:
             raise ValueError(f"{self._who}: factor must be a probability between 0 and 1; "
                              f"received factor={factor!r}.")
         self.factor = factor
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         if not training:
             return None
         draws = jax.random.uniform(self._key(seed), (self._batch_size(data),))
         return (draws < self.factor)[:, None, None, None]
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         images = self._as_compute(images)
         if not training:
             return images
@@ -150,7 +162,7 @@ class RandomGrayscale(_ColorLayer):
         gray = jnp.expand_dims(jnp.tensordot(jnp.moveaxis(images, axis, -1), weights, 1), axis)
         return jnp.where(transformation, gray, images)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "factor": self.factor}
 
 
@@ -170,8 +182,10 @@ class RandomErasing(_ColorLayer):
         data_format: ``"channels_last"`` or ``"channels_first"``.
     """
 
-    def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255),
-                 seed=None, data_format=None, **kwargs):
+    def __init__(self, factor: float | tuple[float, float] = 1.0,
+                 scale: float | tuple[float, ...] = (0.02, 0.33), fill_value: float | None = None,
+                 value_range: tuple[int, ...] = (0, 255), seed: SeedLike = None,
+                 data_format: str | None = None, **kwargs) -> None:
         super().__init__(data_format=data_format, seed=seed, **kwargs)
         self.factor = factor_range(self._who, "factor", factor, (0.0, 1.0))
         self.scale = factor_range(self._who, "scale", scale, (0.0, 1.0))
@@ -182,7 +196,8 @@ class RandomErasing(_ColorLayer):
         self.fill_value = tuple(fill_value) if isinstance(fill_value, list) else fill_value
         self.value_range = _check_value_range(self._who, value_range)
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         if not training:
             return None
         images = self._images_of(data)
@@ -219,7 +234,8 @@ class RandomErasing(_ColorLayer):
         fill = jnp.clip(fill, self.value_range[0], self.value_range[1])
         return {"apply_erasing": apply, "batch_masks": masks, "fill_value": fill}
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         images = self._as_compute(images)
         if not training or transformation is None:
             return images
@@ -227,7 +243,7 @@ class RandomErasing(_ColorLayer):
         apply = jnp.asarray(transformation["apply_erasing"])[:, None, None, None]
         return jnp.where(apply, erased, images).astype(images.dtype)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "factor": self.factor, "scale": self.scale,
                 "fill_value": self.fill_value, "value_range": self.value_range,
                 "seed": self.seed}

@@ -8,9 +8,12 @@ input at the transformed point, filled by ``fill_mode`` outside the image.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, SeedLike, TensorLike
 from thawnet.layers.layer import register
 from thawnet.layers.preprocessing_image import boxes as boxes_lib
 from thawnet.layers.preprocessing_image import sampling
@@ -35,18 +38,21 @@ class RandomFlip(ImagePreprocessingLayer):
         data_format: ``"channels_last"`` or ``"channels_first"``.
     """
 
-    def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None, **kwargs):
+    def __init__(self, mode: str = "horizontal_and_vertical", seed: SeedLike = None,
+                 data_format: str | None = None, **kwargs) -> None:
         super().__init__(data_format=data_format, seed=seed, **kwargs)
         self.mode = check_choice(self._who, "mode", mode, _FLIP_MODES)
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         if not training:
             return None
         shape = (self._batch_size(data), 1, 1, 1)
         return {"flips": jax.random.uniform(self._key(seed), shape) <= 0.5,
                 "input_shape": self._images_of(data).shape}
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         images = self._as_compute(images)
         if not training or transformation is None:
             return images
@@ -58,7 +64,9 @@ class RandomFlip(ImagePreprocessingLayer):
             images = jnp.where(flips, jnp.flip(images, axis=ax_h), images)
         return images
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+    def transform_bounding_boxes(self, bounding_boxes: dict[str, Any],
+                                 transformation: dict[str, Any] | None, training: bool | None = True
+            ) -> dict[str, Any]:
         """Flip ``"xyxy"`` boxes (pixels) with their images, clipped to the image."""
         if not training or transformation is None:
             return bounding_boxes
@@ -72,15 +80,16 @@ class RandomFlip(ImagePreprocessingLayer):
             y1, y2 = jnp.where(flips, height - y2, y1), jnp.where(flips, height - y1, y2)
         return boxes_lib.clipped(bounding_boxes, x1, y1, x2, y2, height, width)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "seed": self.seed, "mode": self.mode}
 
 
 class _AffineLayer(ImagePreprocessingLayer):
     """A layer that resamples the image through one affine matrix per image."""
 
-    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None,
-                 fill_value=0.0, data_format=None, **kwargs):
+    def __init__(self, fill_mode: str = "reflect", interpolation: str = "bilinear",
+                 seed: SeedLike = None, fill_value: float = 0.0, data_format: str | None = None,
+                 **kwargs) -> None:
         super().__init__(data_format=data_format, seed=seed, **kwargs)
         self.fill_mode = check_choice(self._who, "fill_mode", fill_mode, sampling.FILL_MODES)
         self.interpolation = check_choice(self._who, "interpolation", interpolation,
@@ -100,18 +109,20 @@ class _AffineLayer(ImagePreprocessingLayer):
         return sampling.affine_transform(images, matrix, interpolation, self.fill_mode,
                                          float(self.fill_value), self.data_format)
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         if not training or transformation is None:
             return self._as_compute(images)
         return self._resample(images, transformation, self.interpolation)
 
-    def transform_segmentation_masks(self, segmentation_masks, transformation=None,
-                                     training=True):
+    def transform_segmentation_masks(self, segmentation_masks: TensorLike,
+                                     transformation: dict[str, Any] | None = None,
+                                     training: bool | None = True) -> Array:
         if not training or transformation is None:
             return segmentation_masks
         return self._resample(segmentation_masks, transformation, "nearest")
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "fill_mode": self.fill_mode,
                 "interpolation": self.interpolation, "seed": self.seed,
                 "fill_value": self.fill_value}
@@ -132,12 +143,14 @@ class RandomRotation(_AffineLayer):
         data_format: ``"channels_last"`` or ``"channels_first"``.
     """
 
-    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
-                 fill_value=0.0, data_format=None, **kwargs):
+    def __init__(self, factor: float | tuple[float, float], fill_mode: str = "reflect",
+                 interpolation: str = "bilinear", seed: SeedLike = None, fill_value: float = 0.0,
+                 data_format: str | None = None, **kwargs) -> None:
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.factor = factor_range(self._who, "factor", factor)
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         if not training:
             return None
         batch = self._batch_size(data)
@@ -152,7 +165,7 @@ class RandomRotation(_AffineLayer):
     def _matrix(self, transformation, height, width):
         return transformation["rotation_matrix"]
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "factor": self.factor}
 
 
@@ -168,9 +181,10 @@ class RandomZoom(_AffineLayer):
         fill_mode, interpolation, seed, fill_value, data_format: as for RandomRotation.
     """
 
-    def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
-                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
-                 **kwargs):
+    def __init__(self, height_factor: float | tuple[float, float],
+                 width_factor: float | tuple[float, float] | None = None,
+                 fill_mode: str = "reflect", interpolation: str = "bilinear", seed: SeedLike = None,
+                 fill_value: float = 0.0, data_format: str | None = None, **kwargs) -> None:
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         # Pairs are kept as tuples, so a config survives a JSON round trip unchanged.
         self.height_factor = _as_tuple(height_factor)
@@ -180,7 +194,8 @@ class RandomZoom(_AffineLayer):
         self._width_range = None if width_factor is None else factor_range(
             self._who, "width_factor", width_factor, lower_open=True)
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         if not training:
             return None
         shape = (self._batch_size(data), 1)
@@ -195,7 +210,9 @@ class RandomZoom(_AffineLayer):
         return {"height_zoom": height_zoom, "width_zoom": width_zoom,
                 "input_shape": self._images_of(data).shape}
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+    def transform_bounding_boxes(self, bounding_boxes: dict[str, Any],
+                                 transformation: dict[str, Any] | None, training: bool | None = True
+            ) -> dict[str, Any]:
         """Zoom ``"xyxy"`` boxes with their images: the part inside the sampled window,
         rescaled to the image, clipped (Keras)."""
         if not training or transformation is None:
@@ -221,7 +238,7 @@ class RandomZoom(_AffineLayer):
         return jnp.stack([zw, zeros, (width - 1.0) / 2.0 * (1.0 - zw), zeros, zh,
                           (height - 1.0) / 2.0 * (1.0 - zh), zeros, zeros], axis=1)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "height_factor": self.height_factor,
                 "width_factor": self.width_factor}
 
@@ -237,15 +254,17 @@ class RandomTranslation(_AffineLayer):
         fill_mode, interpolation, seed, fill_value, data_format: as for RandomRotation.
     """
 
-    def __init__(self, height_factor, width_factor, fill_mode="reflect",
-                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
-                 **kwargs):
+    def __init__(self, height_factor: float | tuple[float, float],
+                 width_factor: float | tuple[float, float], fill_mode: str = "reflect",
+                 interpolation: str = "bilinear", seed: SeedLike = None, fill_value: float = 0.0,
+                 data_format: str | None = None, **kwargs) -> None:
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.height_factor, self.width_factor = _as_tuple(height_factor), _as_tuple(width_factor)
         self._height_range = factor_range(self._who, "height_factor", height_factor)
         self._width_range = factor_range(self._who, "width_factor", width_factor)
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         if not training:
             return None
         batch = self._batch_size(data)
@@ -258,7 +277,9 @@ class RandomTranslation(_AffineLayer):
         return {"translations": jnp.concatenate([dx, dy], axis=1).astype("float32"),
                 "input_shape": self._images_of(data).shape}
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+    def transform_bounding_boxes(self, bounding_boxes: dict[str, Any],
+                                 transformation: dict[str, Any] | None, training: bool | None = True
+            ) -> dict[str, Any]:
         """Shift ``"xyxy"`` boxes with their images, clipped to the image (Keras)."""
         if not training or transformation is None:
             return bounding_boxes
@@ -276,6 +297,6 @@ class RandomTranslation(_AffineLayer):
         return jnp.stack([ones, zeros, -shifts[:, 0], zeros, ones, -shifts[:, 1], zeros,
                           zeros], axis=1)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "height_factor": self.height_factor,
                 "width_factor": self.width_factor}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, SeedLike, ShapeLike, TensorLike, TensorTree
 from thawnet.layers.layer import register
 from thawnet.layers.preprocessing_image import boxes as boxes_lib
 from thawnet.layers.preprocessing_image import sampling
@@ -34,17 +36,18 @@ def _center_crop(images, height, width, data_format):
 class _SizedLayer(ImagePreprocessingLayer):
     """A layer whose output is ``(height, width)`` images."""
 
-    def __init__(self, height, width, **kwargs):
+    def __init__(self, height: int, width: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.height, self.width = _check_size(self._who, height, width)
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         return {"input_shape": tuple(self._images_of(data).shape)}
 
     def _boxes_out(self, bounding_boxes, x1, y1, x2, y2):
         return boxes_lib.clipped(bounding_boxes, x1, y1, x2, y2, self.height, self.width)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         shape = list(input_shape)
         if len(shape) not in (3, 4):
             raise ValueError(f"{self._who}: expected an input shape of rank 3 or 4; received "
@@ -53,7 +56,7 @@ class _SizedLayer(ImagePreprocessingLayer):
         shape[ax_h], shape[ax_w] = self.height, self.width
         return tuple(shape)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "height": self.height, "width": self.width}
 
 
@@ -81,9 +84,10 @@ class Resizing(_SizedLayer):
     (2, 2, 3)
     """
 
-    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
-                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
-                 antialias=False, data_format=None, **kwargs):
+    def __init__(self, height: int, width: int, interpolation: str = "bilinear",
+                 crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False,
+                 fill_mode: str = "constant", fill_value: float = 0.0, antialias: bool = False,
+                 data_format: str | None = None, **kwargs) -> None:
         super().__init__(height, width, data_format=data_format, **kwargs)
         self.interpolation = check_choice(self._who, "interpolation", interpolation,
                                           sampling.RESIZE_INTERPOLATIONS)
@@ -107,14 +111,18 @@ class Resizing(_SizedLayer):
             return jnp.clip(jnp.round(resized), info.min, info.max).astype(images.dtype)
         return resized.astype(images.dtype)
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         return self._resize(images, self.interpolation)
 
-    def transform_segmentation_masks(self, segmentation_masks, transformation=None,
-                                     training=True):
+    def transform_segmentation_masks(self, segmentation_masks: TensorLike,
+                                     transformation: dict[str, Any] | None = None,
+                                     training: bool | None = True) -> Array:
         return self._resize(segmentation_masks, "nearest")
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+    def transform_bounding_boxes(self, bounding_boxes: dict[str, Any],
+                                 transformation: dict[str, Any] | None = None,
+                                 training: bool | None = True) -> dict[str, Any]:
         """``"xyxy"`` boxes in the resized image (stretched, padded or cropped as the
         pixels are); all-0 and all-(-1) padding boxes stay zeros (Keras)."""
         boxes_lib.check_format(self._who, self.bounding_box_format)
@@ -138,13 +146,13 @@ class Resizing(_SizedLayer):
         out["boxes"] = jnp.where(padding[..., None], 0.0, out["boxes"])
         return out
 
-    def output_dtype(self, inputs):
+    def output_dtype(self, inputs: TensorTree) -> str:
         dtype = getattr(inputs, "dtype", None)
         if dtype is not None and jnp.issubdtype(dtype, jnp.integer):
             return dtype
         return self.compute_dtype
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "interpolation": self.interpolation,
                 "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
                 "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
@@ -161,14 +169,17 @@ class CenterCrop(_SizedLayer):
     [[5.0, 6.0], [9.0, 10.0]]
     """
 
-    def __init__(self, height, width, data_format=None, **kwargs):
+    def __init__(self, height: int, width: int, data_format: str | None = None, **kwargs) -> None:
         super().__init__(height, width, data_format=data_format, **kwargs)
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         return _center_crop(self._as_compute(images), self.height, self.width,
                             self.data_format)
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+    def transform_bounding_boxes(self, bounding_boxes: dict[str, Any],
+                                 transformation: dict[str, Any] | None = None,
+                                 training: bool | None = True) -> dict[str, Any]:
         """``"xyxy"`` boxes in the cropped (or, for a small image, cropped and resized)
         image, clipped (Keras)."""
         boxes_lib.check_format(self._who, self.bounding_box_format)
@@ -204,10 +215,12 @@ class RandomCrop(_SizedLayer):
         data_format: ``"channels_last"`` or ``"channels_first"``.
     """
 
-    def __init__(self, height, width, seed=None, data_format=None, **kwargs):
+    def __init__(self, height: int, width: int, seed: SeedLike = None,
+                 data_format: str | None = None, **kwargs) -> None:
         super().__init__(height, width, seed=seed, data_format=data_format, **kwargs)
 
-    def get_random_transformation(self, data, training=True, seed=None):
+    def get_random_transformation(self, data: Any, training: bool | None = True,
+                                  seed: SeedLike = None) -> dict[str, Any] | None:
         in_h, in_w = self._height_width(self._images_of(data).shape)
         if training and in_h > self.height and in_w > self.width:
             key_h, key_w = jax.random.split(self._key(seed))
@@ -217,7 +230,8 @@ class RandomCrop(_SizedLayer):
         top, left, _, _ = sampling.aspect_crop_box(in_h, in_w, self.height, self.width)
         return top, left
 
-    def transform_images(self, images, transformation=None, training=True):
+    def transform_images(self, images: TensorLike, transformation: dict[str, Any] | None = None,
+                         training: bool | None = True) -> Array:
         images = self._as_compute(images)
         if not training:
             return _center_crop(images, self.height, self.width, self.data_format)
@@ -240,7 +254,9 @@ class RandomCrop(_SizedLayer):
         sizes[images.ndim + ax_h], sizes[images.ndim + ax_w] = self.height, self.width
         return jax.lax.dynamic_slice(images, starts, sizes)
 
-    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+    def transform_bounding_boxes(self, bounding_boxes: dict[str, Any],
+                                 transformation: dict[str, Any] | None = None,
+                                 training: bool | None = True) -> dict[str, Any]:
         """``"xyxy"`` boxes moved into the crop window, clipped to it."""
         boxes_lib.check_format(self._who, self.bounding_box_format)
         if not training:
@@ -249,5 +265,5 @@ class RandomCrop(_SizedLayer):
         _, (x1, y1, x2, y2) = boxes_lib.corners(bounding_boxes)
         return self._boxes_out(bounding_boxes, x1 - left, y1 - top, x2 - left, y2 - top)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "seed": self.seed}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import jax.numpy as jnp
 
+from thawnet.backend.types import ArrayLike, Config, ShapeLike, TensorLike, TensorTree
 from thawnet.layers.call_inspection import accepts_argument
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.rnn.serialization import layer_config, layer_from_config
@@ -43,8 +46,9 @@ class Bidirectional(Layer):
     (2, 8)
     """
 
-    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None,
-                 **kwargs):
+    def __init__(self, layer: Layer, merge_mode: str | None = "concat",
+                 weights: Sequence[ArrayLike] | None = None, backward_layer: Any = None, **kwargs
+            ) -> None:
         who = "Bidirectional"
         # A serialized layer (a Keras or thawnet config entry) is built first.
         if isinstance(layer, dict):
@@ -92,14 +96,16 @@ class Bidirectional(Layer):
         self.supports_masking = True
         self._initial_weights = list(weights) if weights else None
 
-    def build(self, sequences_shape, initial_state_shape=None):
+    def build(self, sequences_shape: ShapeLike, initial_state_shape: ShapeLike | None = None
+            ) -> None:
         self.forward_layer._build_checked(tuple(sequences_shape))
         self.backward_layer._build_checked(tuple(sequences_shape))
         if self._initial_weights:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
-    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+    def compute_output_shape(self, sequences_shape: ShapeLike,
+                             initial_state_shape: ShapeLike | None = None) -> ShapeLike:
         out = self.forward_layer.compute_output_shape(sequences_shape)
         states = ()
         if self.return_state:
@@ -113,7 +119,8 @@ class Bidirectional(Layer):
             return head + states + states
         return out if self.merge_mode is None else out
 
-    def call(self, sequences, initial_state=None, mask=None, training=False):
+    def call(self, sequences: TensorLike, initial_state: Sequence[TensorLike] | None = None,
+             mask: TensorTree | None = None, training: bool | None = False) -> TensorTree:
         kwargs = {}
         if accepts_argument(self.forward_layer.call, "training"):
             kwargs["training"] = training
@@ -147,7 +154,7 @@ class Bidirectional(Layer):
             return (output + states) if self.merge_mode is None else (output,) + states
         return output
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: TensorTree, mask: TensorTree | None = None) -> TensorTree | None:
         output_mask = mask if self.return_sequences else None
         if self.merge_mode is None:
             output_mask = [output_mask, output_mask]
@@ -157,7 +164,7 @@ class Bidirectional(Layer):
             return heads + [None] * count
         return output_mask
 
-    def reset_states(self, states=None):
+    def reset_states(self, states: Sequence[TensorLike] | None = None) -> None:
         """Reset both directions' carried states (stateful layers)."""
         if states is None:
             self.forward_layer.reset_states()
@@ -170,14 +177,15 @@ class Bidirectional(Layer):
 
     reset_state = reset_states
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = {**super().get_config(), "merge_mode": self.merge_mode,
                   "layer": layer_config(self.forward_layer)}
         config["backward_layer"] = layer_config(self.backward_layer)
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Config, custom_objects: dict[str, Any] | None = None
+            ) -> Bidirectional:
         config = dict(config)
         layer = layer_from_config(config.pop("layer"), custom_objects, "Bidirectional")
         backward = config.pop("backward_layer", None)

@@ -17,11 +17,13 @@ dropped at every step), drawn when the layer is called in training mode.
 from __future__ import annotations
 
 import numbers
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from thawnet import activations, constraints, initializers, regularizers
+from thawnet.backend.types import Array, ShapeLike, TensorLike, TensorTree
 from thawnet.layers.layer import Layer
 from thawnet.layers.seed_generator import seed_holder
 
@@ -112,14 +114,15 @@ class RNNCellBase(Layer):
                                         constraint=self.bias_constraint)
 
     # -- states ------------------------------------------------------------------------------
-    def get_initial_state(self, batch_size=None):
+    def get_initial_state(self, batch_size: int | None = None) -> list[Array]:
         """Zero states, one ``(batch_size, size)`` array per entry of ``state_size``."""
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [
             self.state_size]
         return [jnp.zeros((batch_size,) + _as_shape(s), self.compute_dtype) for s in sizes]
 
     # -- dropout -----------------------------------------------------------------------------
-    def dropout_masks(self, training, shape, rate, count):
+    def dropout_masks(self, training: bool | None, shape: ShapeLike, rate: float, count: Any
+            ) -> Any:
         """``count`` keep-masks of ``shape`` scaled by ``1/(1-rate)``, stacked on axis 0, or
         None when nothing is dropped (inference, or a rate of 0 or 1 as Keras)."""
         if not training or not 0.0 < rate < 1.0:
@@ -128,11 +131,12 @@ class RNNCellBase(Layer):
         return keep.astype(self.compute_dtype) / (1.0 - rate)
 
     # -- the math ----------------------------------------------------------------------------
-    def step_functions(self, batch_size, training):
+    def step_functions(self, batch_size: int | None, training: bool | None) -> Any:
         """``(project, step)`` pure functions for one call (see the module docstring)."""
         raise NotImplementedError
 
-    def call(self, inputs, states, training=False):
+    def call(self, inputs: TensorTree, states: Sequence[TensorLike], training: bool | None = False
+            ) -> TensorTree:
         """One step: ``(output, new_states)`` from ``inputs (batch, ...)`` and ``states``."""
         nested = isinstance(states, (list, tuple))
         states = list(states) if nested else [states]

@@ -7,6 +7,9 @@ Keras), and the config is flat: the cell's arguments and the loop's, no ``cell``
 
 from __future__ import annotations
 
+from typing import Any
+
+from thawnet.backend.types import Config
 from thawnet.layers.rnn.rnn import RNN
 
 _LOOP_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
@@ -21,7 +24,7 @@ class CellLayer(RNN):
     cell_class: type = None
     cell_name: str = ""
 
-    def __init__(self, cell_kwargs: dict, **kwargs):
+    def __init__(self, cell_kwargs: dict, **kwargs) -> None:
         kwargs.pop("use_cudnn", None)  # Keras's GPU-kernel switch: XLA chooses here
         kwargs.pop("implementation", None)
         loop = {k: kwargs.pop(k) for k in _LOOP_ARGS if k in kwargs}
@@ -39,7 +42,7 @@ class CellLayer(RNN):
             return getattr(cell, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = super().get_config()
         cell_config = dict(config.pop("cell")["config"])
         for key in ("name", "trainable", "dtype"):
@@ -47,5 +50,5 @@ class CellLayer(RNN):
         return {**config, **cell_config}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Config, custom_objects: dict[str, Any] | None = None) -> CellLayer:
         return cls(**config)

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from thawnet import activations
+from thawnet.backend.types import Config, Identifier, IntOrTuple, SeedLike, ShapeLike
 from thawnet.layers import _conv_utils as cu
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.rnn.cell_base import RNNCellBase
@@ -173,15 +174,21 @@ class _ConvLSTM(CellLayer):
     cell_name = "conv_lstm_cell"
     rank = 0
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: IntOrTuple = 1, activation: Identifier = "tanh",
+                 recurrent_activation: Identifier = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 recurrent_initializer: Identifier = "orthogonal",
+                 bias_initializer: Identifier = "zeros", unit_forget_bias: bool = True,
+                 kernel_regularizer: Identifier = None, recurrent_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, recurrent_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: SeedLike = None,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False, **kwargs
+            ) -> None:
         kwargs.pop("rank", None)
         cell_kwargs = dict(
             rank=self.rank, filters=filters, kernel_size=kernel_size, strides=strides,
@@ -200,7 +207,8 @@ class _ConvLSTM(CellLayer):
                          activity_regularizer=activity_regularizer, **kwargs)
         self.input_spec = None
 
-    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+    def compute_output_shape(self, sequences_shape: ShapeLike,
+                             initial_state_shape: ShapeLike | None = None) -> ShapeLike:
         sequences_shape = tuple(sequences_shape)
         batch, steps = sequences_shape[0], sequences_shape[1]
         state = tuple(self.cell.compute_output_shape((batch,) + sequences_shape[2:])[0][1:])
@@ -216,11 +224,12 @@ class _ConvLSTM(CellLayer):
                 f"(batch, time, {self.rank} spatial axes, channels); received shape "
                 f"{tuple(shape)}.")
 
-    def build(self, sequences_shape, initial_state_shape=None):
+    def build(self, sequences_shape: ShapeLike, initial_state_shape: ShapeLike | None = None
+            ) -> None:
         self._check_rank(tuple(sequences_shape))
         super().build(sequences_shape, initial_state_shape)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         config = super().get_config()
         config.pop("rank", None)
         return config

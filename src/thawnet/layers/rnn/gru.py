@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from thawnet import activations
+from thawnet.backend.types import Config, Identifier, SeedLike, ShapeLike
 from thawnet.layers.layer import register
 from thawnet.layers.rnn.cell_base import RNNCellBase, per_gate
 from thawnet.layers.rnn.cell_layer import CellLayer
@@ -34,12 +35,16 @@ class GRUCell(RNNCellBase):
 
     gates = 3
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, reset_after=True, seed=None, **kwargs):
+    def __init__(self, units: int, activation: Identifier = "tanh",
+                 recurrent_activation: Identifier = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 recurrent_initializer: Identifier = "orthogonal",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 recurrent_regularizer: Identifier = None, bias_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, recurrent_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, reset_after: bool = True, seed: SeedLike = None,
+                 **kwargs) -> None:
         kwargs.pop("implementation", None)
         super().__init__(**kwargs)
         self._init_common(units, activation, use_bias, kernel_initializer,
@@ -56,12 +61,12 @@ class GRUCell(RNNCellBase):
         self.state_size = self.units
         self.output_size = self.units
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         u = self.units
         bias_shape = (2, 3 * u) if self.reset_after else (3 * u,)
         self._add_kernels((input_shape[-1], 3 * u), (u, 3 * u), bias_shape)
 
-    def step_functions(self, batch_size, training):
+    def step_functions(self, batch_size: int | None, training: bool | None) -> tuple:
         dtype, u = self.compute_dtype, self.units
         kernel = self.kernel.value.astype(dtype)
         recurrent = self.recurrent_kernel.value.astype(dtype)
@@ -99,7 +104,7 @@ class GRUCell(RNNCellBase):
 
         return project, step
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), **self._common_config(),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),
                 "reset_after": self.reset_after}
@@ -121,14 +126,18 @@ class GRU(CellLayer):
     cell_class = GRUCell
     cell_name = "gru_cell"
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, reset_after=True, use_cudnn="auto", **kwargs):
+    def __init__(self, units: int, activation: Identifier = "tanh",
+                 recurrent_activation: Identifier = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 recurrent_initializer: Identifier = "orthogonal",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 recurrent_regularizer: Identifier = None, bias_regularizer: Identifier = None,
+                 activity_regularizer: Identifier = None, kernel_constraint: Identifier = None,
+                 recurrent_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: SeedLike = None,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 reset_after: bool = True, use_cudnn: bool = "auto", **kwargs) -> None:
         cell_kwargs = dict(
             units=units, activation=activation, recurrent_activation=recurrent_activation,
             use_bias=use_bias, kernel_initializer=kernel_initializer,

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from thawnet import activations, initializers
+from thawnet.backend.types import Config, Identifier, SeedLike, ShapeLike
 from thawnet.layers.layer import register
 from thawnet.layers.rnn import lstm_scan
 from thawnet.layers.rnn.cell_base import RNNCellBase, per_gate
@@ -63,13 +64,16 @@ class LSTMCell(RNNCellBase):
 
     gates = 4
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 **kwargs):
+    def __init__(self, units: int, activation: Identifier = "tanh",
+                 recurrent_activation: Identifier = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 recurrent_initializer: Identifier = "orthogonal",
+                 bias_initializer: Identifier = "zeros", unit_forget_bias: bool = True,
+                 kernel_regularizer: Identifier = None, recurrent_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, kernel_constraint: Identifier = None,
+                 recurrent_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: SeedLike = None,
+                 **kwargs) -> None:
         kwargs.pop("implementation", None)
         super().__init__(**kwargs)
         self._init_common(units, activation, use_bias, kernel_initializer,
@@ -83,13 +87,13 @@ class LSTMCell(RNNCellBase):
         self.state_size = [self.units, self.units]
         self.output_size = self.units
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         u = self.units
         bias_init = (_ForgetBiasOnes(self.bias_initializer, u) if self.unit_forget_bias
                      else None)
         self._add_kernels((input_shape[-1], 4 * u), (u, 4 * u), (4 * u,), bias_init)
 
-    def step_functions(self, batch_size, training):
+    def step_functions(self, batch_size: int | None, training: bool | None) -> tuple:
         dtype = self.compute_dtype
         kernel = self.kernel.value.astype(dtype)
         recurrent = self.recurrent_kernel.value.astype(dtype)
@@ -139,7 +143,7 @@ class LSTMCell(RNNCellBase):
 
         return run
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), **self._common_config(),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),
                 "unit_forget_bias": self.unit_forget_bias}
@@ -163,14 +167,19 @@ class LSTM(CellLayer):
     cell_class = LSTMCell
     cell_name = "lstm_cell"
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **kwargs):
+    def __init__(self, units: int, activation: Identifier = "tanh",
+                 recurrent_activation: Identifier = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 recurrent_initializer: Identifier = "orthogonal",
+                 bias_initializer: Identifier = "zeros", unit_forget_bias: bool = True,
+                 kernel_regularizer: Identifier = None, recurrent_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, recurrent_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: SeedLike = None,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 use_cudnn: bool = "auto", **kwargs) -> None:
         cell_kwargs = dict(
             units=units, activation=activation, recurrent_activation=recurrent_activation,
             use_bias=use_bias, kernel_initializer=kernel_initializer,

@@ -16,11 +16,14 @@ track them as weights, so a Keras ``.weights.h5`` loads into a stateful layer un
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from thawnet.backend import scope as scope_lib
+from thawnet.backend.types import Array, Config, ShapeLike, TensorLike, TensorTree
 from thawnet.layers.call_inspection import accepts_argument
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import STATISTIC, Layer, register
@@ -102,8 +105,9 @@ class RNN(Layer):
     (2, 4)
     """
 
-    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+    def __init__(self, cell: Any, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs) -> None:
         cell = _check_cell(cell)
         super().__init__(**kwargs)
         who = f'{type(self).__name__} "{self.name}"'
@@ -134,7 +138,8 @@ class RNN(Layer):
             size = self.state_size[0]
         return size
 
-    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+    def compute_output_shape(self, sequences_shape: ShapeLike,
+                             initial_state_shape: ShapeLike | None = None) -> ShapeLike:
         batch, steps = sequences_shape[0], sequences_shape[1]
         size = self._output_size()
         tail = tuple(size) if isinstance(size, (list, tuple)) else (size,)
@@ -152,7 +157,8 @@ class RNN(Layer):
     def _step_shape(self, sequences_shape):
         return (sequences_shape[0],) + tuple(sequences_shape[2:])
 
-    def build(self, sequences_shape, initial_state_shape=None):
+    def build(self, sequences_shape: ShapeLike, initial_state_shape: ShapeLike | None = None
+            ) -> None:
         sequences_shape = tuple(sequences_shape)
         if isinstance(self.cell, Layer):
             self.cell._maybe_build(self._step_shape(sequences_shape))
@@ -186,13 +192,13 @@ class RNN(Layer):
         yield from [e for e in entries if id(e[1]) not in states]
         yield from [e for e in entries if id(e[1]) in states]
 
-    def get_initial_state(self, batch_size):
+    def get_initial_state(self, batch_size: int | None) -> list[Array]:
         fn = getattr(self.cell, "get_initial_state", None)
         if fn is not None:
             return scan_loop.as_lists(fn(batch_size=batch_size))
         return [jnp.zeros((batch_size, d), self.compute_dtype) for d in self.state_size]
 
-    def reset_states(self, states=None):
+    def reset_states(self, states: Sequence[TensorLike] | None = None) -> None:
         """Set the carried states to zeros, or to ``states`` (arrays in state order)."""
         if self.states is None:
             return
@@ -248,7 +254,8 @@ class RNN(Layer):
                 f"(batch, time) mask of shape {tuple(sequences.shape[:2])}.")
         return mask.astype(bool)
 
-    def call(self, sequences, initial_state=None, mask=None, training=False):
+    def call(self, sequences: TensorLike, initial_state: Sequence[TensorLike] | None = None,
+             mask: TensorTree | None = None, training: bool | None = False) -> TensorTree:
         batch = sequences.shape[0]
         if self.stateful and self.states is not None and batch != self.states[0].shape[0]:
             raise ValueError(
@@ -294,7 +301,7 @@ class RNN(Layer):
                 return cell_step(project(x_t, False), states)
         return scan_loop.run(step, xs, states, mask, **loop)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: TensorTree, mask: TensorTree | None = None) -> TensorTree | None:
         """The input mask passes on with the sequences (``return_sequences``), else none."""
         output_mask = mask if self.return_sequences else None
         if self.return_state:
@@ -307,11 +314,11 @@ class RNN(Layer):
                 "go_backwards": self.go_backwards, "stateful": self.stateful,
                 "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask}
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), **self._loop_config(), "cell": layer_config(self.cell)}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Config, custom_objects: dict[str, Any] | None = None) -> RNN:
         config = dict(config)
         cell = layer_from_config(config.pop("cell"), custom_objects, "RNN")
         return cls(cell, **config)

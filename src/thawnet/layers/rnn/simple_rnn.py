@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from thawnet.backend.types import Config, Identifier, SeedLike, ShapeLike
 from thawnet.layers.layer import register
 from thawnet.layers.rnn.cell_base import RNNCellBase, per_gate
 from thawnet.layers.rnn.cell_layer import CellLayer
@@ -21,12 +22,14 @@ class SimpleRNNCell(RNNCellBase):
     ``bias (units,)``.
     """
 
-    def __init__(self, units, activation="tanh", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 **kwargs):
+    def __init__(self, units: int, activation: Identifier = "tanh", use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 recurrent_initializer: Identifier = "orthogonal",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 recurrent_regularizer: Identifier = None, bias_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, recurrent_constraint: Identifier = None,
+                 bias_constraint: Identifier = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: SeedLike = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self._init_common(units, activation, use_bias, kernel_initializer,
                           recurrent_initializer, bias_initializer, kernel_regularizer,
@@ -36,11 +39,11 @@ class SimpleRNNCell(RNNCellBase):
         self.state_size = self.units
         self.output_size = self.units
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         u = self.units
         self._add_kernels((input_shape[-1], u), (u, u), (u,))
 
-    def step_functions(self, batch_size, training):
+    def step_functions(self, batch_size: int | None, training: bool | None) -> tuple:
         dtype = self.compute_dtype
         kernel = self.kernel.value.astype(dtype)
         recurrent = self.recurrent_kernel.value.astype(dtype)
@@ -62,7 +65,7 @@ class SimpleRNNCell(RNNCellBase):
 
         return project, step
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), **self._common_config()}
 
 
@@ -82,13 +85,17 @@ class SimpleRNN(CellLayer):
     cell_class = SimpleRNNCell
     cell_name = "simple_rnn_cell"
 
-    def __init__(self, units, activation="tanh", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+    def __init__(self, units: int, activation: Identifier = "tanh", use_bias: bool = True,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 recurrent_initializer: Identifier = "orthogonal",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 recurrent_regularizer: Identifier = None, bias_regularizer: Identifier = None,
+                 activity_regularizer: Identifier = None, kernel_constraint: Identifier = None,
+                 recurrent_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 seed: SeedLike = None, **kwargs) -> None:
         cell_kwargs = dict(
             units=units, activation=activation, use_bias=use_bias,
             kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import jax.numpy as jnp
 
+from thawnet.backend.types import Array, Config, ShapeLike, TensorLike, TensorTree
 from thawnet.layers.call_inspection import accepts_argument
 from thawnet.layers.layer import Layer, register
 from thawnet.layers.rnn.serialization import layer_config, layer_from_config
@@ -40,7 +43,7 @@ class StackedRNNCells(Layer):
     (2, 3)
     """
 
-    def __init__(self, cells, **kwargs):
+    def __init__(self, cells: Sequence[Any], **kwargs) -> None:
         super().__init__(**kwargs)
         if not isinstance(cells, (list, tuple)) or not cells:
             raise ValueError(f'StackedRNNCells "{self.name}": cells must be a non-empty list '
@@ -57,14 +60,14 @@ class StackedRNNCells(Layer):
         self.cells = list(cells)
 
     @property
-    def state_size(self):
+    def state_size(self) -> list:
         return [c.state_size for c in self.cells]
 
     @property
-    def output_size(self):
+    def output_size(self) -> Any:
         return _output_size(self.cells[-1])
 
-    def get_initial_state(self, batch_size=None):
+    def get_initial_state(self, batch_size: int | None = None) -> list[Array]:
         out = []
         for cell in self.cells:
             fn = getattr(cell, "get_initial_state", None)
@@ -78,13 +81,13 @@ class StackedRNNCells(Layer):
                 out.append(jnp.zeros((batch_size, cell.state_size), self.compute_dtype))
         return out
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         for cell in self.cells:
             if isinstance(cell, Layer):
                 cell._maybe_build(tuple(input_shape))
             input_shape = (tuple(input_shape)[0], _output_size(cell))
 
-    def step_functions(self, batch_size, training):
+    def step_functions(self, batch_size: int | None, training: bool | None) -> tuple:
         fns = [_functions(c, batch_size, training) for c in self.cells]
 
         def project(x, has_time):
@@ -103,15 +106,17 @@ class StackedRNNCells(Layer):
 
         return project, step
 
-    def call(self, inputs, states, training=False):
+    def call(self, inputs: TensorTree, states: Sequence[TensorLike], training: bool | None = False
+            ) -> TensorTree:
         project, step = self.step_functions(inputs.shape[0], training)
         return step(project(inputs, False), list(states))
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "cells": [layer_config(c) for c in self.cells]}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Config, custom_objects: dict[str, Any] | None = None
+            ) -> StackedRNNCells:
         config = dict(config)
         cells = [layer_from_config(c, custom_objects, "StackedRNNCells")
                  for c in config.pop("cells")]
