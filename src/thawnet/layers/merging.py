@@ -7,109 +7,17 @@ incompatible pair of branches fails where the model is written, not when it firs
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from thawnet.backend.shapes import TensorSpec
+from thawnet.backend.types import Axis, Config, ShapeLike, Tensor, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers import merging_masks
-from thawnet.layers.layer import Layer, register
-
-
-def _shapes(inputs):
-    """Shapes of a list of tensors; a single tensor gives its own shape (rejected later)."""
-    if isinstance(inputs, (list, tuple)):
-        return [tuple(x.shape) for x in inputs]
-    return tuple(inputs.shape)
-
-
-def _fmt(shapes):
-    return "[" + ", ".join(str(tuple(s)) for s in shapes) + "]"
-
-
-class _Merge(Layer):
-    """Base of the merging layers: ``call`` receives a list of tensors."""
-
-    min_inputs = 1
-    max_inputs = None
-    supports_masking = True
-    masked_merge = None  # Maximum/Minimum/Multiply: the merge that reads the inputs' masks
-    compute_mask = merging_masks.or_of_masks  # a method: (self, inputs, mask=None)
-
-    def _who(self):
-        return f'{type(self).__name__} "{self.name}"'
-
-    def _check_list(self, shapes):
-        if not isinstance(shapes, (list, tuple)) or not shapes or not all(
-                isinstance(s, (list, tuple)) for s in shapes):
-            raise ValueError(
-                f"{self._who()} must be called on a list of tensors, e.g. "
-                f"{type(self).__name__}()([x1, x2]); received a single input of shape "
-                f"{tuple(shapes) if isinstance(shapes, (list, tuple)) else shapes}.")
-        n = len(shapes)
-        if n < self.min_inputs or (self.max_inputs is not None and n > self.max_inputs):
-            want = (f"exactly {self.min_inputs}" if self.min_inputs == self.max_inputs
-                    else f"at least {self.min_inputs}")
-            raise ValueError(f"{self._who()} needs {want} inputs; received {n} with shapes "
-                             f"{_fmt(shapes)}. Pass a list of {want} tensors.")
-        batches = {s[0] for s in shapes if len(s) and s[0] is not None}
-        if len(batches) > 1 and self._checks_batch():
-            raise ValueError(
-                f"{self._who()} needs inputs with the same batch size; received shapes "
-                f"{_fmt(shapes)}. Merge tensors that come from the same batch of samples.")
-
-    def _checks_batch(self):
-        return True
-
-    def check_shapes(self, shapes):
-        """Raise a ValueError if ``shapes`` cannot be merged; return the output shape."""
-        self._check_list(shapes)
-        shapes = [tuple(s) for s in shapes]
-        out = list(shapes[0][1:])
-        for s in shapes[1:]:
-            a, b = (out, list(s[1:])) if len(out) >= len(s) - 1 else (list(s[1:]), out)
-            merged = a[:len(a) - len(b)]
-            for i, j in zip(a[len(a) - len(b):], b):
-                if i is not None and j is not None and i != j and 1 not in (i, j):
-                    raise ValueError(
-                        f"{self._who()} needs inputs of the same shape (or broadcastable: each "
-                        f"non-batch dimension equal or 1, compared from the last); received "
-                        f"shapes {_fmt(shapes)}. Make the sizes match before merging, e.g. "
-                        f"with a Dense or Reshape layer on one of the inputs.")
-                merged.append(None if i is None or j is None else max(i, j) if 1 in (i, j)
-                              else i)
-            out = merged
-        batch = next((s[0] for s in shapes if s and s[0] is not None), None)
-        return (batch,) + tuple(out)
-
-    def build(self, input_shape):
-        self.check_shapes(input_shape)
-
-    def compute_output_spec(self, inputs, *args, **kwargs):
-        # Shapes from the rules themselves (like Keras), so unknown non-batch dimensions stay
-        # unknown instead of being probed; the dtype from tracing the merge on size-1 inputs.
-        shapes = _shapes(inputs)
-        out_shape = self.check_shapes(shapes)
-        probes = [jax.ShapeDtypeStruct((1,) * len(s), t.dtype) for s, t in zip(shapes, inputs)]
-        dtype = jax.eval_shape(lambda xs: self._merge(list(xs)), probes).dtype
-        return TensorSpec(out_shape, dtype)
-
-    def call(self, inputs):
-        self.check_shapes(_shapes(inputs))
-        inputs, masks = list(inputs), merging_masks.input_masks(inputs)
-        if self.masked_merge is not None and any(m is not None for m in masks):
-            return self.masked_merge(inputs, masks)
-        rank = max(x.ndim for x in inputs)
-        # Lower-rank inputs get size-1 axes after the batch axis (Keras's broadcasting rule).
-        inputs = [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in inputs]
-        return self._merge(inputs)
-
-    def _merge(self, inputs):
-        raise NotImplementedError
-
-    def get_config(self):
-        return super().get_config()
+from thawnet.layers.layer import register
+from thawnet.layers.merge_base import Merge, format_shapes, input_shapes
 
 
 _MERGE_DOC = """{summary}
@@ -125,7 +33,7 @@ _MERGE_DOC = """{summary}
 
 
 @register
-class Add(_Merge):
+class Add(Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise sum of the inputs.", cls="Add",
                                 example="[[4.0, 6.0]]")
 
@@ -137,7 +45,7 @@ class Add(_Merge):
 
 
 @register
-class Subtract(_Merge):
+class Subtract(Merge):
     __doc__ = _MERGE_DOC.format(summary="``inputs[0] - inputs[1]``; exactly two inputs.",
                                 cls="Subtract", example="[[-2.0, 2.0]]")
     min_inputs = max_inputs = 2
@@ -147,7 +55,7 @@ class Subtract(_Merge):
 
 
 @register
-class Multiply(_Merge):
+class Multiply(Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise product of the inputs.", cls="Multiply",
                                 example="[[3.0, 8.0]]")
     masked_merge = staticmethod(merging_masks.masked_product)
@@ -160,7 +68,7 @@ class Multiply(_Merge):
 
 
 @register
-class Average(_Merge):
+class Average(Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise mean of the inputs.", cls="Average",
                                 example="[[2.0, 3.0]]")
 
@@ -172,7 +80,7 @@ class Average(_Merge):
 
 
 @register
-class Maximum(_Merge):
+class Maximum(Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise maximum of the inputs.", cls="Maximum",
                                 example="[[3.0, 4.0]]")
     masked_merge = staticmethod(merging_masks.masked_maximum)
@@ -185,7 +93,7 @@ class Maximum(_Merge):
 
 
 @register
-class Minimum(_Merge):
+class Minimum(Merge):
     __doc__ = _MERGE_DOC.format(summary="Elementwise minimum of the inputs.", cls="Minimum",
                                 example="[[1.0, 2.0]]")
     masked_merge = staticmethod(merging_masks.masked_minimum)
@@ -198,7 +106,7 @@ class Minimum(_Merge):
 
 
 @register
-class Concatenate(_Merge):
+class Concatenate(Merge):
     """Joins a list of tensors along one axis.
 
     All inputs must have the same rank and the same size on every axis except ``axis``.
@@ -212,7 +120,7 @@ class Concatenate(_Merge):
     (2, 7)
     """
 
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis: Axis = -1, **kwargs) -> None:
         super().__init__(**kwargs)
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise ValueError(f'Concatenate "{self.name}": axis must be an integer; received '
@@ -222,7 +130,7 @@ class Concatenate(_Merge):
     def _checks_batch(self):
         return False  # batch sizes are compared below, unless the batch is the joined axis
 
-    def check_shapes(self, shapes):
+    def check_shapes(self, shapes: Sequence[ShapeLike]) -> tuple:
         self._check_list(shapes)
         shapes = [tuple(s) for s in shapes]
         ranks = {len(s) for s in shapes}
@@ -230,12 +138,12 @@ class Concatenate(_Merge):
         fix = (f"Reshape or crop the inputs so that only axis {self.axis} differs, or choose "
                "another axis.")
         head = (f"{self._who()} needs inputs whose dimensions match on every axis except the "
-                f"concatenation axis (axis={self.axis}); received shapes {_fmt(shapes)}")
+                f"concatenation axis (axis={self.axis}); received shapes {format_shapes(shapes)}")
         if len(ranks) > 1:
             raise ValueError(f"{head}: the ranks differ ({sorted(ranks)}). {fix}")
         if not -rank <= self.axis < rank:
             raise ValueError(f"{self._who()}: axis={self.axis} is out of range for inputs of "
-                             f"rank {rank}; received shapes {_fmt(shapes)}. Use an axis in "
+                             f"rank {rank}; received shapes {format_shapes(shapes)}. Use an axis in "
                              f"[{-rank}, {rank - 1}].")
         axis = self.axis % rank
         out = []
@@ -251,22 +159,22 @@ class Concatenate(_Merge):
             out.append(known.pop() if known else None)
         return tuple(out)
 
-    def call(self, inputs):
-        self.check_shapes(_shapes(inputs))
+    def call(self, inputs: TensorTree) -> TensorTree:
+        self.check_shapes(input_shapes(inputs))
         return self._merge(list(inputs))
 
     def _merge(self, inputs):
         return jnp.concatenate(inputs, axis=self.axis)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: TensorTree, mask: TensorTree | None = None) -> TensorTree | None:
         return merging_masks.concatenated_mask(self, inputs, mask, self.axis)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "axis": self.axis}
 
 
 @register
-class Dot(_Merge):
+class Dot(Merge):
     """Per-sample dot product of two tensors along one axis of each.
 
     Args:
@@ -285,7 +193,7 @@ class Dot(_Merge):
 
     min_inputs = max_inputs = 2
 
-    def __init__(self, axes, normalize=False, **kwargs):
+    def __init__(self, axes: Axis, normalize: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         ok = (isinstance(axes, int) and not isinstance(axes, bool)) or (
             isinstance(axes, (list, tuple)) and len(axes) == 2
@@ -305,34 +213,34 @@ class Dot(_Merge):
         for a, s in zip(pair, shapes):
             if not -len(s) <= a < len(s):
                 raise ValueError(f"{self._who()}: axis {a} is out of range for an input of "
-                                 f"shape {tuple(s)}; received shapes {_fmt(shapes)}.")
+                                 f"shape {tuple(s)}; received shapes {format_shapes(shapes)}.")
             out.append(a % len(s))
         return out
 
-    def check_shapes(self, shapes):
+    def check_shapes(self, shapes: Sequence[ShapeLike]) -> Any:
         self._check_list(shapes)
         shapes = [tuple(s) for s in shapes]
         if any(len(s) < 2 for s in shapes):
             raise ValueError(f"{self._who()} needs inputs of rank >= 2 (batch and features); "
-                             f"received shapes {_fmt(shapes)}.")
+                             f"received shapes {format_shapes(shapes)}.")
         a0, a1 = self._resolved_axes(shapes)
         if 0 in (a0, a1):
             raise ValueError(f"{self._who()} cannot take the dot product over the batch axis 0 "
-                             f"(axes={self.axes}); received shapes {_fmt(shapes)}. Use axes "
+                             f"(axes={self.axes}); received shapes {format_shapes(shapes)}. Use axes "
                              "counted from 1 (or negative).")
         d0, d1 = shapes[0][a0], shapes[1][a1]
         if d0 is not None and d1 is not None and d0 != d1:
             raise ValueError(f"{self._who()} needs the dot axes to have the same size; axis "
                              f"{a0} of the first input is {d0} and axis {a1} of the second is "
-                             f"{d1} (received shapes {_fmt(shapes)}). Choose matching axes or "
+                             f"{d1} (received shapes {format_shapes(shapes)}). Choose matching axes or "
                              "resize one input.")
         x, y = shapes
         out = (x[0] if x[0] is not None else y[0],) + x[1:a0] + x[a0 + 1:] + tuple(
             d for i, d in enumerate(y) if i not in (0, a1))
         return out if len(out) > 1 else out + (1,)
 
-    def call(self, inputs):
-        self.check_shapes(_shapes(inputs))
+    def call(self, inputs: TensorTree) -> TensorTree:
+        self.check_shapes(input_shapes(inputs))
         return self._merge(list(inputs))
 
     def _merge(self, inputs):
@@ -343,10 +251,12 @@ class Dot(_Merge):
         out = jax.lax.dot_general(x, y, (((a0,), (a1,)), ((0,), (0,))))
         return out[:, None] if out.ndim == 1 else out
 
-    def compute_mask(self, inputs, mask=None):  # the contracted axes are gone: no mask
+    # The contracted axes are gone: no mask.
+    def compute_mask(self, inputs: TensorTree, mask: TensorTree | None = None
+                     ) -> TensorTree | None:
         return None
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
 
 
@@ -355,42 +265,42 @@ def _l2_normalize(x, axis, epsilon=1e-7):
     return x * jnp.minimum(inv, 1.0 / epsilon)
 
 
-def add(inputs, **kwargs):
+def add(inputs: TensorTree, **kwargs) -> Tensor:
     """Functional form of :class:`Add`: ``add([x1, x2])``."""
     return Add(**kwargs)(inputs)
 
 
-def subtract(inputs, **kwargs):
+def subtract(inputs: TensorTree, **kwargs) -> Tensor:
     """Functional form of :class:`Subtract`: ``subtract([x1, x2])``."""
     return Subtract(**kwargs)(inputs)
 
 
-def multiply(inputs, **kwargs):
+def multiply(inputs: TensorTree, **kwargs) -> Tensor:
     """Functional form of :class:`Multiply`."""
     return Multiply(**kwargs)(inputs)
 
 
-def average(inputs, **kwargs):
+def average(inputs: TensorTree, **kwargs) -> Tensor:
     """Functional form of :class:`Average`."""
     return Average(**kwargs)(inputs)
 
 
-def maximum(inputs, **kwargs):
+def maximum(inputs: TensorTree, **kwargs) -> Tensor:
     """Functional form of :class:`Maximum`."""
     return Maximum(**kwargs)(inputs)
 
 
-def minimum(inputs, **kwargs):
+def minimum(inputs: TensorTree, **kwargs) -> Tensor:
     """Functional form of :class:`Minimum`."""
     return Minimum(**kwargs)(inputs)
 
 
-def concatenate(inputs, axis=-1, **kwargs):
+def concatenate(inputs: TensorTree, axis: Axis = -1, **kwargs) -> Tensor:
     """Functional form of :class:`Concatenate`: ``concatenate([x1, x2], axis=-1)``."""
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
-def dot(inputs, axes=-1, **kwargs):
+def dot(inputs: TensorTree, axes: Axis = -1, **kwargs) -> Tensor:
     """Functional form of :class:`Dot`: ``dot([x1, x2], axes=1, normalize=False)``."""
     return Dot(axes=axes, **kwargs)(inputs)
 
