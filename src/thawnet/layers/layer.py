@@ -30,8 +30,7 @@ from thawnet.layers import input_spec as input_spec_lib
 from thawnet.layers import remat as remat_lib
 from thawnet.layers import node as node_lib
 from thawnet.backend.registry import register, registered
-from thawnet.backend.types import (Array, Axis, Config, DTypeLike, Identifier, ShapeLike,
-                                   TensorLike, TensorTree)
+from thawnet.backend.types import Axis, Config, DTypeLike, Identifier, ShapeLike, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.call_inspection import accepts_argument, shapes_of
 from thawnet.layers.graph_position import GraphPosition
@@ -169,22 +168,22 @@ class Layer(LayerWeights, LayerLosses, GraphPosition, StatelessBridge, MaskingSu
         return self._dtype_policy
 
     @dtype_policy.setter
-    def dtype_policy(self, value: TensorLike) -> None:
+    def dtype_policy(self, value: dtype_policy_lib.DTypePolicy | DTypeLike) -> None:
         """Set from a policy, a name (``"mixed_float16"``) or a dtype; weights created later
         use its variable dtype."""
         self._dtype_policy = dtype_policy_lib.get(value)
 
     @property
-    def dtype(self) -> Array:
+    def dtype(self) -> np.dtype:
         """The dtype of the layer's weights (the policy's variable dtype, as in Keras)."""
         return jnp.dtype(self.dtype_policy.variable_dtype)
 
     @property
-    def variable_dtype(self) -> Array:
+    def variable_dtype(self) -> np.dtype:
         return jnp.dtype(self.dtype_policy.variable_dtype)
 
     @property
-    def compute_dtype(self) -> Array:
+    def compute_dtype(self) -> np.dtype:
         """The dtype ``call`` computes in: floating inputs are cast to it, float weights are
         read in it (``"mixed_float16"``: float16 compute, float32 weights)."""
         return jnp.dtype(self.dtype_policy.compute_dtype)
