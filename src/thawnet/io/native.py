@@ -20,6 +20,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from thawnet.backend.types import PathLike
 from thawnet.io import archive as archive_lib
 from thawnet.io import model_config
 from thawnet.io import optimizer_state
@@ -161,7 +162,7 @@ def load_model(path, custom_objects=None, compile=True):
     return model
 
 
-def describe(path):
+def describe(path: PathLike) -> list:
     """The weights a file holds, read from its header only (no array is loaded).
 
     Args:
