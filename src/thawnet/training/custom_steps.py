@@ -23,10 +23,13 @@ computes, written in the list form, so an override can call ``super().train_step
 
 from __future__ import annotations
 
+from typing import Any, Iterable, Sequence
+
 import jax
 import jax.numpy as jnp
 
 from thawnet.backend import scope as scope_lib
+from thawnet.backend.types import ArrayLike, TensorLike, TensorTree
 from thawnet.layers.stateless_bridge import keras_lists_to_maps
 from thawnet.metrics.base import Metric
 from thawnet.optimizers.loss_scale_optimizer import current_loss_scale
@@ -111,8 +114,9 @@ class KerasSteps:
             metric.reset_state()
 
     # -- losses ------------------------------------------------------------------------------
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
-                     training=True) -> jax.Array:
+    def compute_loss(self, x: TensorTree | Iterable[Any] | None = None, y: TensorTree | None = None,
+                     y_pred: TensorLike | None = None, sample_weight: TensorLike | None = None,
+                     training: bool | None = True) -> jax.Array:
         """The total loss: the compiled loss, plus every loss in ``self.losses`` (``add_loss``
         values and weight penalties), each summed to a scalar.
 
@@ -136,9 +140,11 @@ class KerasSteps:
             return jnp.zeros((), jnp.float32)
         return sum(losses[1:], losses[0])
 
-    def compute_loss_and_updates(self, trainable_variables, non_trainable_variables,
-                                 metrics_variables, x, y, sample_weight, training=False,
-                                 optimizer_variables=None) -> tuple:
+    def compute_loss_and_updates(self, trainable_variables: list, non_trainable_variables: list,
+                                 metrics_variables: list, x: TensorTree | Iterable[Any],
+                                 y: TensorTree, sample_weight: TensorLike | None,
+                                 training: bool | None = False,
+                                 optimizer_variables: Sequence[ArrayLike] | None = None) -> tuple:
         """The forward pass and the loss, as a pure function of the weights (for
         ``jax.value_and_grad(..., has_aux=True)``).
 
@@ -219,7 +225,7 @@ class KerasSteps:
             out.extend(values)
         return logs, out
 
-    def train_step(self, state: tuple, data) -> tuple:
+    def train_step(self, state: tuple, data: Any) -> tuple:
         """One training step in Keras 3's JAX form (override it; see the module docstring).
 
         Args:
@@ -242,7 +248,7 @@ class KerasSteps:
             metric_values, loss, x, y, y_pred, sample_weight)
         return logs, (trainable, non_trainable, optimizer_values, metric_values)
 
-    def test_step(self, state: tuple, data) -> tuple:
+    def test_step(self, state: tuple, data: Any) -> tuple:
         """One evaluation step in Keras 3's JAX form.
 
         Args:
@@ -260,7 +266,7 @@ class KerasSteps:
             metric_values, loss, x, y, y_pred, sample_weight)
         return logs, (trainable, non_trainable, metric_values)
 
-    def predict_step(self, state: tuple, data):
+    def predict_step(self, state: tuple, data: Any) -> Any:
         """One prediction step in Keras 3's JAX form.
 
         Args:

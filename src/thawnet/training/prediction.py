@@ -8,9 +8,12 @@ trainable flags and weight structure (LoRA enabled or merged after a first call 
 
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 import jax
 import numpy as np
 
+from thawnet.backend.types import TensorTree
 from thawnet.training import stream_loop
 from thawnet.training.custom_step_functions import make_custom_predict_function, overrides
 from thawnet.training.data import ArrayDataset
@@ -24,7 +27,9 @@ from thawnet.variables import materialize_all
 class Prediction:
     """The predict methods of :class:`thawnet.training.trainer.Trainer`."""
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    def predict(self, x: TensorTree | Iterable[Any], batch_size: int | None = None,
+                verbose: int | str = "auto", steps: int | None = None, callbacks: list | None = None
+            ) -> Any:
         """Outputs for ``x`` in inference mode, as NumPy arrays, batch by batch."""
         # Imported here: thawnet.callbacks loads on first use (import thawnet stays light).
         from thawnet.callbacks import CallbackList

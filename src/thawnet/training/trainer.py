@@ -13,10 +13,12 @@ Keras's signatures and return values. What differs, on purpose:
 from __future__ import annotations
 
 import time
+from typing import Any, Iterable
 
 import jax
 
 from thawnet import optimizers as optimizers_lib
+from thawnet.backend.types import Identifier, SeedLike, TensorLike, TensorTree
 from thawnet.io import training_checkpoint as checkpoint_lib
 from thawnet.training import freeze_warning
 from thawnet.training import nonfinite_guard
@@ -44,9 +46,10 @@ class Trainer(KerasSteps, Prediction, TrainerState):
     """The training methods of :class:`thawnet.models.Model`."""
 
     # -- compile -------------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile=True, auto_scale_loss=True, seed=0, distribute=None):
+    def compile(self, optimizer: Identifier = "rmsprop", loss: Identifier = None,
+                loss_weights: Any = None, metrics: list | None = None, weighted_metrics: Any = None,
+                run_eagerly: bool = False, steps_per_execution: int = 1, jit_compile: bool = True,
+                auto_scale_loss: bool = True, seed: SeedLike = 0, distribute: Any = None) -> None:
         """Configure training (Keras 3's positional order, thawnet's extras last).
 
         Args:
@@ -98,10 +101,14 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         return [] if metric_set is None else metric_set.keras_metrics_names()
 
     # -- fit ---------------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, audit=True, resume_from=None):
+    def fit(self, x: TensorTree | Iterable[Any] | None = None, y: TensorTree | None = None,
+            batch_size: int | None = None, epochs: int = 1, verbose: int | str = "auto",
+            callbacks: list | None = None, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool = True,
+            class_weight: dict[int, float] | None = None, sample_weight: TensorLike | None = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1, audit: bool = True, resume_from: Any = None) -> Any:
         """Train for ``epochs`` epochs; returns a ``History`` (with ``history.audit``).
 
         Args are Keras's, plus: ``audit=False`` skips the before/after weight comparison (it
@@ -313,8 +320,10 @@ class Trainer(KerasSteps, Prediction, TrainerState):
                    policy)
         return self._results(holder["metrics"])
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
+    def evaluate(self, x: TensorTree | Iterable[Any] | None = None, y: TensorTree | None = None,
+                 batch_size: int | None = None, verbose: int | str = "auto",
+                 sample_weight: TensorLike | None = None, steps: int | None = None,
+                 callbacks: list | None = None, return_dict: bool = False) -> Any:
         """Loss and metrics in inference mode: a float, a list (loss first) or a dict."""
         # Imported here: thawnet.callbacks loads on first use (import thawnet stays light).
         from thawnet.callbacks import CallbackList
@@ -347,8 +356,10 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         return values[0] if len(values) == 1 else values
 
     # -- single batches ----------------------------------------------------------------------
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
+    def train_on_batch(self, x: TensorTree | Iterable[Any], y: TensorTree | None = None,
+                       sample_weight: TensorLike | None = None,
+                       class_weight: dict[int, float] | None = None, return_dict: bool = False
+            ) -> Any:
         """One training step on this batch; returns that batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
         if class_weight is not None:
@@ -370,7 +381,8 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         self._write_back(state)
         return self._format_logs(self._results(state["metrics"]), return_dict)
 
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: TensorTree | Iterable[Any], y: TensorTree | None = None,
+                      sample_weight: TensorLike | None = None, return_dict: bool = False) -> Any:
         """Loss (and metrics) of this batch in inference mode."""
         self._require_compiled("test_on_batch")
         dataset = ArrayDataset(x, y, sample_weight, batch_size=len(jax.tree_util.tree_leaves(

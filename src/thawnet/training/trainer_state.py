@@ -197,16 +197,16 @@ class TrainerState:
         elif self._opt_state is not None:
             self._opt_state = fn(self._opt_state, place)
 
-    def get_learning_rate(self):
+    def get_learning_rate(self) -> float:
         """The learning rate of the next step (``float(model.optimizer.learning_rate)``)."""
         return float(self.optimizer.learning_rate)
 
-    def set_learning_rate(self, value):
+    def set_learning_rate(self, value: float) -> None:
         """Set the learning rate used from the next step on (no recompilation); the same
         as ``model.optimizer.learning_rate = value``."""
         self.optimizer.learning_rate = value
 
-    def optimizer_state_size(self):
+    def optimizer_state_size(self) -> int:
         """Number of scalars in the optimizer state (reported apart from the model's counts)."""
         if self._opt_state is None:
             return 0

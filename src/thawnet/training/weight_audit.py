@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any, Iterator
 
 import jax
 import jax.numpy as jnp
@@ -59,19 +60,19 @@ class WeightAudit:
 class AuditReport:
     """Per-weight results, in the model's weight order."""
 
-    def __init__(self, entries=()):
+    def __init__(self, entries: tuple = ()) -> None:
         self.entries = list(entries)
 
     @property
-    def violations(self):
+    def violations(self) -> list:
         return [e for e in self.entries if e.verdict.startswith("VIOLATION")]
 
     @property
-    def changed(self):
+    def changed(self) -> list:
         return [e for e in self.entries if e.changed]
 
     @property
-    def unchanged(self):
+    def unchanged(self) -> list:
         return [e for e in self.entries if not e.changed]
 
     def __getitem__(self, path):
@@ -81,7 +82,7 @@ class AuditReport:
         raise KeyError(f"No weight {path!r} in the audit; weights: "
                        f"{[e.path for e in self.entries]}.")
 
-    def check(self):
+    def check(self) -> AuditReport:
         """Raise :class:`AuditError` naming every frozen weight that changed."""
         bad = self.violations
         if bad:
@@ -209,7 +210,7 @@ def _frozen_statistics(model):
 
 
 @contextlib.contextmanager
-def audit(model, check=True):
+def audit(model: Any, check: bool = True) -> Iterator[Any]:
     """Audit the weights of ``model`` across a block of code (see module docstring).
 
     Weights count as trained if they were effectively trainable at the start or the end.
