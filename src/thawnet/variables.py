@@ -187,7 +187,7 @@ class Variable:
         return self._dtype
 
     @dtype.setter
-    def dtype(self, value) -> None:
+    def dtype(self, value: Any) -> None:
         self._dtype = jnp.dtype(value)
 
     # -- values ---------------------------------------------------------------------------
