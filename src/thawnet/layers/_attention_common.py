@@ -32,7 +32,7 @@ def disable_flash_attention() -> None:
     _flash["enabled"] = False
 
 
-def is_flash_attention_enabled():
+def is_flash_attention_enabled() -> bool:
     """``False`` after :func:`disable_flash_attention`, else ``None`` (Keras's values)."""
     return _flash["enabled"]
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 import math
 import numbers
 import string
+from typing import Any
 
 import jax.numpy as jnp
 
 from thawnet import constraints, initializers, regularizers
+from thawnet.backend.types import Config, Identifier, SeedLike, ShapeLike, TensorLike, TensorTree
 from thawnet.layers import _attention_common as common
 from thawnet.layers.einsum_dense import EinsumDense
 from thawnet.layers.layer import Layer, register
@@ -101,12 +103,15 @@ class MultiHeadAttention(Layer):
     ((1, 3, 8), (1, 2, 3, 3))
     """
 
-    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
-                 output_shape=None, attention_axes=None, sliding_window=None,
-                 flash_attention=None, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 use_gate=False, seed=None, **kwargs):
+    def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
+                 dropout: float = 0.0, use_bias: bool = True, output_shape: ShapeLike | None = None,
+                 attention_axes: Any = None, sliding_window: int | None = None,
+                 flash_attention: bool | None = None,
+                 kernel_initializer: Identifier = "glorot_uniform",
+                 bias_initializer: Identifier = "zeros", kernel_regularizer: Identifier = None,
+                 bias_regularizer: Identifier = None, activity_regularizer: Identifier = None,
+                 kernel_constraint: Identifier = None, bias_constraint: Identifier = None,
+                 use_gate: bool = False, seed: SeedLike = None, **kwargs) -> None:
         who = f"{type(self).__name__}"
         num_heads = _positive_int(who, "num_heads", num_heads)
         key_dim = _positive_int(who, "key_dim", key_dim)
@@ -197,7 +202,8 @@ class MultiHeadAttention(Layer):
             setattr(self, f"{name}_dense", layer)  # tracked as a sublayer, in this order
         object.__setattr__(self, f"_{name}_dense", layer)
 
-    def build(self, query_shape, value_shape=None, key_shape=None):
+    def build(self, query_shape: ShapeLike, value_shape: ShapeLike | None = None,
+              key_shape: ShapeLike | None = None) -> None:
         """Create the four projections for inputs of these shapes."""
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
@@ -250,7 +256,8 @@ class MultiHeadAttention(Layer):
             self.build(config["input_shape"])
 
     # -- calling -----------------------------------------------------------------------------
-    def __call__(self, query, value=None, key=None, **kwargs):
+    def __call__(self, query: TensorLike, value: TensorLike | None = None,
+                 key: TensorLike | None = None, **kwargs) -> TensorTree:
         if value is None:
             raise ValueError(f'{type(self).__name__} "{self.name}" needs query and value: '
                              "call it as layer(query, value) (self-attention: "
@@ -266,9 +273,11 @@ class MultiHeadAttention(Layer):
             query.shape[1], value.shape[1], query_mask, value_mask, key_mask, attention_mask,
             use_causal_mask, self._sliding_window)
 
-    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
-             attention_mask=None, return_attention_scores=False, training=None,
-             use_causal_mask=False):
+    def call(self, query: TensorLike, value: TensorLike, key: TensorLike | None = None,
+             query_mask: TensorLike | None = None, value_mask: TensorLike | None = None,
+             key_mask: TensorLike | None = None, attention_mask: TensorLike | None = None,
+             return_attention_scores: bool = False, training: bool | None = None,
+             use_causal_mask: bool = False) -> TensorTree:
         compute = self.compute_dtype
         value = value.astype(compute) if jnp.issubdtype(value.dtype, jnp.floating) else value
         key = value if key is None else key.astype(compute)
@@ -325,7 +334,8 @@ class MultiHeadAttention(Layer):
         return jnp.einsum(self._combine_equation, dropped, value), probs
 
     # -- shapes and config -------------------------------------------------------------------
-    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+    def compute_output_shape(self, query_shape: ShapeLike, value_shape: ShapeLike | None = None,
+                             key_shape: ShapeLike | None = None) -> ShapeLike:
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
         key_shape = value_shape if key_shape is None else tuple(key_shape)
@@ -337,13 +347,14 @@ class MultiHeadAttention(Layer):
             return query_shape[:-1] + tuple(self._output_shape)
         return query_shape
 
-    def compute_output_spec(self, query, value=None, key=None, **kwargs):
+    def compute_output_spec(self, query: TensorLike, value: TensorLike | None = None,
+                            key: TensorLike | None = None, **kwargs) -> Any:
         if not self.built:
             self.build(common.shape_of(query), common.shape_of(value),
                        None if key is None else common.shape_of(key))
         return super().compute_output_spec(query, value, key, **kwargs)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "num_heads": self._num_heads,
                 "key_dim": self._key_dim, "value_dim": self._value_dim,
                 "dropout": self._dropout, "use_bias": self._use_bias,
