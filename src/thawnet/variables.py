@@ -177,7 +177,7 @@ class Variable:
             raise ValueError(f'Variable "{self.path}" needs an initializer or a value.')
 
     @property
-    def dtype(self):
+    def dtype(self) -> Any:
         """The storage dtype; while a mixed-precision layer runs, an autocast float weight
         reports the compute dtype it is read in (as Keras's variables do)."""
         cast = dtype_policy_lib.autocast_dtype()
