@@ -172,7 +172,7 @@ class VarianceScaling(Initializer):
 
 
 def _variance_scaling(name, scale, mode, distribution):
-    def make(seed=None):
+    def make(seed: int | None = None) -> VarianceScaling:
         init = VarianceScaling(scale, mode, distribution, seed)
         init.keras_name = name
         return init

@@ -8,6 +8,8 @@ steps): the query's ``(B, T)`` mask as ``(B, T, 1)``, the value's and key's ``(B
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -146,3 +148,13 @@ def check_flash(who: str, flash_attention, dropout_rate: float) -> None:
 def shape_of(x):
     """The shape of an array, a symbolic tensor or a shape tuple."""
     return tuple(x) if isinstance(x, (tuple, list)) else tuple(x.shape)
+
+
+def read_only(attribute: str, kind: Any) -> property:
+    """A read-only property returning ``self.<attribute>``, annotated as returning ``kind``
+    (Keras's public attributes of the attention layers: ``num_heads``, ``dropout``...)."""
+    def get(self: Any) -> Any:
+        return getattr(self, attribute)
+    get.__annotations__["return"] = kind
+    get.__name__ = get.__qualname__ = attribute.lstrip("_")
+    return property(get)

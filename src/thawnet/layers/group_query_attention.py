@@ -69,10 +69,10 @@ class GroupedQueryAttention(MultiHeadAttention):
         self._inverse_sqrt_head_dim = 1.0 / math.sqrt(float(self.head_dim))
 
     # Keras's public attribute names for the arguments.
-    dropout = property(lambda self: self._dropout)
-    use_bias = property(lambda self: self._use_bias)
-    use_gate = property(lambda self: self._use_gate)
-    sliding_window = property(lambda self: self._sliding_window)
+    dropout = common.read_only("_dropout", float)
+    use_bias = common.read_only("_use_bias", bool)
+    use_gate = common.read_only("_use_gate", bool)
+    sliding_window = common.read_only("_sliding_window", int | None)
     kernel_initializer = property(lambda self: self._kernel_initializer)
     bias_initializer = property(lambda self: self._bias_initializer)
     kernel_regularizer = property(lambda self: self._kernel_regularizer)

@@ -153,12 +153,12 @@ class MultiHeadAttention(Layer):
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(key_dim))
 
     # Keras's read-only properties.
-    num_heads = property(lambda self: self._num_heads)
-    key_dim = property(lambda self: self._key_dim)
-    value_dim = property(lambda self: self._value_dim)
-    dropout = property(lambda self: self._dropout)
-    use_bias = property(lambda self: self._use_bias)
-    attention_axes = property(lambda self: self._attention_axes)
+    num_heads = common.read_only("_num_heads", int)
+    key_dim = common.read_only("_key_dim", int)
+    value_dim = common.read_only("_value_dim", int)
+    dropout = common.read_only("_dropout", float)
+    use_bias = common.read_only("_use_bias", bool)
+    attention_axes = common.read_only("_attention_axes", tuple[int, ...] | None)
 
     # -- building ----------------------------------------------------------------------------
     def _projection(self, name, equation, bias_axes, output_shape, activation=None):
