@@ -1,4 +1,5 @@
-"""BatchNormalization and LayerNormalization.
+"""BatchNormalization (LayerNormalization is in :mod:`thawnet.layers.layer_normalization`;
+both are exported here).
 
 Both compute in at least float32 (half-precision inputs are upcast for the statistics) and
 return the layer's dtype. Batch statistics use the biased variance, as Keras does.
@@ -14,26 +15,14 @@ import jax.numpy as jnp
 from thawnet import constraints, initializers, regularizers
 from thawnet.backend import dtype_policy as dtype_policy_lib
 from thawnet.backend import global_config
+from thawnet.backend.types import Axis, Config, Identifier, ShapeLike, TensorTree
 from thawnet.layers import _batch_renorm as renorm_lib
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
+from thawnet.layers.layer_normalization import LayerNormalization
+from thawnet.layers.normalization_arguments import check_epsilon, compute_dtype_of, is_int
 from thawnet.variables import STATISTIC, layer_trains_now
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_epsilon(who, epsilon):
-    if not isinstance(epsilon, numbers.Real) or isinstance(epsilon, bool) or epsilon < 0:
-        raise ValueError(f"{who}: epsilon must be a non-negative number; received "
-                         f"epsilon={epsilon!r}.")
-    return float(epsilon)
-
-
-def _compute_dtype(x):
-    return jnp.result_type(x.dtype, jnp.float32)
 
 
 @register
@@ -85,15 +74,18 @@ class BatchNormalization(Layer):
     # of training mode leave the masked steps out.
     supports_masking = True
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, renorm=False, renorm_clipping=None,
-                 renorm_momentum=0.99, synchronized=False, **kwargs):
+    def __init__(self, axis: Axis = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer: Identifier = "zeros",
+                 gamma_initializer: Identifier = "ones",
+                 moving_mean_initializer: Identifier = "zeros",
+                 moving_variance_initializer: Identifier = "ones",
+                 beta_regularizer: Identifier = None, gamma_regularizer: Identifier = None,
+                 beta_constraint: Identifier = None, gamma_constraint: Identifier = None,
+                 renorm: bool = False, renorm_clipping: dict[str, float] | None = None,
+                 renorm_momentum: float = 0.99, synchronized: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         who = f'BatchNormalization "{self.name}"'
-        if not _is_int(axis):
+        if not is_int(axis):
             raise ArgumentTypeError(f"{who}: axis must be an integer (the feature axis); "
                                     f"received axis={axis!r}.")
         if (not isinstance(momentum, numbers.Real) or isinstance(momentum, bool)
@@ -105,7 +97,7 @@ class BatchNormalization(Layer):
                              "TensorFlow backend in Keras too); use synchronized=False.")
         self.axis = int(axis)
         self.momentum = float(momentum)
-        self.epsilon = _check_epsilon(who, epsilon)
+        self.epsilon = check_epsilon(who, epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)
@@ -123,7 +115,7 @@ class BatchNormalization(Layer):
         self.renorm_momentum = renorm_momentum
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_shape = tuple(input_shape)
         rank = len(input_shape)
         if not -rank <= self.axis < rank:
@@ -163,24 +155,25 @@ class BatchNormalization(Layer):
         self._reduce_axes = tuple(d for d in range(rank) if d != self._axis_pos)
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: size})
 
-    def axis_hint(self, axis):
+    def axis_hint(self, axis: Axis) -> str:
         return ("The layer was built for a different number of features; check the previous "
                 "layer's output or the axis argument.")
 
-    def rank_hint(self, expected_rank):
+    def rank_hint(self, expected_rank: int) -> str:
         return ("BatchNormalization keeps the rank it was built with; use a new layer for "
                 "inputs of another rank.")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> ShapeLike:
         return input_shape
 
-    def call(self, inputs, training=False, mask=None):
+    def call(self, inputs: TensorTree, training: bool | None = False, mask: TensorTree | None = None
+            ) -> TensorTree:
         if mask is not None and mask.ndim != inputs.ndim - 1:
             raise ValueError(
                 f'BatchNormalization "{self.name}": the mask must have one dimension less than '
                 f"the inputs (one flag per step); received mask.shape={tuple(mask.shape)} for "
                 f"inputs.shape={tuple(inputs.shape)}.")
-        x = inputs.astype(_compute_dtype(inputs))
+        x = inputs.astype(compute_dtype_of(inputs))
         with dtype_policy_lib.no_autocast():  # statistics in float32 under any policy (Keras)
             moving_mean = self.moving_mean.value.astype(x.dtype)
             moving_variance = self.moving_variance.value.astype(x.dtype)
@@ -235,7 +228,7 @@ class BatchNormalization(Layer):
             getattr(self, name).assign(value)
         return renorm_lib.fold(r, d, gamma, beta)
 
-    def get_config(self):
+    def get_config(self) -> Config:
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
                 "beta_initializer": initializers.serialize(self.beta_initializer),
@@ -250,146 +243,6 @@ class BatchNormalization(Layer):
                 "synchronized": False, "renorm": self.renorm,
                 "renorm_clipping": self.renorm_clipping,
                 "renorm_momentum": self.renorm_momentum}
-
-
-@register
-class LayerNormalization(Layer):
-    """Normalise each sample over ``axis``: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
-
-    Statistics are computed per sample (no batch statistics, no state), so training and
-    inference behave the same. ``gamma`` and ``beta`` have the shape of the normalised axes.
-
-    Args:
-        axis: int or list of ints, the axes to normalise over (default -1). With several
-            axes ``gamma``/``beta`` have the sizes of those axes in sorted order, as in Keras.
-        epsilon: small float added to the variance.
-        center: learn an offset ``beta``.
-        scale: learn a scale ``gamma``.
-        rms_scaling: Keras's deprecated option: ``x * rsqrt(var + epsilon) * gamma`` with no
-            centring and no ``beta`` (note it divides by the variance, not the root mean
-            square, exactly as Keras does).
-        beta_initializer, gamma_initializer: initializers (zeros, ones).
-        beta_regularizer, gamma_regularizer: penalties added to the training loss.
-
-    >>> import numpy as np
-    >>> from thawnet.layers import LayerNormalization
-    >>> y = LayerNormalization()(np.array([[1.0, 2.0, 3.0]], "float32"))
-    >>> [round(float(v), 3) for v in y[0]]
-    [-1.224, 0.0, 1.224]
-    """
-
-    autocast = False  # as Keras: inputs and weights keep their dtypes; stats in float32
-
-    supports_masking = True  # per-sample statistics: a mask passes through unchanged (Keras)
-
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
-                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
-        super().__init__(**kwargs)
-        who = f'LayerNormalization "{self.name}"'
-        if isinstance(axis, (list, tuple)):
-            if not axis or not all(_is_int(a) for a in axis):
-                raise ArgumentTypeError(f"{who}: axis must be an int or a non-empty list of "
-                                        f"ints (or tuple); received axis={axis!r}.")
-            axis = [int(a) for a in axis]
-        elif not _is_int(axis):
-            raise ArgumentTypeError(f"{who}: axis must be an int or a list of ints (or tuple); "
-                                    f"received axis={axis!r}.")
-        else:
-            axis = int(axis)
-        self.axis = axis
-        self.epsilon = _check_epsilon(who, epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint, f"{who}: beta_constraint: ")
-        self.gamma_constraint = constraints.get(gamma_constraint, f"{who}: gamma_constraint: ")
-        self.gamma = self.beta = None
-
-    def build(self, input_shape):
-        input_shape = tuple(input_shape)
-        rank = len(input_shape)
-        axes = self.axis if isinstance(self.axis, list) else [self.axis]
-        bad = [a for a in axes if not -rank <= a < rank]
-        if bad:
-            raise ValueError(
-                f'LayerNormalization "{self.name}": axis={self.axis} is out of range for inputs '
-                f"of rank {rank} (shape {input_shape}).")
-        self._axes = tuple(sorted({a % rank for a in axes}))
-        if len(self._axes) != len(axes):
-            raise ValueError(f'LayerNormalization "{self.name}": axis={self.axis} names the '
-                             "same axis twice.")
-        # Keras orders the weight shape by the axes as written, sorted (so axis=(1, -1) on rank
-        # 4 gives (size[-1], size[1])) and reshapes it onto the sorted positive axes; the same
-        # convention keeps weights interchangeable with Keras.
-        shape = tuple(input_shape[d] for d in sorted(axes))
-        if any(s is None for s in shape):
-            raise ValueError(
-                f'LayerNormalization "{self.name}" needs known sizes on the normalised axes '
-                f"{self._axes}; received shape {input_shape}.")
-        # gamma and beta are parameters, trained by the optimizer.
-        if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center and not self.rms_scaling:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
-        self._bshape = tuple(input_shape[d] if d in self._axes else 1 for d in range(rank))
-        # The axes as written (-1: the last) hold for inputs of any rank, as in Keras: a layer
-        # built for rank 3 normalises rank-4 inputs over their last axis too.
-        self.input_spec = InputSpec(min_ndim=max(a + 1 if a >= 0 else -a for a in axes),
-                                    axes={a: input_shape[a] for a in axes})
-
-    def _axes_for(self, ndim):
-        """The normalised axes and the weights' broadcast shape for inputs of rank ``ndim``."""
-        if ndim == len(self._bshape):
-            return self._axes, self._bshape
-        written = self.axis if isinstance(self.axis, list) else [self.axis]
-        axes = tuple(sorted({a % ndim for a in written}))
-        sizes = dict(zip(self._axes, (self._bshape[d] for d in self._axes)))
-        by_written = {a % ndim: sizes[a % len(self._bshape)] for a in written}
-        return axes, tuple(by_written.get(d, 1) for d in range(ndim))
-
-    def axis_hint(self, axis):
-        return ("The layer was built for different sizes on its normalised axes; check the "
-                "previous layer's output or the axis argument.")
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def call(self, inputs):
-        x = inputs.astype(_compute_dtype(inputs))
-        axes, bshape = self._axes_for(x.ndim)
-        variance = jnp.var(x, axis=axes, keepdims=True)
-        inv = 1.0 / jnp.sqrt(variance + self.epsilon)
-        if self.rms_scaling:
-            out = x * inv
-            if self.gamma is not None:
-                out = out * self.gamma.value.astype(x.dtype).reshape(bshape)
-            return out.astype(self.compute_dtype)
-        mean = jnp.mean(x, axis=axes, keepdims=True)
-        if self.gamma is not None:
-            inv = inv * self.gamma.value.astype(x.dtype).reshape(bshape)
-        shift = -mean * inv
-        if self.beta is not None:
-            shift = shift + self.beta.value.astype(x.dtype).reshape(bshape)
-        return (x * inv + shift).astype(self.compute_dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
 
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
