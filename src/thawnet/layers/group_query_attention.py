@@ -11,6 +11,7 @@ both names are available here.
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import jax.numpy as jnp
 
@@ -73,12 +74,12 @@ class GroupedQueryAttention(MultiHeadAttention):
     use_bias = common.read_only("_use_bias", bool)
     use_gate = common.read_only("_use_gate", bool)
     sliding_window = common.read_only("_sliding_window", int | None)
-    kernel_initializer = property(lambda self: self._kernel_initializer)
-    bias_initializer = property(lambda self: self._bias_initializer)
-    kernel_regularizer = property(lambda self: self._kernel_regularizer)
-    bias_regularizer = property(lambda self: self._bias_regularizer)
-    kernel_constraint = property(lambda self: self._kernel_constraint)
-    bias_constraint = property(lambda self: self._bias_constraint)
+    kernel_initializer = common.read_only("_kernel_initializer", Callable[..., Any])
+    bias_initializer = common.read_only("_bias_initializer", Callable[..., Any])
+    kernel_regularizer = common.read_only("_kernel_regularizer", Callable[..., Any] | None)
+    bias_regularizer = common.read_only("_bias_regularizer", Callable[..., Any] | None)
+    kernel_constraint = common.read_only("_kernel_constraint", Callable[..., Any] | None)
+    bias_constraint = common.read_only("_bias_constraint", Callable[..., Any] | None)
 
     def build(self, query_shape: ShapeLike, value_shape: ShapeLike | None = None,
               key_shape: ShapeLike | None = None) -> None:
