@@ -25,7 +25,7 @@ import pytest
 from .families import family_of, is_target
 from .keras_source import layer_test_files
 from .loader import TestFileLoader
-from .skip_rules import static_skip_reason
+from .skip_rules import case_skip_reason, static_skip_reason
 
 SAMPLE_EVERY = 4
 LOAD_CASE = "<file fails to load>"
@@ -175,7 +175,8 @@ def run_case(case: Case, loader: TestFileLoader = LOADER,
         return
     test_class = getattr(module, case.cls)
     method = getattr(test_class, case.method)
-    reason = (_mark_skip_reason(getattr(method, "pytestmark", []))
+    reason = (case_skip_reason(case.id)
+              or _mark_skip_reason(getattr(method, "pytestmark", []))
               or _mark_skip_reason(getattr(test_class, "pytestmark", []))
               or skip_reason(case.method, method))
     if reason:

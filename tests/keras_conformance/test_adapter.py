@@ -124,3 +124,18 @@ def test_pytest_style_functions_are_cases_too():
     cases = cases_of_module(module, "synthetic_test.py")
     assert [c.method for c in cases] == ["test_p[0]", "test_p[1]", "test_p[2]", "test_plain"]
     assert {c.cls for c in cases} == {PYTEST_FUNCTION}
+
+
+def test_cases_skipped_by_id_exist_and_name_their_readme_line():
+    """A case-id skip must point at a real Keras test, and say which README line (or which
+    Keras internal) makes it inapplicable."""
+    from .keras_source import read_test_source
+    from .skip_rules import BY_CASE, DELIBERATE
+
+    for case_id, reason in BY_CASE.items():
+        file, cls, method = case_id.split("::")
+        source = read_test_source(file)
+        assert f"class {cls}" in source and f"def {method}" in source, case_id
+        assert categorize_reason(reason) in (DELIBERATE,
+                                             "Keras internals (no thawnet counterpart)"), reason
+        assert "README" in reason or reason.startswith("Keras internal"), reason

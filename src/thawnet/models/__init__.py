@@ -10,6 +10,10 @@ from thawnet.models.model import Model
 from thawnet.models.model_files import load_model
 from thawnet.models.sequential import Sequential
 
+# Keras 3's name for the class of graph models: ``Functional(inputs, outputs)`` is
+# ``Model(inputs, outputs)``; files name it "Functional" and read back as ``Model``.
+Functional = Model
+
 
 def model_from_json(json_string: str, custom_objects: dict | None = None) -> Model:
     """The model described by ``model.to_json()`` (fresh weights; nothing is executed)."""
@@ -21,5 +25,5 @@ def model_from_json(json_string: str, custom_objects: dict | None = None) -> Mod
     return deserialize(description, custom_objects, what="model")
 
 
-__all__ = ["ConfigError", "Model", "Sequential", "clone_model", "load_model",
+__all__ = ["ConfigError", "Functional", "Model", "Sequential", "clone_model", "load_model",
            "model_from_json"]

@@ -228,12 +228,6 @@ class Model(Trainer, ModelFiles, Layer):
             layer._losses.append(loss)
         return outputs
 
-    def _layer_flags(self):
-        """Each layer's flag and weight count: BatchNormalization's behaviour depends on the
-        flags, and enable_lora/merge_lora change what call() reads (a registry key part)."""
-        return tuple((layer.trainable, len(layer._own_variables))
-                     for layer in self._all_layers())
-
     def _build_eager_call(self, training):
         """The compiled pure function behind ``model(x)``, with what reads its results."""
         by_path = self.variables_by_path()
@@ -319,8 +313,8 @@ class Model(Trainer, ModelFiles, Layer):
 
 def _check_input_shape(model, tensor, shape):
     expected = tensor.shape
-    ok = len(shape) == len(expected) and all(
-        e is None or e == g for e, g in zip(expected, shape))
+    ok = len(shape) == len(expected) and (getattr(model, "_input_from_data", False) or all(
+        e is None or e == g for e, g in zip(expected, shape)))
     if not ok:
         raise ValueError(
             f'Model "{model.name}": input "{tensor.name}" expects shape {expected}; received '

@@ -114,12 +114,18 @@ class Sequential(Model):
 
     def call(self, inputs: TensorTree, training: bool | None = False) -> TensorTree:
         if self._graph is None:
-            self.build(tuple(inputs.shape))
+            self._build_from_data(tuple(inputs.shape))
         return super().call(inputs, training=training)
 
     def _maybe_build(self, input_shape):
         if self._graph is None:
-            self.build(input_shape)
+            self._build_from_data(input_shape)
+
+    def _build_from_data(self, input_shape):
+        # No shape was declared: the first batch's shape builds the layers, and later batches
+        # of other non-batch sizes still run when the layers allow it (Keras does the same).
+        self.build(input_shape)
+        self._input_from_data = True
 
     def get_config(self) -> dict:
         """The input and the layers, in order, as plain JSON values."""

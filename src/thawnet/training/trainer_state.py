@@ -54,6 +54,13 @@ class TrainerState:
             registry = self.__dict__["_function_registry"] = FunctionRegistry()
         return registry
 
+    def _layer_flags(self) -> tuple:
+        """Each layer's flag and weight count: BatchNormalization's behaviour depends on the
+        flags, and enable_lora/merge_lora change what call() reads (a registry key part).
+        Here, not on Model, since any layer mixed with the trainer (Keras's tests do) has it."""
+        return tuple((layer.trainable, len(layer._own_variables))
+                     for layer in self._all_layers())
+
     @property
     def _fn_cache(self) -> FunctionRegistry:
         return self._functions
