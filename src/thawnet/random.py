@@ -20,12 +20,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from thawnet.backend import random as random_lib
 from thawnet.backend import scope as scope_lib
 from thawnet.layers.seed_generator import SeedGenerator
+from thawnet.backend.types import (Array, Axis, Config, DTypeLike, SeedLike, ShapeLike, TensorLike,
+                                   TensorTree)
 
 
 def draw_key(seed):
@@ -61,7 +65,8 @@ def _float(dtype):
     return jnp.dtype(dtype or "float32")
 
 
-def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+def normal(shape: ShapeLike, mean: float = 0.0, stddev: float = 1.0, dtype: DTypeLike | None = None,
+           seed: SeedLike = None) -> Array:
     """Samples of a normal distribution.
 
     Args:
@@ -77,7 +82,8 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     return mean + stddev * jax.random.normal(draw_key(seed), tuple(shape), _float(dtype))
 
 
-def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+def uniform(shape: ShapeLike, minval: float = 0.0, maxval: float = 1.0,
+            dtype: DTypeLike | None = None, seed: SeedLike = None) -> Array:
     """Samples of a uniform distribution on ``[minval, maxval)``.
 
     Args:
@@ -97,7 +103,8 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     return jax.random.uniform(draw_key(seed), tuple(shape), dtype, minval, maxval)
 
 
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+def truncated_normal(shape: ShapeLike, mean: float = 0.0, stddev: float = 1.0,
+                     dtype: DTypeLike | None = None, seed: SeedLike = None) -> Array:
     """Normal samples redrawn outside two standard deviations of the mean.
 
     Args:
@@ -114,7 +121,8 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     return mean + stddev * sample
 
 
-def randint(shape, minval, maxval, dtype="int32", seed=None):
+def randint(shape: ShapeLike, minval: Any, maxval: Any, dtype: DTypeLike | None = "int32",
+            seed: SeedLike = None) -> Array:
     """Integers drawn uniformly from ``[minval, maxval)``.
 
     Args:
@@ -130,7 +138,8 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
     return jax.random.randint(draw_key(seed), tuple(shape), minval, maxval, jnp.dtype(dtype))
 
 
-def dropout(inputs, rate, noise_shape=None, seed=None):
+def dropout(inputs: TensorTree, rate: float, noise_shape: Any = None, seed: SeedLike = None
+        ) -> Array:
     """Zero each entry with probability ``rate``, scale the others by ``1 / (1 - rate)``.
 
     Args:
@@ -152,7 +161,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     return jnp.where(keep, inputs / (1.0 - rate), jnp.zeros_like(inputs))
 
 
-def shuffle(x, axis=0, seed=None):
+def shuffle(x: TensorLike, axis: Axis = 0, seed: SeedLike = None) -> Array:
     """``x`` with its slices along ``axis`` randomly permuted.
 
     Args:
@@ -166,7 +175,8 @@ def shuffle(x, axis=0, seed=None):
     return jax.random.permutation(draw_key(seed), jnp.asarray(x), axis=axis, independent=False)
 
 
-def categorical(logits, num_samples, dtype="int32", seed=None):
+def categorical(logits: TensorLike, num_samples: int, dtype: DTypeLike | None = "int32",
+                seed: SeedLike = None) -> Array:
     """Class indices drawn from the categorical distributions given by rows of ``logits``.
 
     Args:
@@ -187,7 +197,8 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     return draws.astype(dtype)
 
 
-def gamma(shape, alpha, dtype=None, seed=None):
+def gamma(shape: ShapeLike, alpha: float, dtype: DTypeLike | None = None, seed: SeedLike = None
+        ) -> Array:
     """Samples of a gamma distribution with concentration ``alpha`` (scale 1).
 
     Args:
@@ -202,7 +213,8 @@ def gamma(shape, alpha, dtype=None, seed=None):
     return jax.random.gamma(draw_key(seed), alpha, tuple(shape), _float(dtype))
 
 
-def beta(shape, alpha, beta, dtype=None, seed=None):
+def beta(shape: ShapeLike, alpha: float, beta: float, dtype: DTypeLike | None = None,
+         seed: SeedLike = None) -> Array:
     """Samples of a beta distribution.
 
     Args:
@@ -218,7 +230,8 @@ def beta(shape, alpha, beta, dtype=None, seed=None):
     return jax.random.beta(draw_key(seed), alpha, beta, tuple(shape), _float(dtype))
 
 
-def binomial(shape, counts, probabilities, dtype=None, seed=None):
+def binomial(shape: ShapeLike, counts: Any, probabilities: Any, dtype: DTypeLike | None = None,
+             seed: SeedLike = None) -> Array:
     """Numbers of successes in ``counts`` trials of probability ``probabilities``.
 
     Args:

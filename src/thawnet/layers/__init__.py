@@ -23,8 +23,8 @@ from thawnet.layers.prelu import PReLU
 from thawnet.layers.remat import RematScope  # Keras 3's rematerialization scope
 from thawnet.layers.identity import Identity
 from thawnet.layers.time_distributed import TimeDistributed
-from thawnet.layers.einsum_dense import EinsumDense
 from thawnet.layers.wrapper import Wrapper
+from thawnet.layers.einsum_dense import EinsumDense
 from thawnet.layers.attention import AdditiveAttention, Attention
 from thawnet.layers.multi_head_attention import MultiHeadAttention
 from thawnet.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
