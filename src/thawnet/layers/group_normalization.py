@@ -18,6 +18,7 @@ from thawnet.backend.types import Config, Identifier, ShapeLike, TensorTree
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
+from thawnet.layers.normalization_arguments import gamma_beta_config
 
 
 @register
@@ -135,12 +136,7 @@ class GroupNormalization(Layer):
     def get_config(self) -> Config:
         return {**super().get_config(), "groups": self.groups, "axis": self.axis,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                **gamma_beta_config(self)}
 
 
 __all__ = ["GroupNormalization"]

@@ -13,7 +13,8 @@ from thawnet.backend.types import Axis, Config, Identifier, ShapeLike, TensorTre
 from thawnet.layers.argument_errors import ArgumentTypeError
 from thawnet.layers.input_spec import InputSpec
 from thawnet.layers.layer import Layer, register
-from thawnet.layers.normalization_arguments import check_epsilon, compute_dtype_of, is_int
+from thawnet.layers.normalization_arguments import (check_epsilon, compute_dtype_of,
+                                                    gamma_beta_config, is_int)
 
 
 @register
@@ -151,12 +152,7 @@ class LayerNormalization(Layer):
     def get_config(self) -> Config:
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                **gamma_beta_config(self)}
 
 
 __all__ = ["LayerNormalization"]

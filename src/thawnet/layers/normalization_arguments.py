@@ -8,7 +8,8 @@ import numbers
 import jax.numpy as jnp
 import numpy as np
 
-from thawnet.backend.types import TensorLike
+from thawnet import constraints, initializers, regularizers
+from thawnet.backend.types import Config, TensorLike
 
 
 def is_int(value: object) -> bool:
@@ -30,3 +31,14 @@ def compute_dtype_of(x: TensorLike) -> np.dtype:
 
 
 __all__ = ["check_epsilon", "compute_dtype_of", "is_int"]
+
+
+def gamma_beta_config(layer: object) -> Config:
+    """The config entries of a normalization's gamma and beta (initializer, regularizer and
+    constraint of each), in Keras's order."""
+    return {"beta_initializer": initializers.serialize(layer.beta_initializer),
+            "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+            "beta_regularizer": regularizers.serialize(layer.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(layer.gamma_regularizer),
+            "beta_constraint": constraints.serialize(layer.beta_constraint),
+            "gamma_constraint": constraints.serialize(layer.gamma_constraint)}
