@@ -14,6 +14,27 @@ import contextvars
 import jax
 
 _current = contextvars.ContextVar("thawnet_stateless_scope", default=None)
+# While a compiled step is traced: the names of the layers that drew a key (see
+# ``counting_key_draws``).
+_key_draws = contextvars.ContextVar("thawnet_key_draws", default=None)
+
+
+class counting_key_draws:  # noqa: N801 - used as a context manager, like a function
+    """Record, while a step is traced, which layers draw a key from a scope's rng.
+
+    A training step carries its key from step to step; when no layer drew one (a model
+    without Dropout, noise or augmentation), the step hands the old key on unchanged and
+    XLA drops the split, which otherwise costs a small loop of its own every step.
+    """
+
+    def __enter__(self) -> list:
+        self.drawn: list = []
+        self._token = _key_draws.set(self.drawn)
+        return self.drawn
+
+    def __exit__(self, *exc):
+        _key_draws.reset(self._token)
+        return False
 
 
 def current():
@@ -65,6 +86,9 @@ class StatelessScope:
         if self._rng is None:
             return None
         self._rng_count += 1
+        drawn = _key_draws.get()
+        if drawn is not None:
+            drawn.append(who)
         return jax.random.fold_in(self._rng, self._rng_count)
 
     def __enter__(self):

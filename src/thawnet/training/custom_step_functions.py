@@ -89,8 +89,10 @@ def make_custom_train_function(model, key, tx, guard_nan=False, steps=1, distrib
         given, opt_def = train_state_to_lists(state, key, state["metrics"].variables)
         model.optimizer._stateless_layout = StatelessLayout(tx, opt_def, trainable_paths,
                                                             constraints)
-        with scope_lib.StatelessScope(rng=step_rng):
+        with scope_lib.StatelessScope(rng=step_rng), scope_lib.counting_key_draws() as drawn:
             result = model.train_step(given, _keras_data(batch))
+        if not drawn:
+            rng = state["rng"]  # nothing random ran: XLA drops the unused split
         logs, received = _split_result("train_step", result)
         trainable, non_trainable, opt_values, metric_values = checked_lists(
             "train_step", received, given, _TRAIN_PARTS)

@@ -76,16 +76,22 @@ class BatchSource:
 
     On the CPU backend the device memory is the host's: copying the whole data set per
     ``fit`` and gathering each batch in a program of its own costs more than the steps save,
-    so the rows of each block are taken from the NumPy arrays and handed to the step as its
-    arguments, one device call per step. On an accelerator (or data-parallel) the data set is
-    on the device and a compiled gather takes the rows by index there.
+    so the rows of each block are taken from the NumPy arrays and handed to the step, one
+    device call per step; without shuffling a step's rows are one slice, so nothing is
+    gathered. How they reach the step (NumPy arguments or ``device_put`` first) is
+    ``transfer``'s choice (:mod:`thawnet.training.host_transfer`; ``device_put`` without
+    one). On an accelerator (or data-parallel) the data set is on the device and a compiled
+    gather takes the rows by index there.
     """
 
-    def __init__(self, dataset, place, distributed: bool):
+    def __init__(self, dataset, place, distributed: bool, transfer=None):
         self.on_host = not distributed and jax.default_backend() == "cpu"
         self.data = ((dataset.x, dataset.y, dataset.sample_weight) if self.on_host
                      else dataset.device_data)
         self.place = place or (lambda value: value)
+        # Unshuffled, each step's rows are consecutive (ArrayDataset.index_batches).
+        self.consecutive = not getattr(dataset, "shuffle", True)
+        self.transfer = transfer
 
     def table(self, idx: np.ndarray):
         """The index table of a chunk of steps, where the batches will be read."""
@@ -96,7 +102,10 @@ class BatchSource:
         if not self.on_host:
             return gather_rows(self.data, table, np.int32(start), size)
         rows = table[start] if size == 1 else table[start:start + size]
-        # Put as a streamed batch is (the jit call would copy NumPy arguments the same way):
-        # both paths then run the very same compiled programs.
-        return jax.device_put(jax.tree_util.tree_map(lambda a: np.take(a, rows, axis=0),
-                                                     self.data))
+        if size == 1 and self.consecutive:
+            first = int(rows[0])
+            batch = jax.tree_util.tree_map(lambda a: a[first:first + rows.shape[0]], self.data)
+        else:
+            batch = jax.tree_util.tree_map(lambda a: np.take(a, rows, axis=0), self.data)
+        # Streamed batches are put the same way: both paths run the same compiled programs.
+        return self.transfer.prepare(batch) if self.transfer else jax.device_put(batch)

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import optax
 
 from thawnet import constraints as constraints_lib
+from thawnet.backend import scope as scope_lib
 from thawnet.optimizers.loss_scale_optimizer import current_loss_scale
 from thawnet.training import nonfinite_guard
 from thawnet.training.compile_utils import batch_size_of
@@ -74,8 +75,11 @@ def make_train_function(model, tx, compiled_loss, metric_set, guard_nan=False, s
             return (loss if scale is None else loss * scale), (loss, y_pred, new_nt, parts)
 
         scale = current_loss_scale(state["opt_state"])
-        (_, (loss, y_pred, new_nt, parts)), grads = jax.value_and_grad(
-            objective, has_aux=True)(state["trainable"])
+        with scope_lib.counting_key_draws() as drawn:
+            (_, (loss, y_pred, new_nt, parts)), grads = jax.value_and_grad(
+                objective, has_aux=True)(state["trainable"])
+        if not drawn:
+            rng = state["rng"]  # nothing random ran: XLA drops the unused split
         updates, opt_state = tx.update(grads, state["opt_state"], state["trainable"])
         trainable = optax.apply_updates(state["trainable"], updates)
         if constraints:

@@ -37,6 +37,7 @@ from thawnet.training.training_state import TrainingState
 from thawnet.training import stream_loop
 from thawnet.training.data_sources import is_stream
 from thawnet.training.stream_dataset import StreamDataset, make_stream
+from thawnet.training.host_transfer import HostTransfer
 from thawnet.training.step_blocks import (BatchLogPolicy as _BatchLogPolicy,
                                           BatchSource as _BatchSource, blocks as _blocks,
                                           resumed_blocks as _resumed_blocks)
@@ -228,7 +229,9 @@ class Trainer(KerasSteps, Prediction, TrainerState):
         hooks = cbs.needs_batch_logs  # no batch-level callback: skip the per-batch Python
         total = steps or train.steps
         clock = {"calls": 0, "start": None}
-        source = _BatchSource(train, self._place, self._distribute is not None)
+        transfer = training.host_transfer.setdefault(train.batch_size, HostTransfer())
+        transfer.restart_epoch()
+        source = _BatchSource(train, self._place, self._distribute is not None, transfer)
         fns = {}  # by block size: at most two (k and 1), looked up once per epoch
         for first, idx in train.index_batches(epoch, steps):
             table = source.table(idx)
@@ -241,6 +244,8 @@ class Trainer(KerasSteps, Prediction, TrainerState):
                     fn = fns[size] = self._function("train", key, guard_nan=bool(guard_nan),
                                                     steps=size)
                 holder["state"] = fn(holder["state"], source.rows(table, start, size))
+                if source.on_host:
+                    transfer.after_call(holder["state"]["metrics"], total - step - 1)
                 if guard_nan:
                     stop = nonfinite_guard.take_report(holder["state"], epoch, first + start)
                     if stop is not None:

@@ -31,6 +31,8 @@ class TrainingState:
         auto_steps: what ``"auto"`` chose so far.
         distribute: a :class:`thawnet.distribute.DataParallel` strategy, or None.
         stop_training: set by callbacks (EarlyStopping...) to end ``fit`` after the step.
+        host_transfer: by batch size, how CPU steps receive their rows
+            (:class:`~thawnet.training.host_transfer.HostTransfer`).
     """
 
     tx: optax.GradientTransformation
@@ -42,6 +44,7 @@ class TrainingState:
     auto_steps: int = 1
     distribute: Any = None
     stop_training: bool = False
+    host_transfer: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.rng is None:
