@@ -4,6 +4,8 @@ for many variables at once (:func:`materialize_all`)."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import zlib
 
 import jax
@@ -50,6 +52,25 @@ def host_sample(variable) -> "np.ndarray | None":
     return sample(rng, variable.shape, variable._dtype)
 
 
+# Below this many values in all, threads cost more than they save.
+_PARALLEL_VALUES = 1 << 20
+
+
+def _draw_in_parallel(variables) -> list:
+    """``host_sample`` of each variable, the big ones drawn on several threads at once.
+
+    Each variable has its own generator (seeded by its path) and NumPy's generators release
+    the GIL while they fill an array, so the draws run side by side on the cores and every
+    value is the same as drawn one after the other (VGG16's 138M values: see BENCHMARKS.md).
+    """
+    total = sum(int(np.prod(v.shape)) for v in variables)
+    workers = min(os.cpu_count() or 1, 8, len(variables))
+    if workers < 2 or total < _PARALLEL_VALUES:
+        return [host_sample(v) for v in variables]
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(host_sample, variables))
+
+
 def materialize_all(variables) -> None:
     """Initialise every unmaterialised variable: thawnet's initializers on the host (NumPy,
     no compilation), any other callables in one compiled call.
@@ -63,7 +84,7 @@ def materialize_all(variables) -> None:
     host = [v for v in pending if hasattr(v.initializer, "sample")]
     if host:
         # NumPy on the host: no compilation at all (faster than any XLA program here).
-        values = jax.device_put([host_sample(v) for v in host])
+        values = jax.device_put(_draw_in_parallel(host))
         for v, val in zip(host, values):
             v._value = jnp.asarray(val, v._dtype)
         pending = [v for v in pending if not v.is_materialized]

@@ -79,7 +79,7 @@ def content_digest(arrays):
     for name in sorted(arrays):
         arr = _contiguous(arrays[name])
         h.update(json.dumps([name, arr.dtype.name, list(arr.shape)]).encode("utf-8"))
-        h.update(arr.tobytes())
+        h.update(arr.reshape(-1).view(np.uint8) if arr.size else b"")  # no copy of the bytes
     return h.hexdigest()
 
 
@@ -172,22 +172,35 @@ def read_header_file(path, source=None):
 def decode(data, source):
     """Decode safetensors bytes into ``({name: np.ndarray}, Header)``.
 
-    Every failure (bad header, truncated data, overlapping tensors) raises FileFormatError.
+    The arrays are read-only views into ``data`` (no copy). Every failure (bad header,
+    truncated data, tensors that overlap or leave gaps) raises FileFormatError.
     """
-    from safetensors import deserialize
-
     header = parse_header(data, len(data), source)
-    try:
-        flat = deserialize(bytes(data))
-    except Exception as e:  # the package raises SafetensorError and others for bad files
-        raise FileFormatError(f"{source}: safetensors could not read the file: {e}") from None
+    _check_layout(header, len(data) - header.data_start, source)
+    buffer = memoryview(data)
     arrays = {}
-    for name, view in flat:
-        dtype, shape, _, _ = header.entries[name]
-        arrays[name] = np.frombuffer(view["data"], numpy_dtype(dtype)).reshape(shape)
-    if set(arrays) != set(header.entries):
-        raise FileFormatError(f"{source}: the tensors read differ from those in the header.")
+    for name, (dtype, shape, start, _) in header.entries.items():
+        dt = numpy_dtype(dtype)
+        arrays[name] = np.frombuffer(buffer, dt, count=math.prod(shape),
+                                     offset=header.data_start + start).reshape(shape)
     return arrays, header
+
+
+def _check_layout(header, data_size, source):
+    """The safetensors rule: the tensors' byte ranges follow each other without gap or
+    overlap and cover the data exactly (so no byte is read twice or left unexplained)."""
+    end = 0
+    for name, (_, _, start, stop) in sorted(header.entries.items(),
+                                            key=lambda item: (item[1][2], item[1][3])):
+        if start != end:
+            raise FileFormatError(
+                f'{source}: tensor "{name}" starts at byte {start} of the data, but the one '
+                f"before it ends at byte {end}: tensors overlap or leave a gap. The file is "
+                "corrupted.")
+        end = stop
+    if end != data_size:
+        raise FileFormatError(f"{source}: the tensors cover {end} of the {data_size} data "
+                              "bytes. The file is truncated or corrupted.")
 
 
 __all__ = ["CODES", "NAMES", "Header", "encode", "decode", "parse_header", "read_header_file",
