@@ -1,6 +1,8 @@
 """ResNet50 / MobileNetV2 on one GPU: thawnet vs Keras 3 (JAX backend), same card, same run.
 
-Train: images/s of the second ``fit`` call (1,024 synthetic 224x224x3 images, batch 32, SGD).
+Train: images/s of the second ``fit`` call (1,024 synthetic 224x224x3 images, SGD): ResNet50 at
+batch 32 (float32), and at batch 128 under the ``mixed_bfloat16`` policy (compute in bfloat16,
+variables float32), the issue #15 cases.
 Inference: images/s of the second ``predict`` call on the same images (batch 32). Keras is skipped (and said so) when it cannot
 be imported on the machine.
 
@@ -24,11 +26,23 @@ def data():
             rng.integers(0, 1000, N).astype(np.int32))
 
 
-def timed_fit(model, x, y):
-    model.fit(x, y, batch_size=B, epochs=1, verbose=0)
+def timed_fit(model, x, y, batch_size=B):
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     t = time.perf_counter()
-    model.fit(x, y, batch_size=B, epochs=1, verbose=0)
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     return N / (time.perf_counter() - t)
+
+
+def mixed_fit(lib, policy_module, x, y):
+    """ResNet50 fit at batch 128 under mixed_bfloat16; the policy is reset afterwards."""
+    policy_module.set_global_policy("mixed_bfloat16")
+    try:
+        model = lib.applications.ResNet50(weights=None)
+        model.compile(optimizer=lib.optimizers.SGD(0.01),
+                      loss="sparse_categorical_crossentropy")
+        return timed_fit(model, x, y, batch_size=128)
+    finally:
+        policy_module.set_global_policy("float32")
 
 
 def timed_predict(model, x):
@@ -52,6 +66,8 @@ def run_thawnet(x, y):
                           loss="sparse_categorical_crossentropy")
             out["resnet50 fit img/s"] = timed_fit(model, x, y)
         del model
+    out["resnet50 fit b128 mixed_bfloat16 img/s"] = mixed_fit(thawnet, thawnet.mixed_precision,
+                                                              x, y)
     return out
 
 
@@ -69,6 +85,8 @@ def run_keras(x, y):
                           loss="sparse_categorical_crossentropy")
             out["resnet50 fit img/s"] = timed_fit(model, x, y)
         del model
+    out["resnet50 fit b128 mixed_bfloat16 img/s"] = mixed_fit(keras, keras.mixed_precision,
+                                                              x, y)
     return out
 
 
