@@ -254,7 +254,7 @@ class Variable:
             raise ValueError(
                 f'Variable "{self.path}" has shape {self.shape}; received a value of shape '
                 f'{tuple(arr.shape)}.')
-        return arr.astype(self._dtype)
+        return arr if arr.dtype == self._dtype else arr.astype(self._dtype)
 
     def assign_add(self, delta: float) -> None:
         self.assign(self.value + jnp.asarray(delta, self._dtype))
