@@ -132,8 +132,11 @@ def _retry(fn, attempts=8):
             return fn()
         except Exception as err:  # noqa: BLE001 - sqlalchemy/optuna errors vary by backend
             name = type(err).__name__
+            # PostgreSQL reports a table another worker created a moment before as a
+            # ProgrammingError (DuplicateTable: 'relation "studies" already exists').
             transient = ("OperationalError" in name or "IntegrityError" in name
-                         or "DuplicatedStudyError" in name or "locked" in str(err))
+                         or "DuplicatedStudyError" in name or "locked" in str(err)
+                         or "already exists" in str(err))
             if not transient or attempt == attempts - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
