@@ -9,6 +9,7 @@ model into a function that ``jax.jit`` and ``jax.grad`` can see through.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 
 import jax
@@ -19,22 +20,21 @@ _current = contextvars.ContextVar("thawnet_stateless_scope", default=None)
 _key_draws = contextvars.ContextVar("thawnet_key_draws", default=None)
 
 
-class counting_key_draws:  # noqa: N801 - used as a context manager, like a function
+@contextlib.contextmanager
+def counting_key_draws():
     """Record, while a step is traced, which layers draw a key from a scope's rng.
 
     A training step carries its key from step to step; when no layer drew one (a model
     without Dropout, noise or augmentation), the step hands the old key on unchanged and
     XLA drops the split, which otherwise costs a small loop of its own every step.
+    Yields the list of the drawing layers' names.
     """
-
-    def __enter__(self) -> list:
-        self.drawn: list = []
-        self._token = _key_draws.set(self.drawn)
-        return self.drawn
-
-    def __exit__(self, *exc):
-        _key_draws.reset(self._token)
-        return False
+    drawn: list = []
+    token = _key_draws.set(drawn)
+    try:
+        yield drawn
+    finally:
+        _key_draws.reset(token)
 
 
 def current():
